@@ -1,0 +1,43 @@
+"""Simulated annealing and fixed-temperature Markov chains: a ``lax.scan`` of sweeps over a schedule.
+
+Pure functions; the sweep (see :mod:`dragonjax.kernels.sweeps`) is passed in, so these know nothing of
+the problem's structure.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ..ising import IsingModel
+from .sweeps import SweepFn
+
+__all__ = ["AnnealResult", "simulated_annealing", "energies"]
+
+
+class AnnealResult(NamedTuple):
+    spins: jax.Array  # (..., N)
+    energies: jax.Array  # (...,), including offset and extra field
+
+
+def energies(model: IsingModel, spins, extra_field=None):
+    """Energy including the optional per-replica ``extra_field . spins``."""
+    e = model.energy(spins)
+    return e if extra_field is None else e + jnp.sum(extra_field * spins, axis=-1)
+
+
+def simulated_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
+                        sweeps_per_beta: int = 1) -> AnnealResult:
+    """Run ``sweeps_per_beta`` sweeps at each beta of ``betas`` (1-D) from the given spins (..., N).
+    With a constant schedule this is an equilibrium Metropolis / heat-bath chain."""
+    betas = jnp.asarray(betas, spins.dtype)
+
+    def at_beta(spins, inputs):
+        key, beta = inputs
+        for k in jax.random.split(key, sweeps_per_beta):
+            spins = sweep(k, model, spins, beta, extra_field)
+        return spins, None
+
+    spins, _ = jax.lax.scan(at_beta, spins, (jax.random.split(key, betas.shape[0]), betas))
+    return AnnealResult(spins, energies(model, spins, extra_field))

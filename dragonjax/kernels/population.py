@@ -1,0 +1,227 @@
+"""Population annealing (Hukushima & Iba 2003; Machta 2010; Wang, Machta & Katzgraber 2015).
+
+A population of R replicas starts in equilibrium at beta = 0 (uniform spins, ln Z = N ln 2 exactly).
+Each step raises beta to beta', reweights replica i by exp(-(beta' - beta) E_i), records
+``ln Q = ln mean_i exp(-(beta' - beta) E_i)``, resamples R replicas by those weights and runs
+``sweeps_per_beta`` sweeps at beta'. Then ``ln Z(beta_final) = N ln 2 + sum ln Q`` (an estimator whose
+bias falls like 1/R).
+
+Family statistics: every replica remembers the initial replica it descends from. ``num_families`` is the
+number of surviving families, ``rho_t = R sum_f nu_f^2`` (nu_f the fraction of the population in family
+f) and ``R / rho_t`` the effective population size.
+
+Differentiable ln Z: with ``track_moments=True`` the kernel also accumulates
+``M1 = sum_k dbeta_k <s>_w,k`` and ``M2 = sum_k dbeta_k <s s^T>_w,k`` (weighted averages over the
+population before each resampling). Because E is linear in (h, J, offset), the gradient of the estimator
+with the sampled states held fixed is ``-(M1, M2 / 2, sum dbeta)``; the returned ``log_z`` carries exactly
+that gradient (a stop-gradient surrogate), so ``jax.grad`` of it estimates ``-beta <dE/dtheta>``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..ising import IsingModel, ProblemError
+from .annealing import energies
+from .sweeps import SweepFn
+
+__all__ = ["RESAMPLING_METHODS", "PAResult", "resample", "family_statistics", "population_annealing",
+           "adaptive_population_annealing", "histogram_overlap"]
+
+RESAMPLING_METHODS = ("systematic", "multinomial", "residual", "nearest")
+
+
+def check_resampling(method: str) -> None:
+    if method not in RESAMPLING_METHODS:
+        raise ProblemError(f"unknown resampling {method!r}; expected one of {RESAMPLING_METHODS}")
+
+
+def _expand(counts, length: int):
+    """Indices that repeat i counts[i] times, as an array of the given length (padding past the end)."""
+    return jnp.searchsorted(jnp.cumsum(counts), jnp.arange(length), side="right")
+
+
+def resample(key, log_weights, method: str = "systematic"):
+    """Indices (R,) of the R replicas kept, drawn with probabilities ∝ exp(log_weights).
+
+    - ``multinomial``: R independent draws;
+    - ``systematic``: one uniform offset, R evenly spaced pointers (copies are floor or ceil of R w_i);
+    - ``residual``: floor(R w_i) copies, the rest multinomial on the remainders;
+    - ``nearest``: nearest-integer (stochastic rounding) copies n_i = floor(R w_i + U_i) as in
+      Wang-Machta-Katzgraber; the population is held at R by removing uniformly chosen copies or adding
+      multinomial draws (a correction of order sqrt(R) replicas).
+    """
+    check_resampling(method)
+    r = log_weights.shape[0]
+    w = jax.nn.softmax(log_weights)
+    k_main, k_fill = jax.random.split(key)
+    if method == "multinomial":
+        return jax.random.categorical(k_main, log_weights, shape=(r,))
+    if method == "systematic":
+        pointers = (jax.random.uniform(k_main) + jnp.arange(r)) / r
+        return jnp.minimum(jnp.searchsorted(jnp.cumsum(w), pointers, side="right"), r - 1)
+    if method == "residual":
+        counts = jnp.floor(r * w).astype(jnp.int32)
+        kept = _expand(counts, r)
+        fill_log_weights = jnp.log(jnp.maximum(r * w - counts, 0.0))
+    else:  # nearest
+        k_main, k_order = jax.random.split(k_main)
+        counts = jnp.floor(r * w + jax.random.uniform(k_main, (r,))).astype(jnp.int32)
+        expanded = _expand(counts, 2 * r)
+        valid = jnp.arange(2 * r) < counts.sum()
+        priority = jnp.where(valid, jax.random.uniform(k_order, (2 * r,)), 2.0)
+        kept = expanded[jnp.argsort(priority)[:r]]
+        fill_log_weights = log_weights
+    fill = jax.random.categorical(k_fill, fill_log_weights, shape=(r,))
+    return jnp.where(jnp.arange(r) < counts.sum(), kept, fill)
+
+
+def family_statistics(family, num_replicas: int) -> dict:
+    """Surviving families, rho_t = R sum_f nu_f^2 and effective population R / rho_t."""
+    counts = jnp.bincount(family, length=num_replicas)
+    rho_t = jnp.sum(counts.astype(jnp.float32) ** 2) / num_replicas
+    return {"num_families": jnp.sum(counts > 0), "rho_t": rho_t, "effective_population": num_replicas / rho_t}
+
+
+def histogram_overlap(log_weights):
+    """Overlap of the population's energy histogram with its reweighted version:
+    ``sum_i min(1/R, w_i)`` with normalised weights w (1 for dbeta = 0)."""
+    r = log_weights.shape[0]
+    return jnp.sum(jnp.minimum(1.0 / r, jax.nn.softmax(log_weights)))
+
+
+class PAResult(NamedTuple):
+    spins: jax.Array  # (R, N) final population
+    energies: jax.Array  # (R,)
+    log_z: jax.Array  # estimate of ln sum_s exp(-beta_final E(s)), E with offset (and extra field)
+    betas: jax.Array  # schedule actually used (adaptive: padded with beta_final past num_steps)
+    log_q: jax.Array  # ln Q per step (0 past num_steps)
+    num_steps: jax.Array
+    num_families: jax.Array
+    rho_t: jax.Array
+    effective_population: jax.Array
+
+
+class _State(NamedTuple):
+    spins: jax.Array
+    energies: jax.Array
+    beta: jax.Array
+    log_z: jax.Array
+    family: jax.Array
+    m1: jax.Array
+    m2: jax.Array
+
+
+def _init_state(model, spins, extra_field, track_moments):
+    r, n = spins.shape
+    if track_moments:
+        m1, m2 = jnp.zeros(n, spins.dtype), jnp.zeros((n, n), spins.dtype)
+    else:
+        m1, m2 = jnp.zeros(0, spins.dtype), jnp.zeros((0, 0), spins.dtype)
+    return _State(spins, energies(model, spins, extra_field), jnp.zeros((), spins.dtype),
+                  jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32), m1, m2)
+
+
+def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling,
+          track_moments):
+    """Reweight to beta_next, resample, sweep. Returns (state, ln Q)."""
+    r = state.spins.shape[0]
+    dbeta = beta_next - state.beta
+    log_w = -dbeta * state.energies
+    log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
+    m1, m2 = state.m1, state.m2
+    if track_moments:
+        w = jax.nn.softmax(log_w)
+        m1 = m1 + dbeta * (w @ state.spins)
+        m2 = m2 + dbeta * ((state.spins * w[:, None]).T @ state.spins)
+    k_resample, k_sweep = jax.random.split(key)
+    keep = resample(k_resample, log_w, resampling)
+    spins, family = state.spins[keep], state.family[keep]
+    for k in jax.random.split(k_sweep, sweeps_per_beta):
+        spins = sweep(k, model, spins, beta_next, extra_field)
+    state = _State(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family,
+                   m1, m2)
+    return state, log_q
+
+
+def _finish(state: _State, model, extra_field, betas, log_q, num_steps, track_moments) -> PAResult:
+    log_z = state.log_z
+    if track_moments:
+        # linear surrogate whose gradient is the estimator's gradient at fixed states
+        h = model.h if extra_field is None else model.h + extra_field
+        surrogate = -(state.m1 @ h + 0.5 * jnp.sum(state.m2 * model.J) + state.beta * model.offset)
+        log_z = jax.lax.stop_gradient(log_z) + surrogate - jax.lax.stop_gradient(surrogate)
+    stats = family_statistics(state.family, state.spins.shape[0])
+    return PAResult(state.spins, state.energies, log_z, betas, log_q, num_steps, **stats)
+
+
+def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
+                         sweeps_per_beta: int = 1, resampling: str = "systematic",
+                         track_moments: bool = False) -> PAResult:
+    """Population annealing over a fixed schedule ``betas`` (1-D, non-decreasing, first step from 0).
+
+    ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
+    ``extra_field`` (N,) adds to h for every replica. Vectorise over independent runs with ``jax.vmap``
+    over ``key`` and ``spins``."""
+    check_resampling(resampling)
+    betas = jnp.asarray(betas, spins.dtype)
+    frozen = jax.lax.stop_gradient(model)
+    frozen_extra = None if extra_field is None else jax.lax.stop_gradient(extra_field)
+    state = _init_state(frozen, spins, frozen_extra, track_moments)
+
+    def body(state, inputs):
+        k, beta_next = inputs
+        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
+                     track_moments)
+
+    state, log_q = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
+    return _finish(state, model, extra_field, betas, log_q, betas.shape[0], track_moments)
+
+
+def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta_final,
+                                  target_overlap: float = 0.85, max_steps: int = 1000, extra_field=None,
+                                  sweeps_per_beta: int = 1, resampling: str = "systematic",
+                                  track_moments: bool = False) -> PAResult:
+    """Population annealing from beta = 0 to ``beta_final`` with each step chosen (by bisection) so that
+    the reweighted energy histogram overlaps the current one by ``target_overlap``. If ``max_steps`` is
+    reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``)."""
+    check_resampling(resampling)
+    if isinstance(target_overlap, (int, float)) and not 0.0 < target_overlap < 1.0:
+        raise ProblemError(f"target_overlap must lie in (0, 1), got {target_overlap}")
+    dtype = spins.dtype
+    beta_final = jnp.asarray(beta_final, dtype)
+    frozen = jax.lax.stop_gradient(model)
+    frozen_extra = None if extra_field is None else jax.lax.stop_gradient(extra_field)
+
+    def next_beta(state, last):
+        def bisect(_, bounds):
+            lo, hi = bounds
+            mid = 0.5 * (lo + hi)
+            ok = histogram_overlap(-(mid - state.beta) * state.energies) >= target_overlap
+            return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+
+        full_ok = histogram_overlap(-(beta_final - state.beta) * state.energies) >= target_overlap
+        lo, _ = jax.lax.fori_loop(0, 40, bisect, (state.beta, beta_final))
+        chosen = jnp.where(full_ok | last, beta_final, lo)
+        # guarantee progress even when a single step of float resolution already breaks the target
+        return jnp.maximum(chosen, jnp.minimum(beta_final, state.beta + 1e-6 * (1.0 + beta_final)))
+
+    def cond(carry):
+        state, step, *_ = carry
+        return (state.beta < beta_final) & (step < max_steps)
+
+    def body(carry):
+        state, step, key, betas, log_qs = carry
+        key, k = jax.random.split(key)
+        beta_next = next_beta(state, step == max_steps - 1)
+        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
+                             track_moments)
+        return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(log_q)
+
+    init = (_init_state(frozen, spins, frozen_extra, track_moments), jnp.asarray(0), key,
+            jnp.full(max_steps, beta_final, dtype), jnp.zeros(max_steps, dtype))
+    state, num_steps, _, betas, log_q = jax.lax.while_loop(cond, body, init)
+    return _finish(state, model, extra_field, betas, log_q, num_steps, track_moments)

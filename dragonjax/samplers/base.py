@@ -1,0 +1,119 @@
+"""What every dragonjax dimod sampler shares: BQM <-> IsingModel, seeds, initial states, devices,
+compiled-kernel caching and the SampleSet. Subclasses implement ``_run``."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+import warnings
+
+import dimod
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ..ising import IsingModel, ProblemError
+from ..kernels import make_sweep, random_spins
+
+__all__ = ["KernelSampler", "replica_sharding", "cached_sweep"]
+
+
+def replica_sharding(num_replicas: int, devices=None):
+    """A sharding that splits the leading (replica) axis over all visible devices, or ``None`` when
+    there is one device or the replicas do not divide evenly."""
+    devices = jax.devices() if devices is None else devices
+    if len(devices) < 2 or num_replicas % len(devices):
+        return None
+    mesh = Mesh(np.asarray(devices), ("replicas",))
+    return NamedSharding(mesh, PartitionSpec("replicas"))
+
+
+def _pattern_key(model: IsingModel) -> str:
+    pattern = np.packbits(np.asarray(model.J) != 0)
+    return hashlib.sha1(pattern.tobytes() + str(model.num_variables).encode()).hexdigest()
+
+
+_SWEEPS: dict = {}
+
+
+def cached_sweep(model: IsingModel, method: str, rule: str):
+    """One sweep function per (sparsity pattern, method, rule), so repeated calls hit the jit cache."""
+    key = (_pattern_key(model), method, rule)
+    if key not in _SWEEPS:
+        _SWEEPS[key] = make_sweep(model, method, rule)
+    return _SWEEPS[key]
+
+
+@functools.lru_cache(maxsize=None)
+def jitted(fn, static_argnames=()):
+    return jax.jit(fn, static_argnames=static_argnames)
+
+
+class KernelSampler(dimod.Sampler):
+    """Base class: converts the BQM, checks common parameters, builds the SampleSet."""
+
+    _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "sweep_method": [],
+                          "update_rule": []}
+
+    def __init__(self, dtype=None):
+        self.dtype = dtype
+
+    @property
+    def properties(self) -> dict:
+        return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
+
+    def sample(self, bqm, num_reads: int = 10, seed=None, initial_states=None, sweep_method: str = "auto",
+               update_rule: str = "metropolis", **kwargs) -> dimod.SampleSet:
+        kwargs = self.remove_unknown_kwargs(**kwargs)
+        if int(num_reads) != num_reads or num_reads < 1:
+            raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+        num_reads = int(num_reads)
+        if seed is not None and (int(seed) != seed or not 0 <= seed < 2**32):
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        seed = int(np.random.default_rng().integers(2**32)) if seed is None else int(seed)
+        variables = list(bqm.variables)
+        if not variables:
+            return dimod.SampleSet.from_samples(([], []), bqm.vartype, energy=[],
+                                                info={"seed": seed})
+        model = IsingModel.from_bqm(bqm, dtype=self.dtype)
+        key = jax.random.key(seed)
+        key, k_init = jax.random.split(key)
+        spins = self._initial_spins(k_init, model, num_reads, initial_states, bqm, kwargs)
+        sharding = replica_sharding(spins.shape[0])
+        if sharding is not None:
+            spins = jax.device_put(spins, sharding)
+        sweep = cached_sweep(model, sweep_method, update_rule)
+        start = time.perf_counter()
+        samples, info = self._run(key, model, sweep, spins, **kwargs)
+        samples = np.asarray(samples, dtype=np.int8)
+        info["timing"] = {"run_seconds": time.perf_counter() - start}
+        info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)
+        sampleset = dimod.SampleSet.from_samples_bqm((samples, model.labels), bqm.spin, info=info)
+        return sampleset.change_vartype(bqm.vartype, inplace=True)
+
+    def _initial_spins(self, key, model, num_reads, initial_states, bqm, kwargs):
+        dtype = model.dtype
+        if initial_states is None:
+            return random_spins(key, (num_reads, model.num_variables), dtype)
+        array, labels = dimod.as_samples(initial_states)
+        if array.shape[0] == 0:
+            return random_spins(key, (num_reads, model.num_variables), dtype)
+        missing = set(model.labels) - set(labels)
+        if missing:
+            raise ValueError(f"initial_states lacks variables {sorted(map(str, missing))[:5]}")
+        order = [list(labels).index(v) for v in model.labels]
+        array = np.asarray(array, dtype=np.float64)[:, order]
+        if bqm.vartype is dimod.BINARY:
+            array = 2 * array - 1
+        if not np.all(np.isin(array, (-1, 1))):
+            raise ValueError(f"initial_states must hold {sorted(bqm.vartype.value)} values")
+        reps = -(-num_reads // array.shape[0])
+        return jnp.asarray(np.tile(array, (reps, 1))[:num_reads], dtype)
+
+    def _run(self, key, model, sweep, spins, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def warn_ignored(name: str, reason: str):
+    warnings.warn(f"{name} is ignored: {reason}", UserWarning, stacklevel=3)
