@@ -10,11 +10,12 @@ Family statistics: every replica remembers the initial replica it descends from.
 number of surviving families, ``rho_t = R sum_f nu_f^2`` (nu_f the fraction of the population in family
 f) and ``R / rho_t`` the effective population size.
 
-Differentiable ln Z: with ``track_moments=True`` the kernel also accumulates
-``M1 = sum_k dbeta_k <s>_w,k`` and ``M2 = sum_k dbeta_k <s s^T>_w,k`` (weighted averages over the
-population before each resampling). Because E is linear in (h, J, offset), the gradient of the estimator
-with the sampled states held fixed is ``-(M1, M2 / 2, sum dbeta)``; the returned ``log_z`` carries exactly
-that gradient (a stop-gradient surrogate), so ``jax.grad`` of it estimates ``-beta <dE/dtheta>``.
+Differentiable ln Z: the returned ``log_z`` is differentiable with respect to the model (h, J, offset)
+and the extra field. Its gradient is the thermodynamic identity d ln Z / d theta = -beta <dE/dtheta>,
+estimated on the final population (states held fixed; E is linear in the couplings), i.e. the
+Boltzmann-machine gradient. (Differentiating the sum of ln Q with the states of every step held fixed would
+instead give -sum_k dbeta_k <dE/dtheta>_{beta_k}, which misses the change of the intermediate ensembles
+and is wrong.) The value is the PA estimate; only the gradient comes from the final population.
 """
 from __future__ import annotations
 
@@ -111,56 +112,39 @@ class _State(NamedTuple):
     beta: jax.Array
     log_z: jax.Array
     family: jax.Array
-    m1: jax.Array
-    m2: jax.Array
 
 
-def _init_state(model, spins, extra_field, track_moments):
+def _init_state(model, spins, extra_field):
     r, n = spins.shape
-    if track_moments:
-        m1, m2 = jnp.zeros(n, spins.dtype), jnp.zeros((n, n), spins.dtype)
-    else:
-        m1, m2 = jnp.zeros(0, spins.dtype), jnp.zeros((0, 0), spins.dtype)
     return _State(spins, energies(model, spins, extra_field), jnp.zeros((), spins.dtype),
-                  jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32), m1, m2)
+                  jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32))
 
 
-def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling,
-          track_moments):
+def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling):
     """Reweight to beta_next, resample, sweep. Returns (state, ln Q)."""
     r = state.spins.shape[0]
     dbeta = beta_next - state.beta
     log_w = -dbeta * state.energies
     log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
-    m1, m2 = state.m1, state.m2
-    if track_moments:
-        w = jax.nn.softmax(log_w)
-        m1 = m1 + dbeta * (w @ state.spins)
-        m2 = m2 + dbeta * ((state.spins * w[:, None]).T @ state.spins)
     k_resample, k_sweep = jax.random.split(key)
     keep = resample(k_resample, log_w, resampling)
     spins, family = state.spins[keep], state.family[keep]
     for k in jax.random.split(k_sweep, sweeps_per_beta):
         spins = sweep(k, model, spins, beta_next, extra_field)
-    state = _State(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family,
-                   m1, m2)
+    state = _State(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family)
     return state, log_q
 
 
-def _finish(state: _State, model, extra_field, betas, log_q, num_steps, track_moments) -> PAResult:
-    log_z = state.log_z
-    if track_moments:
-        # linear surrogate whose gradient is the estimator's gradient at fixed states
-        h = model.h if extra_field is None else model.h + extra_field
-        surrogate = -(state.m1 @ h + 0.5 * jnp.sum(state.m2 * model.J) + state.beta * model.offset)
-        log_z = jax.lax.stop_gradient(log_z) + surrogate - jax.lax.stop_gradient(surrogate)
+def _finish(state: _State, model, extra_field, betas, log_q, num_steps) -> PAResult:
+    # value: the PA estimate; gradient: -beta <dE/dtheta> over the final population (states fixed)
+    surrogate = -state.beta * jnp.mean(energies(model, state.spins, extra_field))
+    log_z = jax.lax.stop_gradient(state.log_z) + surrogate - jax.lax.stop_gradient(surrogate)
     stats = family_statistics(state.family, state.spins.shape[0])
     return PAResult(state.spins, state.energies, log_z, betas, log_q, num_steps, **stats)
 
 
 def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
-                         sweeps_per_beta: int = 1, resampling: str = "systematic",
-                         track_moments: bool = False) -> PAResult:
+                         sweeps_per_beta: int = 1, resampling: str = "systematic") -> PAResult:
     """Population annealing over a fixed schedule ``betas`` (1-D, non-decreasing, first step from 0).
 
     ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
@@ -170,21 +154,19 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
     betas = jnp.asarray(betas, spins.dtype)
     frozen = jax.lax.stop_gradient(model)
     frozen_extra = None if extra_field is None else jax.lax.stop_gradient(extra_field)
-    state = _init_state(frozen, spins, frozen_extra, track_moments)
+    state = _init_state(frozen, spins, frozen_extra)
 
     def body(state, inputs):
         k, beta_next = inputs
-        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
-                     track_moments)
+        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling)
 
     state, log_q = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
-    return _finish(state, model, extra_field, betas, log_q, betas.shape[0], track_moments)
+    return _finish(state, model, extra_field, betas, log_q, betas.shape[0])
 
 
 def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta_final,
                                   target_overlap: float = 0.85, max_steps: int = 1000, extra_field=None,
-                                  sweeps_per_beta: int = 1, resampling: str = "systematic",
-                                  track_moments: bool = False) -> PAResult:
+                                  sweeps_per_beta: int = 1, resampling: str = "systematic") -> PAResult:
     """Population annealing from beta = 0 to ``beta_final`` with each step chosen (by bisection) so that
     the reweighted energy histogram overlaps the current one by ``target_overlap``. If ``max_steps`` is
     reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``)."""
@@ -217,11 +199,10 @@ def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins,
         state, step, key, betas, log_qs = carry
         key, k = jax.random.split(key)
         beta_next = next_beta(state, step == max_steps - 1)
-        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
-                             track_moments)
+        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling)
         return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(log_q)
 
-    init = (_init_state(frozen, spins, frozen_extra, track_moments), jnp.asarray(0), key,
+    init = (_init_state(frozen, spins, frozen_extra), jnp.asarray(0), key,
             jnp.full(max_steps, beta_final, dtype), jnp.zeros(max_steps, dtype))
     state, num_steps, _, betas, log_q = jax.lax.while_loop(cond, body, init)
-    return _finish(state, model, extra_field, betas, log_q, num_steps, track_moments)
+    return _finish(state, model, extra_field, betas, log_q, num_steps)

@@ -1,0 +1,142 @@
+"""Kernels against exact answers. Tolerances are multiples of measured standard errors."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dragonjax as dj
+from dragonjax import exact, kernels
+from stats import chi_square_pvalue, state_index
+
+
+def independent_pa_runs(model, betas, num_runs, num_replicas, seed, sweep, **kw):
+    keys = jax.random.split(jax.random.key(seed), 2 * num_runs)
+    spins = jax.vmap(lambda k: kernels.random_spins(k, (num_replicas, model.num_variables)))(keys[:num_runs])
+    run = functools.partial(kernels.population_annealing, model=model, sweep=sweep, betas=betas, **kw)
+    return jax.jit(jax.vmap(lambda k, s: run(k, spins=s)))(keys[num_runs:], spins)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 2.0, 3.0])
+def test_population_annealing_log_z_within_error_bars(beta):
+    model = dj.problems.sherrington_kirkpatrick(14, seed=11, field=0.5)
+    sweep = kernels.make_sweep(model)
+    betas = np.linspace(0, beta, 101)[1:]
+    out = independent_pa_runs(model, betas, num_runs=8, num_replicas=1000, seed=int(10 * beta), sweep=sweep,
+                              sweeps_per_beta=2)
+    log_z = np.asarray(out.log_z, np.float64)
+    mean, standard_error = log_z.mean(), log_z.std(ddof=1) / np.sqrt(len(log_z))
+    truth = float(exact.log_partition(model, beta))
+    assert abs(mean - truth) < 4 * standard_error + 1e-5 * abs(truth), (mean, truth, standard_error)
+    assert np.all(np.asarray(out.num_families) >= 1)
+    assert np.all(np.asarray(out.rho_t) >= 1.0)
+
+
+def test_adaptive_schedule_log_z_and_overlap():
+    model = dj.problems.sherrington_kirkpatrick(12, seed=1, field=0.3)
+    sweep = kernels.make_sweep(model)
+    runs = []
+    for seed in range(6):
+        k1, k2 = jax.random.split(jax.random.key(seed))
+        spins = kernels.random_spins(k1, (1000, 12))
+        res = kernels.adaptive_population_annealing(k2, model, sweep, spins, 2.0, target_overlap=0.9,
+                                                    max_steps=500, sweeps_per_beta=2)
+        n = int(res.num_steps)
+        assert 1 < n < 500 and float(res.betas[n - 1]) == pytest.approx(2.0)
+        assert np.all(np.diff(np.asarray(res.betas[:n])) > 0)
+        runs.append(float(res.log_z))
+    se = np.std(runs, ddof=1) / np.sqrt(len(runs))
+    assert abs(np.mean(runs) - float(exact.log_partition(model, 2.0))) < 4 * se + 1e-4
+
+
+@pytest.mark.parametrize("method, rule", [("dense", "metropolis"), ("dense", "heat_bath"),
+                                          ("block", "metropolis"), ("block", "heat_bath")])
+def test_equilibrium_chain_matches_boltzmann(method, rule):
+    model = (dj.problems.sherrington_kirkpatrick(8, seed=3, field=0.4) if method == "dense"
+             else dj.problems.edwards_anderson(3, dim=2, seed=2, couplings="gaussian"))
+    beta = 0.9
+    sweep = kernels.make_sweep(model, method, rule)
+    assert sweep.method == method
+    num_chains = 4000  # independent chains: their final states are independent samples
+    k1, k2 = jax.random.split(jax.random.key(7))
+    spins = kernels.random_spins(k1, (num_chains, model.num_variables))
+    out = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, sweep, s, jnp.full(60, beta)))(k2, spins)
+    counts = np.bincount(state_index(out.spins), minlength=2 ** model.num_variables)
+    p = exact.boltzmann_distribution(model, beta)
+    assert chi_square_pvalue(counts, p) > 1e-3
+    np.testing.assert_allclose(out.energies, model.energy(out.spins), rtol=1e-5, atol=1e-5)
+
+
+def test_population_matches_boltzmann():
+    model = dj.problems.sherrington_kirkpatrick(8, seed=5, field=0.4)
+    beta = 1.5
+    sweep = kernels.make_sweep(model)
+    out = independent_pa_runs(model, np.linspace(0, beta, 41)[1:], num_runs=3000, num_replicas=32, seed=3,
+                              sweep=sweep)
+    one_per_run = np.asarray(out.spins[:, 0])  # replicas of one run are correlated; runs are not
+    counts = np.bincount(state_index(one_per_run), minlength=256)
+    assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
+
+
+def test_log_z_gradient_approaches_exact():
+    model = dj.problems.sherrington_kirkpatrick(10, seed=9, field=0.5)
+    beta = 1.0
+    sweep = kernels.make_sweep(model)
+    betas = np.linspace(0, beta, 51)[1:]
+    k1, k2 = jax.random.split(jax.random.key(0))
+    spins = kernels.random_spins(k1, (20000, 10))
+
+    def log_z(m):
+        return kernels.population_annealing(k2, m, sweep, spins, betas).log_z
+
+    grad = jax.jit(jax.grad(log_z))(model)
+    truth = jax.grad(lambda m: exact.log_partition(m, beta))(model)
+    for ours, ref in ((grad.h, truth.h), (grad.J, truth.J)):
+        rel = np.linalg.norm(np.asarray(ours) - np.asarray(ref)) / np.linalg.norm(np.asarray(ref))
+        assert rel < 0.03, rel  # statistical error ~ 1/sqrt(R_eff) ~ 0.01 at R = 20000
+    assert float(grad.offset) == pytest.approx(-beta, rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["systematic", "multinomial", "residual", "nearest"])
+def test_resampling_is_unbiased(method):
+    r = 64
+    log_w = jnp.log(jax.random.uniform(jax.random.key(1), (r,)) ** 3)
+    w = np.asarray(jax.nn.softmax(log_w))
+    trials = 3000
+    idx = jax.vmap(lambda k: kernels.resample(k, log_w, method))(jax.random.split(jax.random.key(2), trials))
+    assert idx.shape == (trials, r) and int(idx.min()) >= 0 and int(idx.max()) < r
+    counts = jax.vmap(lambda i: jnp.bincount(i, length=r))(idx)
+    mean = np.asarray(counts).mean(0)
+    se = np.asarray(counts).std(0) / np.sqrt(trials) + 1e-3
+    assert np.all(np.abs(mean - r * w) < 5 * se + 0.02), np.max(np.abs(mean - r * w) / se)
+    if method in ("systematic", "residual"):  # each count is floor or ceil of R w_i (residual: at least floor)
+        assert np.all(np.asarray(counts) >= np.floor(r * w) - (method == "systematic"))
+
+
+def test_family_statistics():
+    stats = kernels.family_statistics(jnp.array([0, 0, 0, 1, 1, 2, 2, 2]), 8)
+    assert int(stats["num_families"]) == 3
+    assert float(stats["rho_t"]) == pytest.approx((9 + 4 + 9) / 8)
+
+
+@pytest.mark.parametrize("sampler_name", ["sa", "pa"])
+def test_planted_ground_state_found_in_most_reads(sampler_name):
+    from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
+
+    sampler = SimulatedAnnealingSampler() if sampler_name == "sa" else PopulationAnnealingSampler()
+    for n in (64, 128):
+        planted = dj.problems.wishart_planted(n, alpha=2.0, seed=n)
+        ss = sampler.sample(planted.model.to_bqm(), num_reads=32, num_sweeps=1000, seed=5)
+        found = np.isclose(ss.record.energy, planted.ground_energy, rtol=1e-5, atol=1e-5)
+        assert found.mean() > 0.5, (n, found.mean())
+
+
+def test_schedules_validate():
+    with pytest.raises(ValueError, match="increasing"):
+        kernels.beta_schedule((2.0, 1.0), 10)
+    with pytest.raises(ValueError, match="positive"):
+        kernels.beta_schedule((0.0, 1.0), 10)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        kernels.check_schedule([0.1, 0.5, 0.3])
+    np.testing.assert_allclose(kernels.beta_schedule((0.1, 10.0), 3), [0.1, 1.0, 10.0])

@@ -1,0 +1,135 @@
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+import dimod
+import dimod.testing
+import numpy as np
+import pytest
+
+import dragonjax as dj
+from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
+
+SAMPLERS = [SimulatedAnnealingSampler, PopulationAnnealingSampler]
+
+
+@dimod.testing.load_sampler_bqm_tests(SimulatedAnnealingSampler)
+class TestSimulatedAnnealingConformance(unittest.TestCase):
+    pass
+
+
+@dimod.testing.load_sampler_bqm_tests(PopulationAnnealingSampler)
+class TestPopulationAnnealingConformance(unittest.TestCase):
+    pass
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_same_seed_same_samples_and_labels_kept(Sampler):
+    bqm = dimod.BinaryQuadraticModel({"a": 0.5, ("x", 2): -0.3, 9: 0.1},
+                                     {("a", ("x", 2)): 1.0, (("x", 2), 9): -2.0}, 3.0, "BINARY")
+    first = Sampler().sample(bqm, num_reads=16, num_sweeps=50, seed=42)
+    again = Sampler().sample(bqm, num_reads=16, num_sweeps=50, seed=42)
+    other = Sampler().sample(dj.problems.sherrington_kirkpatrick(30).to_bqm(), num_reads=8, num_sweeps=20, seed=1)
+    assert first.vartype is dimod.BINARY and list(first.variables) == list(bqm.variables)
+    np.testing.assert_array_equal(first.record.sample, again.record.sample)
+    dimod.testing.assert_sampleset_energies(first, bqm)
+    assert other.record.sample.shape == (8, 30)
+
+
+def test_population_annealing_info_and_log_z_with_offset():
+    model = dj.problems.sherrington_kirkpatrick(10, seed=2, field=0.3)
+    bqm = model.to_bqm()
+    bqm.offset = 4.0
+    ss = PopulationAnnealingSampler().sample(bqm, num_reads=2000, beta_range=(0.05, 1.0), num_sweeps=100,
+                                             num_sweeps_per_beta=2, seed=3)
+    truth = float(dj.exact.log_partition(dj.IsingModel.from_bqm(bqm), 1.0))
+    assert ss.info["log_z"] == pytest.approx(truth, abs=0.05)  # ~5 standard errors at R = 2000
+    assert ss.info["beta_schedule"][0] == 0.0 and ss.info["beta_schedule"][-1] == pytest.approx(1.0)
+    assert 1 <= ss.info["num_families"] <= 2000 and ss.info["rho_t"] >= 1
+    adaptive = PopulationAnnealingSampler().sample(bqm, num_reads=500, beta_range=(0.05, 1.0), adaptive=True,
+                                                   seed=3)
+    assert adaptive.info["beta_schedule"][-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_reads": 0}, "num_reads"),
+    ({"beta_range": (1.0, 0.5)}, "increasing"),
+    ({"beta_range": (-1.0, 0.5)}, "positive"),
+    ({"beta_schedule_type": "custom", "beta_schedule": [0.1, 0.05]}, "non-decreasing"),
+    ({"beta_schedule_type": "cosine"}, "beta_schedule_type"),
+    ({"sweep_method": "magic"}, "sweep method"),
+    ({"update_rule": "glauberish"}, "update rule"),
+    ({"num_sweeps": 0}, "num_sweeps"),
+    ({"seed": -3}, "seed"),
+])
+def test_bad_parameters_raise_clear_errors(kwargs, message):
+    bqm = dj.problems.sherrington_kirkpatrick(5).to_bqm()
+    for Sampler in SAMPLERS:
+        with pytest.raises(ValueError, match=message):
+            Sampler().sample(bqm, **kwargs)
+
+
+def test_bad_resampling_and_nan_couplings():
+    bqm = dj.problems.sherrington_kirkpatrick(5).to_bqm()
+    with pytest.raises(ValueError, match="resampling"):
+        PopulationAnnealingSampler().sample(bqm, resampling="bootstrap")
+    bad = dimod.BinaryQuadraticModel({"a": 0.0, "b": 0.0}, {("a", "b"): float("nan")}, 0.0, "SPIN")
+    with pytest.raises(ValueError, match="non-finite"):
+        SimulatedAnnealingSampler().sample(bad)
+
+
+def test_unknown_kwargs_warn_like_dimod():
+    bqm = dj.problems.sherrington_kirkpatrick(5).to_bqm()
+    with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning):
+        SimulatedAnnealingSampler().sample(bqm, num_reads=2, num_sweeps=10, chain_strength=3)
+
+
+def test_initial_states_are_used():
+    bqm = dj.problems.ferromagnet_chain(6).to_bqm()
+    start = {v: 1 for v in bqm.variables}
+    ss = SimulatedAnnealingSampler().sample(bqm, num_reads=4, initial_states=start, beta_schedule_type="custom",
+                                            beta_schedule=[50.0] * 5, seed=0)
+    assert np.all(ss.record.sample == 1)  # ground state at large beta stays put
+
+
+def test_second_call_does_not_recompile():
+    from dragonjax.samplers import classical
+
+    sampler = SimulatedAnnealingSampler()
+    a = dj.problems.sherrington_kirkpatrick(12, seed=0).to_bqm()
+    b = dj.problems.sherrington_kirkpatrick(12, seed=1).to_bqm()
+    sampler.sample(a, num_reads=4, num_sweeps=20, seed=0)
+    size = classical._anneal._cache_size()
+    sampler.sample(b, num_reads=4, num_sweeps=20, seed=1)
+    assert classical._anneal._cache_size() == size
+
+
+SHARDED = """
+import json, sys
+import jax, numpy as np
+import dragonjax as dj
+from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
+bqm = dj.problems.edwards_anderson(6, seed=1).to_bqm()
+pa = PopulationAnnealingSampler().sample(bqm, num_reads=64, num_sweeps=50, seed=7)
+sa = SimulatedAnnealingSampler().sample(dj.problems.sherrington_kirkpatrick(20, seed=2).to_bqm(),
+                                        num_reads=16, num_sweeps=50, seed=7)
+print(json.dumps({"devices": jax.device_count(), "pa": pa.record.sample.tolist(), "log_z": pa.info["log_z"],
+                  "sa": sa.record.sample.tolist()}))
+"""
+
+
+def run_with_devices(n):
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_replicas_sharded_over_four_devices_give_same_results():
+    one, four = run_with_devices(1), run_with_devices(4)
+    assert one["devices"] == 1 and four["devices"] == 4
+    # threefry random bits do not depend on the sharding, so the samples are identical
+    assert sorted(map(tuple, one["pa"])) == sorted(map(tuple, four["pa"]))
+    assert sorted(map(tuple, one["sa"])) == sorted(map(tuple, four["sa"]))
+    assert four["log_z"] == pytest.approx(one["log_z"], rel=1e-5)
