@@ -23,12 +23,12 @@ def test_population_annealing_log_z_within_error_bars(beta):
     model = dj.problems.sherrington_kirkpatrick(14, seed=11, field=0.5)
     sweep = kernels.make_sweep(model)
     betas = np.linspace(0, beta, 101)[1:]
-    out = independent_pa_runs(model, betas, num_runs=8, num_replicas=1000, seed=int(10 * beta), sweep=sweep,
+    out = independent_pa_runs(model, betas, num_runs=16, num_replicas=1000, seed=int(10 * beta), sweep=sweep,
                               sweeps_per_beta=2)
     log_z = np.asarray(out.log_z, np.float64)
     mean, standard_error = log_z.mean(), log_z.std(ddof=1) / np.sqrt(len(log_z))
     truth = float(exact.log_partition(model, beta))
-    assert abs(mean - truth) < 4 * standard_error + 1e-5 * abs(truth), (mean, truth, standard_error)
+    assert abs(mean - truth) < 5 * standard_error + 1e-5 * abs(truth), (mean, truth, standard_error)
     assert np.all(np.asarray(out.num_families) >= 1)
     assert np.all(np.asarray(out.rho_t) >= 1.0)
 
@@ -81,20 +81,27 @@ def test_population_matches_boltzmann():
 
 def test_log_z_gradient_approaches_exact():
     model = dj.problems.sherrington_kirkpatrick(10, seed=9, field=0.5)
-    beta = 1.0
+    beta, r = 1.0, 20000
     sweep = kernels.make_sweep(model)
     betas = np.linspace(0, beta, 51)[1:]
     k1, k2 = jax.random.split(jax.random.key(0))
-    spins = kernels.random_spins(k1, (20000, 10))
-
-    def log_z(m):
-        return kernels.population_annealing(k2, m, sweep, spins, betas).log_z
-
-    grad = jax.jit(jax.grad(log_z))(model)
+    spins = kernels.random_spins(k1, (r, 10))
+    run = jax.jit(lambda m: kernels.population_annealing(k2, m, sweep, spins, betas))
+    grad = jax.jit(jax.grad(lambda m: run(m).log_z))(model)
     truth = jax.grad(lambda m: exact.log_partition(m, beta))(model)
-    for ours, ref in ((grad.h, truth.h), (grad.J, truth.J)):
-        rel = np.linalg.norm(np.asarray(ours) - np.asarray(ref)) / np.linalg.norm(np.asarray(ref))
-        assert rel < 0.03, rel  # statistical error ~ 1/sqrt(R_eff) ~ 0.01 at R = 20000
+    # error bars from the final population, with the effective sample size R / rho_t
+    out = run(model)
+    s = np.asarray(out.spins, np.float64)
+    scale = np.sqrt(float(out.rho_t) / r)
+    se_h = beta * s.std(0) * scale
+    se_J = 0.5 * beta * (s[:, :, None] * s[:, None, :]).std(0) * scale
+    off = ~np.eye(10, dtype=bool)
+    z_h = (np.asarray(grad.h) - np.asarray(truth.h)) / se_h
+    z_J = ((np.asarray(grad.J) - np.asarray(truth.J))[off]) / se_J[off]
+    z = np.concatenate([z_h, z_J])
+    assert np.sqrt(np.mean(z ** 2)) < 2.0 and np.max(np.abs(z)) < 5.0, (np.sqrt(np.mean(z ** 2)), np.abs(z).max())
+    rel = np.linalg.norm(np.asarray(grad.J - truth.J)) / np.linalg.norm(np.asarray(truth.J))
+    assert rel < 0.05  # the stated accuracy at R = 20000
     assert float(grad.offset) == pytest.approx(-beta, rel=1e-5)
 
 
@@ -140,3 +147,23 @@ def test_schedules_validate():
     with pytest.raises(ValueError, match="non-decreasing"):
         kernels.check_schedule([0.1, 0.5, 0.3])
     np.testing.assert_allclose(kernels.beta_schedule((0.1, 10.0), 3), [0.1, 1.0, 10.0])
+
+
+def test_dense_sweep_with_several_delayed_blocks_matches_boltzmann():
+    """N = 8 with blocks of 3 exercises full blocks, the remainder block and the per-block field update."""
+    from dragonjax.kernels.sweeps import _dense_sweep
+
+    model = dj.problems.sherrington_kirkpatrick(8, seed=4, field=0.6)
+    beta = 1.2
+    sweep = _dense_sweep("metropolis", block=3)
+    k1, k2 = jax.random.split(jax.random.key(11))
+    spins = kernels.random_spins(k1, (4000, 8))
+    out = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, sweep, s, jnp.full(60, beta)))(k2, spins)
+    counts = np.bincount(state_index(out.spins), minlength=256)
+    assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
+    # and it is the same dynamics as one block: identical spins from identical random numbers
+    same = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, _dense_sweep("metropolis", 8), s,
+                                                             jnp.full(5, beta)).spins)(k2, spins)
+    again = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, _dense_sweep("metropolis", 3), s,
+                                                              jnp.full(5, beta)).spins)(k2, spins)
+    np.testing.assert_array_equal(same, again)

@@ -27,12 +27,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..ising import IsingModel, ProblemError, graph_colouring
+from .rng import uniform
 
 __all__ = ["RULES", "METHODS", "SweepFn", "make_sweep", "choose_method", "random_spins"]
 
 RULES = ("metropolis", "heat_bath")
 METHODS = ("auto", "dense", "block")
 MAX_BLOCK_COLOURS = 16
+DENSE_BLOCK = 32
 
 SweepFn = Callable[..., jax.Array]
 
@@ -75,7 +77,7 @@ def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis"
     if method == "dense":
         return _dense_sweep(rule)
     A = np.asarray(model.J) != 0
-    blocks = tuple((c, np.flatnonzero(A[:, c].any(axis=1))) for c in colouring)
+    blocks = tuple((members, np.flatnonzero(A[:, members].any(axis=1))) for members in colouring)
     return _block_sweep(rule, blocks)
 
 
@@ -84,31 +86,51 @@ def _fields(model, spins, extra_field):
     return f if extra_field is None else f + extra_field
 
 
-def _dense_sweep(rule: str) -> SweepFn:
+def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
+    """Sequential sweep with delayed field updates. Spins are visited in order, in blocks of ``block``;
+    inside a block only the block's own fields are updated after each flip (a column of the B x B slice of
+    J), and the fields of all N spins are brought up to date once per block by one matrix product
+    ``J[:, block] @ ds_block``. Exactly the sequential single-spin dynamics, at matrix-product speed.
+    Internally the spin axis leads (N, batch) so that each step touches contiguous rows."""
+
     def sweep(key, model, spins, beta, extra_field=None):
         n = spins.shape[-1]
-        beta = jnp.asarray(beta, spins.dtype)
+        batch = spins.shape[:-1]
         fields = _fields(model, spins, extra_field)
-        u = jax.random.uniform(key, (n,) + spins.shape[:-1], spins.dtype)
-        # move the spin axis to the front so that step i reads and writes a contiguous row
-        s_t, f_t = jnp.moveaxis(spins, -1, 0), jnp.moveaxis(fields, -1, 0)
+        s_t, f_t = spins.reshape(-1, n).T, fields.reshape(-1, n).T
+        u_t = uniform(key, s_t.shape, spins.dtype)
+        beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
 
-        def step(i, carry):
-            s_t, f_t = carry
-            s_i = s_t[i]
-            new = _update(rule, u[i], s_i, f_t[i], beta)
-            ds = new - s_i
-            f_t = f_t + model.J[i].reshape((n,) + (1,) * ds.ndim) * ds
-            return s_t.at[i].set(new), f_t
+        def visit_block(start, size, s_t, f_t):
+            s_b = jax.lax.dynamic_slice_in_dim(s_t, start, size, 0)
+            f_b = jax.lax.dynamic_slice_in_dim(f_t, start, size, 0)
+            J_bb = jax.lax.dynamic_slice(model.J, (start, start), (size, size))
 
-        s_t, _ = jax.lax.fori_loop(0, n, step, (s_t, f_t))
-        return jnp.moveaxis(s_t, 0, -1)
+            def step(j, carry):
+                new_b, f_b = carry
+                new = _update(rule, u_t[start + j], new_b[j], f_b[j], beta)
+                f_b = f_b + J_bb[:, j, None] * (new - new_b[j])
+                return new_b.at[j].set(new), f_b
+
+            new_b, _ = jax.lax.fori_loop(0, size, step, (s_b, f_b))
+            f_t = f_t + jax.lax.dynamic_slice_in_dim(model.J, start, size, 1) @ (new_b - s_b)
+            return jax.lax.dynamic_update_slice_in_dim(s_t, new_b, start, 0), f_t
+
+        size = min(block, n)
+        full = n // size
+        s_t, f_t = jax.lax.fori_loop(0, full, lambda k, c: visit_block(k * size, size, *c), (s_t, f_t))
+        if n - full * size:
+            s_t, f_t = visit_block(full * size, n - full * size, s_t, f_t)
+        return s_t.T.reshape(spins.shape)
 
     sweep.method, sweep.rule = "dense", rule
     return sweep
 
 
 def _block_sweep(rule: str, blocks) -> SweepFn:
+    """Colour classes updated one after another; each class's fields come from one matrix product with
+    the rows of J of its neighbours."""
+
     def sweep(key, model, spins, beta, extra_field=None):
         beta = jnp.asarray(beta, spins.dtype)[..., None]
         keys = jax.random.split(key, len(blocks))
@@ -116,7 +138,7 @@ def _block_sweep(rule: str, blocks) -> SweepFn:
             fields = model.h[members] + spins[..., neighbours] @ model.J[np.ix_(neighbours, members)]
             if extra_field is not None:
                 fields = fields + extra_field[..., members]
-            u = jax.random.uniform(k, fields.shape, spins.dtype)
+            u = uniform(k, fields.shape, spins.dtype)
             spins = spins.at[..., members].set(_update(rule, u, spins[..., members], fields, beta))
         return spins
 
