@@ -120,11 +120,13 @@ def _init_state(model, spins, extra_field):
                   jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32))
 
 
-def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling):
+def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling, replicated):
     """Reweight to beta_next, resample, sweep. Returns (state, ln Q)."""
     r = state.spins.shape[0]
     dbeta = beta_next - state.beta
     log_w = -dbeta * state.energies
+    if replicated is not None:  # reductions over a full copy: results independent of the device count
+        log_w = jax.lax.with_sharding_constraint(log_w, replicated)
     log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
     k_resample, k_sweep = jax.random.split(key)
     keep = resample(k_resample, log_w, resampling)
@@ -144,11 +146,14 @@ def _finish(state: _State, model, extra_field, betas, log_q, num_steps) -> PARes
 
 
 def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
-                         sweeps_per_beta: int = 1, resampling: str = "systematic") -> PAResult:
+                         sweeps_per_beta: int = 1, resampling: str = "systematic",
+                         replicated=None) -> PAResult:
     """Population annealing over a fixed schedule ``betas`` (1-D, non-decreasing, first step from 0).
 
     ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
-    ``extra_field`` (N,) adds to h for every replica. Vectorise over independent runs with ``jax.vmap``
+    ``extra_field`` (N,) adds to h for every replica. When the population is sharded over devices, pass
+    ``replicated`` (a fully replicated sharding on the same mesh): the R weights are then gathered before
+    the reductions of the reweighting and resampling, so results do not depend on the number of devices. Vectorise over independent runs with ``jax.vmap``
     over ``key`` and ``spins``."""
     check_resampling(resampling)
     betas = jnp.asarray(betas, spins.dtype)
@@ -158,7 +163,8 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
 
     def body(state, inputs):
         k, beta_next = inputs
-        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling)
+        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
+                     replicated)
 
     state, log_q = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
     return _finish(state, model, extra_field, betas, log_q, betas.shape[0])
@@ -166,7 +172,8 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
 
 def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta_final,
                                   target_overlap: float = 0.85, max_steps: int = 1000, extra_field=None,
-                                  sweeps_per_beta: int = 1, resampling: str = "systematic") -> PAResult:
+                                  sweeps_per_beta: int = 1, resampling: str = "systematic",
+                         replicated=None) -> PAResult:
     """Population annealing from beta = 0 to ``beta_final`` with each step chosen (by bisection) so that
     the reweighted energy histogram overlaps the current one by ``target_overlap``. If ``max_steps`` is
     reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``)."""
@@ -199,7 +206,8 @@ def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins,
         state, step, key, betas, log_qs = carry
         key, k = jax.random.split(key)
         beta_next = next_beta(state, step == max_steps - 1)
-        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling)
+        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
+                             replicated)
         return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(log_q)
 
     init = (_init_state(frozen, spins, frozen_extra), jnp.asarray(0), key,

@@ -10,6 +10,7 @@ import functools
 
 import jax
 import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 
 from ..kernels import (adaptive_population_annealing, beta_schedule, check_schedule, default_beta_range,
                        population_annealing, simulated_annealing)
@@ -42,16 +43,26 @@ def _anneal(key, model, spins, betas, sweep, sweeps_per_beta):
     return simulated_annealing(key, model, sweep, spins, betas, sweeps_per_beta=sweeps_per_beta)
 
 
-@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling"))
-def _population(key, model, spins, betas, sweep, sweeps_per_beta, resampling):
+def _replicated(spins):
+    sharding = getattr(spins, "sharding", None)
+    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
+        return NamedSharding(sharding.mesh, PartitionSpec())
+    return None
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "replicated"))
+def _population(key, model, spins, betas, sweep, sweeps_per_beta, resampling, replicated):
     return population_annealing(key, model, sweep, spins, betas, sweeps_per_beta=sweeps_per_beta,
-                                resampling=resampling)
+                                resampling=resampling, replicated=replicated)
 
 
-@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "max_steps"))
-def _adaptive_population(key, model, spins, beta_final, target, sweep, sweeps_per_beta, resampling, max_steps):
+@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "max_steps",
+                                             "replicated"))
+def _adaptive_population(key, model, spins, beta_final, target, sweep, sweeps_per_beta, resampling, max_steps,
+                         replicated):
     return adaptive_population_annealing(key, model, sweep, spins, beta_final, target, max_steps,
-                                         sweeps_per_beta=sweeps_per_beta, resampling=resampling)
+                                         sweeps_per_beta=sweeps_per_beta, resampling=resampling,
+                                         replicated=replicated)
 
 
 class SimulatedAnnealingSampler(KernelSampler):
@@ -109,13 +120,15 @@ class PopulationAnnealingSampler(KernelSampler):
             if not 0.0 < target_overlap < 1.0:
                 raise ValueError(f"target_overlap must lie in (0, 1), got {target_overlap}")
             result = _adaptive_population(key, model, spins, beta_final, float(target_overlap), sweep,
-                                          int(num_sweeps_per_beta), resampling, int(max_steps))
+                                          int(num_sweeps_per_beta), resampling, int(max_steps),
+                                          _replicated(spins))
             num_steps = int(result.num_steps)
             betas = np.asarray(result.betas)[:num_steps]
         else:
             betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                               beta_schedule)
-            result = _population(key, model, spins, betas, sweep, int(num_sweeps_per_beta), resampling)
+            result = _population(key, model, spins, betas, sweep, int(num_sweeps_per_beta), resampling,
+                                 _replicated(spins))
         info = {"log_z": float(result.log_z), "beta_schedule": np.concatenate([[0.0], betas]),
                 "num_families": int(result.num_families), "rho_t": float(result.rho_t),
                 "effective_population": float(result.effective_population), "resampling": resampling}
