@@ -44,13 +44,20 @@ def random_spins(key, shape, dtype=jnp.float32):
     return jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
 
 
-def _update(rule: str, u, spins, fields, beta):
-    """New value of spins with local fields ``fields`` given uniforms ``u`` in [0, 1)."""
+def _noise(rule: str, key, shape, dtype):
+    """The random threshold each single-spin decision compares against, drawn for a whole sweep at once:
+    ln u for Metropolis, logit(u) = ln u - ln(1 - u) for heat bath (u uniform in [0, 1))."""
+    u = uniform(key, shape, dtype)
+    return jnp.log(u) if rule == "metropolis" else jnp.log(u) - jnp.log1p(-u)
+
+
+def _update(rule: str, noise, spins, fields, beta):
+    """New spin values given local fields and the thresholds from :func:`_noise`."""
     if rule == "metropolis":
-        # dE = -2 s f; accept the flip when u < exp(-beta dE)
-        return jnp.where(jnp.log(u) < 2.0 * beta * spins * fields, -spins, spins)
-    # heat bath: P(s = +1) = exp(-beta f) / (exp(-beta f) + exp(beta f))
-    return jnp.where(u < jax.nn.sigmoid(-2.0 * beta * fields), 1.0, -1.0).astype(spins.dtype)
+        # dE = -2 s f; accept the flip when u < exp(-beta dE), i.e. ln u < 2 beta s f
+        return jnp.where(noise < 2.0 * beta * spins * fields, -spins, spins)
+    # heat bath: P(s = +1) = sigmoid(-2 beta f), i.e. s = +1 when logit(u) < -2 beta f
+    return jnp.where(noise < -2.0 * beta * fields, 1.0, -1.0).astype(spins.dtype)
 
 
 def choose_method(model: IsingModel, method: str = "auto") -> tuple[str, tuple]:
@@ -98,7 +105,7 @@ def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
         batch = spins.shape[:-1]
         fields = _fields(model, spins, extra_field)
         s_t, f_t = spins.reshape(-1, n).T, fields.reshape(-1, n).T
-        u_t = uniform(key, s_t.shape, spins.dtype)
+        noise_t = _noise(rule, key, s_t.shape, spins.dtype)
         beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
 
         def visit_block(start, size, s_t, f_t):
@@ -108,7 +115,7 @@ def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
 
             def step(j, carry):
                 new_b, f_b = carry
-                new = _update(rule, u_t[start + j], new_b[j], f_b[j], beta)
+                new = _update(rule, noise_t[start + j], new_b[j], f_b[j], beta)
                 f_b = f_b + J_bb[:, j, None] * (new - new_b[j])
                 return new_b.at[j].set(new), f_b
 
@@ -138,8 +145,8 @@ def _block_sweep(rule: str, blocks) -> SweepFn:
             fields = model.h[members] + spins[..., neighbours] @ model.J[np.ix_(neighbours, members)]
             if extra_field is not None:
                 fields = fields + extra_field[..., members]
-            u = uniform(k, fields.shape, spins.dtype)
-            spins = spins.at[..., members].set(_update(rule, u, spins[..., members], fields, beta))
+            noise = _noise(rule, k, fields.shape, spins.dtype)
+            spins = spins.at[..., members].set(_update(rule, noise, spins[..., members], fields, beta))
         return spins
 
     sweep.method, sweep.rule = "block", rule
