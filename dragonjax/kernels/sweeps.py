@@ -149,5 +149,5 @@ def _block_sweep(rule: str, blocks) -> SweepFn:
             spins = spins.at[..., members].set(_update(rule, noise, spins[..., members], fields, beta))
         return spins
 
-    sweep.method, sweep.rule = "block", rule
+    sweep.method, sweep.rule, sweep.blocks = "block", rule, blocks
     return sweep

@@ -1,5 +1,7 @@
 """dragonjax kernels as ``dimod.Sampler`` s (drop-in replacements for D-Wave's samplers)."""
 from .base import KernelSampler, replica_sharding
 from .classical import PopulationAnnealingSampler, SimulatedAnnealingSampler
+from .quantum import PathIntegralQMCSampler
 
-__all__ = ["KernelSampler", "replica_sharding", "SimulatedAnnealingSampler", "PopulationAnnealingSampler"]
+__all__ = ["KernelSampler", "replica_sharding", "SimulatedAnnealingSampler", "PopulationAnnealingSampler",
+           "PathIntegralQMCSampler"]

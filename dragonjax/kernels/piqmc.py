@@ -1,0 +1,252 @@
+"""Path-integral quantum Monte Carlo of the transverse-field Ising model
+``H = -A sum_i sigma^x_i + B E(sigma^z)``.
+
+Suzuki-Trotter with P slices (periodic imaginary time) maps the quantum partition function at inverse
+temperature beta to a classical one over worldlines s (..., P, N):
+
+    W(s) ∝ exp( -(beta B / P) sum_k E(s^k) + K_perp sum_k sum_i s_i^k s_i^{k+1} ),
+    K_perp = -1/2 ln tanh(beta A / P),
+
+exact as P -> infinity with O(1/P^2) Trotter error. Two moves, both exact for W:
+
+- local moves: the classical sweep of :mod:`dragonjax.kernels.sweeps` on every slice, at
+  ``beta_slice = beta B / P`` with the imaginary-time neighbours entering as an extra field
+  ``-(K_perp / beta_slice) (s^{k-1} + s^{k+1})``; even slices, then odd slices (they do not interact);
+- worldline cluster moves (Swendsen-Wang along imaginary time): bonds between equal neighbouring slices
+  of one spin are activated with probability 1 - exp(-2 K_perp), and each resulting segment of the
+  worldline is flipped with the Metropolis probability of its problem-energy change. Spins of one colour
+  class of the coupling graph are treated together (a single spin at a time for dense problems).
+
+Estimators: ``problem_energy`` = <(1/P) sum_k E(s^k)>; ``sigma_x`` from the inter-slice estimator
+<sigma^x_i> = < tanh(beta A / P) if s_i^k = s_i^{k+1} else coth(beta A / P) >.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..ising import IsingModel, ProblemError
+from .annealing import energies
+from .population import family_statistics, resample
+from .rng import uniform
+from .sweeps import SweepFn, make_sweep, random_spins
+
+__all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
+           "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
+
+
+def check_trotter_slices(p) -> int:
+    if int(p) != p or p < 2 or p % 2:
+        raise ProblemError(f"trotter_slices must be an even integer >= 2, got {p!r}")
+    return int(p)
+
+
+def k_perp(beta, gamma, trotter_slices):
+    """Imaginary-time coupling K_perp = -1/2 ln tanh(beta gamma / P)."""
+    return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
+
+
+def _flip_segments(key, spins, fields, beta_slice, coupling):
+    """Swendsen-Wang on the imaginary-time rings of spins (..., P, m) with problem fields (..., P, m)."""
+    p = spins.shape[-2]
+    k_bond, k_flip = jax.random.split(key)
+    following = jnp.roll(spins, -1, axis=-2)
+    active = (spins == following) & (uniform(k_bond, spins.shape) < -jnp.expm1(-2.0 * coupling))
+    broken = (~active).astype(jnp.int32)
+    segment = jnp.concatenate([jnp.zeros_like(broken[..., :1, :]), jnp.cumsum(broken[..., :-1, :], axis=-2)],
+                              axis=-2)
+    # a live bond across the periodic boundary joins the last segment to the first
+    segment = jnp.where(active[..., -1:, :] & (segment == segment[..., -1:, :]), 0, segment)
+    one_hot = segment[..., None] == jnp.arange(p)  # (..., P, m, P)
+    segment_field_energy = jnp.sum(jnp.where(one_hot, (spins * fields)[..., None], 0.0), axis=-3)  # (..., m, P)
+    # flipping a segment changes beta_slice * E by -2 beta_slice sum_k s f
+    log_u = jnp.log(uniform(k_flip, segment_field_energy.shape, spins.dtype))
+    flip_segment = log_u < 2.0 * beta_slice * segment_field_energy
+    flip = jnp.take_along_axis(flip_segment, jnp.swapaxes(segment, -1, -2), axis=-1)
+    return jnp.where(jnp.swapaxes(flip, -1, -2), -spins, spins)
+
+
+def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_slice, coupling,
+                            extra_field=None):
+    """One cluster update of every worldline; spins (..., P, N), ``extra_field`` (..., N) per replica."""
+    extra = None if extra_field is None else extra_field[..., None, :]
+    blocks = getattr(sweep, "blocks", None)
+    if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
+        for k, (members, neighbours) in zip(jax.random.split(key, len(blocks)), blocks):
+            fields = model.h[members] + spins[..., neighbours] @ model.J[np.ix_(neighbours, members)]
+            if extra is not None:
+                fields = fields + extra[..., members]
+            spins = spins.at[..., members].set(
+                _flip_segments(k, spins[..., members], fields, beta_slice, coupling))
+        return spins
+
+    def one_spin(i, spins):
+        fields = model.h[i] + spins @ model.J[:, i]
+        if extra is not None:
+            fields = fields + jax.lax.dynamic_index_in_dim(extra, i, axis=-1, keepdims=False)
+        s_i = jax.lax.dynamic_index_in_dim(spins, i, axis=-1, keepdims=True)
+        new = _flip_segments(jax.random.fold_in(key, i), s_i, fields[..., None], beta_slice, coupling)
+        return jax.lax.dynamic_update_index_in_dim(spins, new[..., 0], i, axis=-1)
+
+    return jax.lax.fori_loop(0, spins.shape[-1], one_spin, spins)
+
+
+def piqmc_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_slice, coupling, extra_field=None):
+    """Local sweeps of even then odd slices, then a worldline cluster sweep. spins (..., P, N);
+    ``extra_field`` (..., N) adds to h in every slice."""
+    keys = jax.random.split(key, 3)
+    for parity in (0, 1):
+        neighbours = jnp.roll(spins, 1, axis=-2) + jnp.roll(spins, -1, axis=-2)
+        field = -(coupling / beta_slice) * neighbours[..., parity::2, :]
+        if extra_field is not None:
+            field = field + extra_field[..., None, :]
+        new = sweep(keys[parity], model, spins[..., parity::2, :], beta_slice, field)
+        spins = spins.at[..., parity::2, :].set(new)
+    return worldline_cluster_sweep(keys[2], model, sweep, spins, beta_slice, coupling, extra_field)
+
+
+def sigma_x_estimator(spins, beta, gamma):
+    """Per-configuration estimate of <(1/N) sum_i sigma^x_i> from slices (..., P, N)."""
+    p = spins.shape[-2]
+    t = jnp.tanh(beta * gamma / p)
+    same = spins == jnp.roll(spins, -1, axis=-2)
+    return jnp.mean(jnp.where(same, t, 1.0 / t), axis=(-2, -1))
+
+
+def problem_energy(model, spins, extra_field=None):
+    """(1/P) sum_k E(s^k) for spins (..., P, N)."""
+    extra = None if extra_field is None else extra_field[..., None, :]
+    return jnp.mean(energies(model, spins, extra), axis=-1)
+
+
+def _log_sinh(x):
+    return x + jnp.log1p(-jnp.exp(-2.0 * x)) - np.log(2.0)
+
+
+def quantum_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, a_schedule, b_schedule,
+                      extra_field=None):
+    """Simulated quantum annealing: one PIQMC sweep at each (A_k, B_k) of the schedule, fixed beta.
+    spins (R, P, N) -> final worldlines (R, P, N)."""
+    p = spins.shape[-2]
+    dtype = spins.dtype
+    a_schedule = jnp.asarray(a_schedule, dtype)
+    b_schedule = jnp.asarray(b_schedule, dtype)
+
+    def step(spins, inputs):
+        k, a, b = inputs
+        beta_slice = beta * b / p
+        return piqmc_sweep(k, model, sweep, spins, beta_slice, k_perp(beta, a, p), extra_field), None
+
+    keys = jax.random.split(key, a_schedule.shape[0])
+    spins, _ = jax.lax.scan(step, spins, (keys, a_schedule, b_schedule))
+    return spins
+
+
+def thermal(model: IsingModel, gamma: float, beta: float, trotter_slices: int = 32, num_sweeps: int = 2000,
+            num_replicas: int = 64, seed: int = 0, burn_in: float = 0.25, method: str = "auto") -> dict:
+    """Thermal averages of H = -gamma sum sigma^x + E(sigma^z) at inverse temperature beta by PIQMC.
+
+    ``num_replicas`` independent chains of ``num_sweeps`` sweeps; the first ``burn_in`` fraction is
+    discarded; each chain's time average is one sample, so the standard errors are over independent
+    chains. Returns ``problem_energy``, ``sigma_x``, ``energy`` (<H>) and their ``*_error`` s."""
+    p = check_trotter_slices(trotter_slices)
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if not (np.isfinite(value) and value > 0):
+            raise ProblemError(f"{name} must be positive and finite, got {value}")
+    if int(num_sweeps) != num_sweeps or num_sweeps < 2:
+        raise ProblemError(f"num_sweeps must be an integer >= 2, got {num_sweeps!r}")
+    if not 0 <= burn_in < 1:
+        raise ProblemError(f"burn_in must be a fraction in [0, 1), got {burn_in}")
+    sweep = make_sweep(model, method)
+    start = int(burn_in * num_sweeps)
+    out = _thermal_run(jax.random.key(seed), model, float(gamma), float(beta), sweep, p, int(num_sweeps), start,
+                       int(num_replicas))
+    e_p, s_x = (np.asarray(x, np.float64) for x in out)
+    n = model.num_variables
+    energy = e_p - gamma * n * s_x
+
+    def mean_and_error(x):
+        return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x)))
+
+    result = {}
+    for name, x in (("problem_energy", e_p), ("sigma_x", s_x), ("energy", energy)):
+        result[name], result[f"{name}_error"] = mean_and_error(x)
+    return result
+
+
+def _thermal_run(key, model, gamma, beta, sweep, p, num_sweeps, start, num_replicas):
+    @jax.jit
+    def run(key, model):
+        k_init, k_run = jax.random.split(key)
+        spins = random_spins(k_init, (num_replicas, p, model.num_variables), model.dtype)
+        beta_slice = jnp.asarray(beta / p, model.dtype)
+        coupling = k_perp(jnp.asarray(beta, model.dtype), gamma, p)
+
+        def step(carry, inputs):
+            spins, sums = carry
+            k, t = inputs
+            spins = piqmc_sweep(k, model, sweep, spins, beta_slice, coupling)
+            take = (t >= start).astype(model.dtype)
+            sums = (sums[0] + take * problem_energy(model, spins), sums[1] + take * sigma_x_estimator(spins, beta, gamma))
+            return (spins, sums), None
+
+        zeros = jnp.zeros(num_replicas, model.dtype)
+        (_, (e, x)), _ = jax.lax.scan(step, (spins, (zeros, zeros)),
+                                      (jax.random.split(k_run, num_sweeps), jnp.arange(num_sweeps)))
+        count = num_sweeps - start
+        return e / count, x / count
+
+    return run(key, model)
+
+
+class QuantumPAResult(NamedTuple):
+    spins: jax.Array  # (R, P, N) final worldlines
+    log_q: jax.Array  # ln Q per Gamma step
+    log_z_ratio: jax.Array  # ln Z_P(gamma_final) - ln Z_P(gamma_start) of the Trotter model
+    num_families: jax.Array
+    rho_t: jax.Array
+
+
+def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, gammas,
+                                 sweeps_per_step: int = 1, equilibration_sweeps: int = 100,
+                                 resampling: str = "systematic") -> QuantumPAResult:
+    """Population annealing in the transverse field at fixed beta (Gamma decreasing along ``gammas``).
+
+    The population of worldlines (R, P, N) is first equilibrated at ``gammas[0]``. Each step reweights by
+    W(Gamma')/W(Gamma) = exp(dK_perp sum_{k,i} s_i^k s_i^{k+1} + N P/2 ln[sinh(2 beta Gamma'/P) /
+    sinh(2 beta Gamma/P)]), resamples with :func:`~dragonjax.kernels.population.resample` and sweeps."""
+    r, p, n = spins.shape
+    dtype = spins.dtype
+    gammas = jnp.asarray(gammas, dtype)
+    beta = jnp.asarray(beta, dtype)
+    beta_slice = beta / p
+
+    def equilibrate(spins, k):
+        return piqmc_sweep(k, model, sweep, spins, beta_slice, k_perp(beta, gammas[0], p)), None
+
+    key, k_eq = jax.random.split(key)
+    spins, _ = jax.lax.scan(equilibrate, spins, jax.random.split(k_eq, equilibration_sweeps))
+
+    def step(carry, inputs):
+        spins, family = carry
+        k, gamma, gamma_next = inputs
+        bonds = jnp.sum(spins * jnp.roll(spins, -1, axis=-2), axis=(-2, -1))
+        d_coupling = k_perp(beta, gamma_next, p) - k_perp(beta, gamma, p)
+        log_norm = 0.5 * n * p * (_log_sinh(2 * beta_slice * gamma_next) - _log_sinh(2 * beta_slice * gamma))
+        log_w = d_coupling * bonds + log_norm
+        log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
+        k_res, k_sweep = jax.random.split(k)
+        keep = resample(k_res, log_w, resampling)
+        spins, family = spins[keep], family[keep]
+        coupling = k_perp(beta, gamma_next, p)
+        for kk in jax.random.split(k_sweep, sweeps_per_step):
+            spins = piqmc_sweep(kk, model, sweep, spins, beta_slice, coupling)
+        return (spins, family), log_q
+
+    keys = jax.random.split(key, gammas.shape[0] - 1)
+    (spins, family), log_q = jax.lax.scan(step, (spins, jnp.arange(r)), (keys, gammas[:-1], gammas[1:]))
+    stats = family_statistics(family, r)
+    return QuantumPAResult(spins, log_q, jnp.sum(log_q), stats["num_families"], stats["rho_t"])

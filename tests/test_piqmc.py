@@ -1,0 +1,164 @@
+"""Path-integral QMC against exact diagonalisation and the exactly summed Trotter model."""
+import unittest
+
+import dimod
+import dimod.testing
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dragonjax as dj
+from dragonjax import ProblemError, exact, kernels
+from dragonjax.kernels import piqmc
+from dragonjax.samplers import PathIntegralQMCSampler
+from stats import chi_square_pvalue, state_index
+from test_exact import jordan_wigner_ring
+
+
+class _FastPIQMC(PathIntegralQMCSampler):
+    def sample(self, bqm, **kwargs):
+        kwargs.setdefault("num_sweeps", 20)
+        kwargs.setdefault("trotter_slices", 4)
+        return super().sample(bqm, **kwargs)
+
+
+@dimod.testing.load_sampler_bqm_tests(_FastPIQMC)
+class TestPathIntegralQMCConformance(unittest.TestCase):
+    pass
+
+
+def test_trotter_model_converges_to_exact_diagonalisation_as_one_over_p_squared():
+    """The exactly summed P-slice model (what PIQMC samples) approaches ED with slope -2 in log-log."""
+    model = dj.problems.sherrington_kirkpatrick(6, seed=1, field=0.5)
+    ed = exact.tfim_thermal(model, 0.5, 2.0)
+    ps = np.array([8, 16, 32, 64])
+    errors = [abs(exact.trotter_thermal(model, 0.5, 2.0, p)["problem_energy"] - ed["problem_energy"]) for p in ps]
+    slope = np.polyfit(np.log(ps), np.log(errors), 1)[0]
+    assert -2.2 < slope < -1.8, slope
+    assert exact.trotter_thermal(model, 0.5, 2.0, 512)["sigma_x"] == pytest.approx(ed["sigma_x"], abs=1e-4)
+
+
+@pytest.mark.parametrize("gamma, beta", [(1.0, 2.0), (0.8, 2.5)])
+def test_thermal_matches_exact_trotter_model_and_error_falls_like_p_squared(gamma, beta):
+    model = dj.problems.sherrington_kirkpatrick(6, seed=1, field=0.5)
+    ed = exact.tfim_thermal(model, gamma, beta)
+    ps, errors, sigmas = [2, 4, 8], [], []
+    for p in ps:
+        mc = piqmc.thermal(model, gamma, beta, trotter_slices=p, num_sweeps=600, num_replicas=256, seed=p)
+        ref = exact.trotter_thermal(model, gamma, beta, p)
+        for name in ("problem_energy", "sigma_x"):  # the sampler is exact for the Trotter model
+            assert abs(mc[name] - ref[name]) < 4.5 * mc[f"{name}_error"], (p, name, mc, ref)
+        errors.append(mc["problem_energy"] - ed["problem_energy"])
+        sigmas.append(mc["problem_energy_error"])
+    # measured Trotter error against ED: a log-log slope in a band around -2 (P = 2 is still pre-asymptotic,
+    # about -1.7; the errors are several error bars even at P = 8)
+    assert all(abs(e) > 3 * s for e, s in zip(errors, sigmas)), (errors, sigmas)
+    slope = np.polyfit(np.log(ps), np.log(np.abs(errors)), 1)[0]
+    assert -2.6 < slope < -1.4, (slope, errors)
+
+
+def test_transverse_field_ring_energy_matches_jordan_wigner_at_low_temperature():
+    n, gamma, beta = 8, 0.5, 8.0
+    ring = dj.problems.ferromagnet_chain(n, coupling=1.0, periodic=True)
+    runs = {p: piqmc.thermal(ring, gamma, beta, trotter_slices=p, num_sweeps=400, num_replicas=128, seed=p)
+            for p in (32, 64)}
+    # Richardson extrapolation P -> infinity from the O(1/P^2) Trotter error
+    e_inf = (4 * runs[64]["energy"] - runs[32]["energy"]) / 3
+    err = np.hypot(4 * runs[64]["energy_error"], runs[32]["energy_error"]) / 3
+    e0 = jordan_wigner_ring(n, 1.0, gamma)
+    thermal_shift = abs(exact.tfim_thermal(ring, gamma, beta)["energy"] - e0)  # finite temperature, tiny
+    assert abs(e_inf - e0) < 4 * err + thermal_shift, (e_inf, e0, err)
+
+
+def test_vanishing_field_reduces_to_classical_boltzmann():
+    """At Gamma -> 0 the slices lock together; worldline cluster moves sample exp(-beta E)."""
+    model = dj.problems.sherrington_kirkpatrick(6, seed=3, field=0.4)
+    beta, p = 1.0, 4
+    sweep = kernels.make_sweep(model)
+    k1, k2 = jax.random.split(jax.random.key(0))
+    spins = kernels.random_spins(k1, (3000, p, 6))
+    out = jax.jit(lambda k, s: piqmc.quantum_annealing(k, model, sweep, s, beta, jnp.full(80, 1e-4),
+                                                       jnp.ones(80)))(k2, spins)
+    out = np.asarray(out)
+    assert np.mean(np.all(out == out[:, :1], axis=(1, 2))) > 0.99  # slices locked
+    counts = np.bincount(state_index(out[:, 0]), minlength=64)
+    assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
+
+
+def test_block_and_dense_kernels_agree_with_exact_trotter_on_a_lattice():
+    lattice = dj.problems.edwards_anderson(3, dim=2, seed=1, couplings="gaussian")  # 9 spins, 3 colours
+    ref = exact.trotter_thermal(lattice, 0.8, 1.5, 4)
+    for method in ("block", "dense"):
+        mc = piqmc.thermal(lattice, 0.8, 1.5, trotter_slices=4, num_sweeps=500, num_replicas=256, seed=1,
+                           method=method)
+        assert abs(mc["problem_energy"] - ref["problem_energy"]) < 4.5 * mc["problem_energy_error"], method
+        assert abs(mc["sigma_x"] - ref["sigma_x"]) < 4.5 * mc["sigma_x_error"], method
+
+
+def test_annealing_finds_planted_ground_state_in_most_reads():
+    planted = dj.problems.wishart_planted(64, alpha=1.0, seed=64)
+    ss = PathIntegralQMCSampler().sample(planted.model.to_bqm(), num_reads=32, num_sweeps=500, trotter_slices=8,
+                                         seed=1)
+    found = np.isclose(ss.record.energy, planted.ground_energy, rtol=1e-5, atol=1e-5)
+    assert found.mean() > 0.5
+
+
+def test_quantum_population_annealing_free_energy_and_final_ensemble():
+    model = dj.problems.sherrington_kirkpatrick(5, seed=2, field=0.3)
+    beta, p = 1.5, 4
+    gammas = np.linspace(2.0, 0.3, 41)
+    sweep = kernels.make_sweep(model)
+    keys = jax.random.split(jax.random.key(4), 16)
+    spins = kernels.random_spins(jax.random.key(5), (16, 500, p, 5))
+    run = jax.jit(jax.vmap(lambda k, s: piqmc.quantum_population_annealing(k, model, sweep, s, beta, gammas,
+                                                                            equilibration_sweeps=50)))
+    out = run(keys, spins)
+    truth = (exact.trotter_thermal(model, gammas[-1], beta, p)["log_z"]
+             - exact.trotter_thermal(model, gammas[0], beta, p)["log_z"])
+    ratios = np.asarray(out.log_z_ratio, np.float64)
+    se = ratios.std(ddof=1) / np.sqrt(len(ratios))
+    assert abs(ratios.mean() - truth) < 5 * se + 1e-4, (ratios.mean(), truth, se)
+    final = np.asarray(jax.vmap(lambda s: piqmc.problem_energy(model, s))(out.spins)).mean(1)
+    ref = exact.trotter_thermal(model, gammas[-1], beta, p)["problem_energy"]
+    assert abs(final.mean() - ref) < 5 * final.std(ddof=1) / np.sqrt(len(final)) + 1e-3
+
+
+def test_same_seed_same_result_and_all_slices():
+    bqm = dj.problems.sherrington_kirkpatrick(10, seed=0).to_bqm()
+    a = PathIntegralQMCSampler().sample(bqm, num_reads=8, num_sweeps=30, trotter_slices=4, seed=9,
+                                        return_all_slices=True)
+    b = PathIntegralQMCSampler().sample(bqm, num_reads=8, num_sweeps=30, trotter_slices=4, seed=9)
+    np.testing.assert_array_equal(a.record.sample, b.record.sample)
+    assert a.info["worldlines"].shape == (8, 4, 10)
+    r = piqmc.thermal(dj.problems.sherrington_kirkpatrick(4), 1.0, 1.0, 4, 20, 8, seed=3)
+    assert r == piqmc.thermal(dj.problems.sherrington_kirkpatrick(4), 1.0, 1.0, 4, 20, 8, seed=3)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"trotter_slices": 1}, "trotter_slices"),
+    ({"trotter_slices": 5}, "even"),
+    ({"beta": 0.0}, "beta"),
+    ({"beta": float("nan")}, "beta"),
+    ({"gamma_range": (0.0, 1.0)}, "positive"),
+    ({"gamma_range": (0.1, 2.0)}, "decrease"),
+    ({"schedule": [(0.1, 1.0, 0.0), (1.0, 0.0, 1.0)]}, "from 0 to 1"),
+    ({"schedule": [(0.0, 1.0, 0.0), (1.0, 0.0, 1.0)]}, "B"),
+    ({"schedule": [(0.0, 1.0, 0.5), (1.0, np.inf, 1.0)]}, "non-finite"),
+])
+def test_bad_input(kwargs, message):
+    bqm = dj.problems.sherrington_kirkpatrick(4).to_bqm()
+    with pytest.raises(ValueError, match=message):
+        PathIntegralQMCSampler().sample(bqm, num_sweeps=5, **kwargs)
+    with pytest.raises(ProblemError, match="gamma"):
+        piqmc.thermal(dj.problems.sherrington_kirkpatrick(4), -1.0, 1.0)
+
+
+def test_dwave_style_schedule_table():
+    table = [(0.0, 5.0, 0.1), (0.5, 1.0, 0.6), (1.0, 0.01, 1.0)]
+    a, b = dj.samplers.quantum.annealing_schedule(5, schedule=table)
+    np.testing.assert_allclose(a, [5.0, 3.0, 1.0, 0.505, 0.01])
+    np.testing.assert_allclose(b, [0.1, 0.35, 0.6, 0.8, 1.0])
+    ss = PathIntegralQMCSampler().sample(dj.problems.ferromagnet_chain(8).to_bqm(), num_reads=4, num_sweeps=50,
+                                         schedule=table, seed=0, beta=4.0)
+    assert ss.first.energy == pytest.approx(-8.0)
