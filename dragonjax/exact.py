@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .ising import IsingModel, ProblemError
+from .ising import IsingModel, ProblemError, dot
 
 __all__ = [
     "MAX_ENUMERATION_VARIABLES", "MAX_DIAGONALISATION_VARIABLES", "log_partition", "thermal_averages",
@@ -96,7 +96,7 @@ def _moments(model, beta, log_z, n):
     def body(acc, chunk):
         s = _chunk_spins(chunk, n, model.dtype)
         p = jnp.exp(-beta * model.energy(s) - log_z)
-        return (acc[0] + p @ model.energy(s), acc[1] + p @ s, acc[2] + (s * p[:, None]).T @ s), None
+        return (acc[0] + dot(p, model.energy(s)), acc[1] + dot(p, s), acc[2] + dot((s * p[:, None]).T, s)), None
 
     zeros = (jnp.zeros((), model.dtype), jnp.zeros(n, model.dtype), jnp.zeros((n, n), model.dtype))
     out, _ = jax.lax.scan(body, zeros, jnp.arange(num_chunks, dtype=jnp.int32))

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..ising import IsingModel, ProblemError
+from ..ising import IsingModel, ProblemError, dot
 from .annealing import energies
 from .population import family_statistics, resample
 from .rng import uniform
@@ -76,7 +76,7 @@ def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_
     blocks = getattr(sweep, "blocks", None)
     if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
         for k, (members, neighbours) in zip(jax.random.split(key, len(blocks)), blocks):
-            fields = model.h[members] + spins[..., neighbours] @ model.J[np.ix_(neighbours, members)]
+            fields = model.h[members] + dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)])
             if extra is not None:
                 fields = fields + extra[..., members]
             spins = spins.at[..., members].set(
@@ -84,7 +84,7 @@ def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_
         return spins
 
     def one_spin(i, spins):
-        fields = model.h[i] + spins @ model.J[:, i]
+        fields = model.h[i] + dot(spins, model.J[:, i])
         if extra is not None:
             fields = fields + jax.lax.dynamic_index_in_dim(extra, i, axis=-1, keepdims=False)
         s_i = jax.lax.dynamic_index_in_dim(spins, i, axis=-1, keepdims=True)

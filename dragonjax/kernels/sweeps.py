@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..ising import IsingModel, ProblemError, graph_colouring
+from ..ising import IsingModel, ProblemError, dot, graph_colouring
 from .rng import uniform
 
 __all__ = ["RULES", "METHODS", "SweepFn", "make_sweep", "choose_method", "random_spins"]
@@ -89,7 +89,7 @@ def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis"
 
 
 def _fields(model, spins, extra_field):
-    f = model.h + spins @ model.J
+    f = model.h + dot(spins, model.J)
     return f if extra_field is None else f + extra_field
 
 
@@ -120,7 +120,7 @@ def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
                 return new_b.at[j].set(new), f_b
 
             new_b, _ = jax.lax.fori_loop(0, size, step, (s_b, f_b))
-            f_t = f_t + jax.lax.dynamic_slice_in_dim(model.J, start, size, 1) @ (new_b - s_b)
+            f_t = f_t + dot(jax.lax.dynamic_slice_in_dim(model.J, start, size, 1), new_b - s_b)
             return jax.lax.dynamic_update_slice_in_dim(s_t, new_b, start, 0), f_t
 
         size = min(block, n)
@@ -142,7 +142,7 @@ def _block_sweep(rule: str, blocks) -> SweepFn:
         beta = jnp.asarray(beta, spins.dtype)[..., None]
         keys = jax.random.split(key, len(blocks))
         for k, (members, neighbours) in zip(keys, blocks):
-            fields = model.h[members] + spins[..., neighbours] @ model.J[np.ix_(neighbours, members)]
+            fields = model.h[members] + dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)])
             if extra_field is not None:
                 fields = fields + extra_field[..., members]
             noise = _noise(rule, k, fields.shape, spins.dtype)

@@ -1,0 +1,199 @@
+"""The Ising neural network: a layered spin system whose ground state, given an input, is the prediction.
+
+Layers l = 0..L: layer 0 is the clamped input x (reals in [0, 1] or +-1), layers 1..L are +-1 spins, the
+output layer L holds ``num_classes x spins_per_class`` spins (a population code). Given x the energy is
+
+    E(s; x, theta) = - sum_{l=0}^{L-1} s_l^T W_l s_{l+1} - sum_{l=1}^{L} b_l . s_l,   s_0 = x,
+
+an Ising problem over the free spins (layers 1..L, concatenated in order) whose couplings join only
+neighbouring layers (an L-partite graph: two colours suffice, so block sweeps update a layer at once).
+The input enters as the fields ``-W_0^T x`` on layer 1. Randomly initialised (W ~ N(0, scale^2 / fan_in))
+this is a layered Sherrington-Kirkpatrick glass.
+
+``params`` is a PyTree ``{"weights": [W_0, ..., W_{L-1}], "biases": [b_1, ..., b_L]}``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .ising import IsingModel, ProblemError, dot
+
+__all__ = ["IsingNetwork"]
+
+
+class IsingNetwork:
+    """``IsingNetwork([64, 256], num_classes=10, spins_per_class=4)``: 64 inputs, one hidden layer of 256
+    spins and an output layer of 40 spins."""
+
+    def __init__(self, layer_sizes: Sequence[int], num_classes: int, spins_per_class: int = 1,
+                 init_scale: float = 1.0):
+        sizes = [int(n) for n in layer_sizes]
+        if len(sizes) < 1 or any(n < 1 for n in sizes) or any(int(n) != n for n in layer_sizes):
+            raise ProblemError(f"layer_sizes must be positive integers [inputs, hidden...], got {layer_sizes!r}")
+        if int(num_classes) != num_classes or num_classes < 2:
+            raise ProblemError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        if int(spins_per_class) != spins_per_class or spins_per_class < 1:
+            raise ProblemError(f"spins_per_class must be a positive integer, got {spins_per_class!r}")
+        self.num_inputs = sizes[0]
+        self.hidden_sizes = sizes[1:]
+        self.num_classes = int(num_classes)
+        self.spins_per_class = int(spins_per_class)
+        self.sizes = sizes + [self.num_classes * self.spins_per_class]  # layers 0..L
+        self.init_scale = float(init_scale)
+        starts = np.cumsum([0] + self.sizes[1:])
+        self.layer_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]  # layers 1..L
+        self.num_free = int(starts[-1])
+        self.output_slice = self.layer_slices[-1]
+        self.num_hidden = self.output_slice.start
+
+    @property
+    def num_layers(self) -> int:
+        """L: the number of spin layers (hidden layers + output)."""
+        return len(self.sizes) - 1
+
+    def __repr__(self):
+        return (f"IsingNetwork(layer_sizes={self.sizes[:-1]}, num_classes={self.num_classes}, "
+                f"spins_per_class={self.spins_per_class})")
+
+    # -- parameters -----------------------------------------------------------------------------------
+    def init(self, key, scale: float | None = None):
+        """Gaussian weights with variance scale^2 / fan_in, zero biases."""
+        scale = self.init_scale if scale is None else scale
+        keys = jax.random.split(key, self.num_layers)
+        weights = [scale * jax.random.normal(k, (a, b)) / np.sqrt(a)
+                   for k, a, b in zip(keys, self.sizes[:-1], self.sizes[1:])]
+        biases = [jnp.zeros(n) for n in self.sizes[1:]]
+        return {"weights": weights, "biases": biases}
+
+    # -- checks ---------------------------------------------------------------------------------------
+    def check_inputs(self, x):
+        if np.ndim(x) < 1 or np.shape(x)[-1] != self.num_inputs:
+            raise ProblemError(f"inputs must have shape (..., {self.num_inputs}), got {np.shape(x)}")
+        if not isinstance(x, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(x))):
+            raise ProblemError("inputs contain non-finite values")
+
+    def check_labels(self, y):
+        y = np.asarray(y)
+        if y.size and (y.min() < 0 or y.max() >= self.num_classes or not np.issubdtype(y.dtype, np.integer)):
+            raise ProblemError(f"labels must be integers in [0, {self.num_classes}), got range "
+                               f"[{y.min()}, {y.max()}] of dtype {y.dtype}")
+
+    # -- physics --------------------------------------------------------------------------------------
+    def layers(self, states):
+        """Split free spins (..., num_free) into the list of layers 1..L."""
+        return [states[..., s] for s in self.layer_slices]
+
+    def energy(self, params, x, states):
+        """E(s; x, theta) for free spins ``states`` (..., num_free); x (..., num_inputs) broadcasts."""
+        layers = [jnp.asarray(x, states.dtype)] + self.layers(states)
+        e = 0.0
+        for W, a, b in zip(params["weights"], layers[:-1], layers[1:]):
+            e = e - jnp.sum(dot(a, W) * b, axis=-1)
+        for bias, s in zip(params["biases"], layers[1:]):
+            e = e - dot(s, bias)
+        return e
+
+    def couplings(self, params, free_layers: Sequence[int] | None = None) -> IsingModel:
+        """The x-independent part of the conditioned problem over the free spins of ``free_layers``
+        (indices 1..L; default all): J from the weights between free layers, h = -b. The input and any
+        fixed layers enter through :meth:`input_fields`."""
+        free_layers = list(range(1, self.num_layers + 1)) if free_layers is None else list(free_layers)
+        sizes = [self.sizes[l] for l in free_layers]
+        starts = np.cumsum([0] + sizes)
+        n = int(starts[-1])
+        J = jnp.zeros((n, n))
+        for a, (la, sa) in enumerate(zip(free_layers, starts[:-1])):
+            for b, (lb, sb) in enumerate(zip(free_layers, starts[:-1])):
+                if lb == la + 1:
+                    W = -params["weights"][la]
+                    J = J.at[sa:sa + sizes[a], sb:sb + sizes[b]].set(W)
+                    J = J.at[sb:sb + sizes[b], sa:sa + sizes[a]].set(W.T)
+        h = jnp.concatenate([-params["biases"][l - 1] for l in free_layers])
+        return IsingModel(J, h)
+
+    def target_code(self, y):
+        """t(y): +1 on class y's K output spins, -1 elsewhere; shape (..., C K)."""
+        one_hot = jax.nn.one_hot(jnp.asarray(y), self.num_classes)
+        return jnp.repeat(2.0 * one_hot - 1.0, self.spins_per_class, axis=-1)
+
+    def input_fields(self, params, x, fixed: dict | None = None, free_layers: Sequence[int] | None = None,
+                     nudge: float | None = None, target=None):
+        """Per-example fields on the free spins and constant energy: ``(fields (..., n), offset (...,))``.
+
+        ``fixed`` maps layer index -> spins held fixed (the clamped output t(y) for the strong nudge, or
+        layers outside an active window); the input always contributes ``-W_0^T x`` to layer 1. A weak
+        nudge adds ``nudge * sum_i (1 - o_i t_i) / 2`` on the output (which must then be free)."""
+        free_layers = list(range(1, self.num_layers + 1)) if free_layers is None else list(free_layers)
+        values = {0: jnp.asarray(x)}
+        values.update(fixed or {})
+        batch = jnp.shape(values[0])[:-1]
+        fields, offset = [], jnp.zeros(batch)
+        for l in free_layers:
+            f = jnp.zeros(batch + (self.sizes[l],))
+            if l - 1 in values:
+                f = f - dot(values[l - 1], params["weights"][l - 1])
+            if l + 1 in values:
+                f = f - dot(values[l + 1], params["weights"][l].T)
+            if nudge is not None and l == self.num_layers:
+                f = f - 0.5 * nudge * target
+                offset = offset + 0.5 * nudge * self.sizes[l]
+            fields.append(f)
+        for l, s in values.items():  # energy of the fixed layers among themselves and their biases
+            if l == 0:
+                continue
+            offset = offset - dot(s, params["biases"][l - 1])
+            if l - 1 in values:
+                offset = offset - jnp.sum(dot(values[l - 1], params["weights"][l - 1]) * s, axis=-1)
+        return jnp.concatenate(fields, axis=-1), offset
+
+    def conditioned_problem(self, params, x, clamp_output=None, nudge: float | None = None) -> IsingModel:
+        """The Ising problem of one input x over the free spins (hidden + output, or hidden only when
+        ``clamp_output`` = y clamps the output to t(y)); ``nudge`` with ``clamp_output`` = y instead adds
+        the weak nudge. Energies equal :meth:`energy` on every state."""
+        self.check_inputs(x)
+        if np.ndim(x) != 1:
+            raise ProblemError(f"conditioned_problem takes one input of shape ({self.num_inputs},), got {np.shape(x)}")
+        fixed, free = {}, None
+        target = None
+        if clamp_output is not None:
+            self.check_labels([clamp_output])
+            target = self.target_code(clamp_output)
+            if nudge is None:
+                fixed = {self.num_layers: target}
+                free = list(range(1, self.num_layers))
+        base = self.couplings(params, free)
+        fields, offset = self.input_fields(params, x, fixed, free, nudge, target)
+        return IsingModel(base.J, base.h + fields, offset)
+
+    # -- readout --------------------------------------------------------------------------------------
+    def decode(self, output_spins):
+        """Predicted class: argmax over classes of the sum of each class's K output spins."""
+        o = jnp.asarray(output_spins)
+        votes = o.reshape(o.shape[:-1] + (self.num_classes, self.spins_per_class)).sum(-1)
+        return jnp.argmax(votes, axis=-1)
+
+    def forward_pass(self, params, x):
+        """Deterministic pass: each layer set to the sign of its field from the layer below."""
+        s = jnp.asarray(x)
+        out = []
+        for W, b in zip(params["weights"], params["biases"]):
+            s = jnp.where(dot(s, W) + b >= 0, 1.0, -1.0)
+            out.append(s)
+        return jnp.concatenate(out, axis=-1)
+
+    def predict(self, params, x, sampler=None, num_reads: int = 8, **sample_kwargs):
+        """Class predictions for inputs x (B, num_inputs): anneal the free phase (default: dragonjax's
+        population annealing) and decode the lowest-energy state found."""
+        from .train.phases import phase_sampler
+
+        self.check_inputs(x)
+        x = jnp.atleast_2d(jnp.asarray(x, jnp.float32))
+        sample = phase_sampler(sampler or "pa", **sample_kwargs)
+        fields, offset = self.input_fields(params, x)
+        states, energies = sample(jax.random.key(0), self.couplings(params), fields, offset, num_reads)
+        best = states[jnp.arange(states.shape[0]), jnp.argmin(energies, axis=1)]
+        return self.decode(best[..., self.output_slice])

@@ -1,0 +1,262 @@
+"""Annealer-assisted training of an Ising network (DESIGN section 3): strong or weak nudge, Hydra heads.
+
+For each mini-batch:
+
+1. free phase: the sampler returns R states per input; of the M lowest distinct ones, those whose decoded
+   label differs from y are the *heads*;
+2. nudged phase: the output clamped to t(y) (strong nudge) or pulled towards it by ``nudge * sum (1 - o t)/2``
+   (weak nudge); the lowest state found is the *correct* state;
+3. update: minimise ``L = E(s_correct) - sum_k w_k E(s_head,k)`` with the states held fixed (w uniform or
+   Boltzmann over the heads; with no head the best free state is the negative), by ``jax.grad`` of the
+   network energy -- the contrastive Hebbian rule -- and an optax optimiser.
+
+With ``active_layers = k`` only a window of k consecutive spin layers is sampled; the other layers are held
+at the deterministic pass and enter as fields. The window slides by one layer per step. The sampler then
+never receives more than the window's spins, which must not exceed ``max_variables``.
+"""
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..ising import ProblemError
+from ..nn import IsingNetwork
+from .phases import SamplerStats, phase_sampler
+
+__all__ = ["AnnealerTrainer", "TrainState", "select_negatives"]
+
+
+class TrainState(NamedTuple):
+    params: dict
+    opt_state: optax.OptState
+    key: jax.Array
+    step: int
+    epoch: int
+
+
+def select_negatives(states, energies, labels, y, num_heads: int, weighting: str = "uniform", beta=1.0):
+    """From R sampled states (B, R, n) keep the M lowest distinct ones; heads are those with a wrong
+    label. Returns (negatives (B, M, n), weights (B, M) summing to 1, number of heads (B,), index of the
+    lowest head or -1 (B,), their energies (B, M))."""
+    order = jnp.argsort(energies, axis=1)
+    s = jnp.take_along_axis(states, order[..., None], axis=1)
+    e = jnp.take_along_axis(energies, order, axis=1)
+    lab = jnp.take_along_axis(labels, order, axis=1)
+    duplicate = jnp.concatenate([jnp.zeros_like(e[:, :1], bool), jnp.all(s[:, 1:] == s[:, :-1], axis=-1)], axis=1)
+    rank = jnp.where(duplicate, jnp.inf, jnp.arange(e.shape[1], dtype=e.dtype))
+    pick = jnp.argsort(rank, axis=1)[:, :num_heads]
+    valid = ~jnp.take_along_axis(duplicate, pick, axis=1)
+    s, e, lab = (jnp.take_along_axis(a, pick[..., None] if a.ndim == 3 else pick, axis=1) for a in (s, e, lab))
+    head = valid & (lab != y[:, None])
+    count = head.sum(axis=1)
+    if weighting == "boltzmann":
+        logits = jnp.where(head, -beta * (e - e[:, :1]), -jnp.inf)
+        weights = jnp.where(head, jax.nn.softmax(logits, axis=1), 0.0)
+    elif weighting == "uniform":
+        weights = head / jnp.maximum(count, 1)[:, None]
+    else:
+        raise ProblemError(f"unknown weighting {weighting!r}; expected 'uniform' or 'boltzmann'")
+    best_state = (jnp.arange(head.shape[1]) == 0)[None, :].astype(weights.dtype)
+    weights = jnp.where(count[:, None] > 0, weights, best_state)
+    first_head = jnp.where(count > 0, jnp.argmax(head, axis=1), -1)
+    return s, weights, count, first_head, e
+
+
+class AnnealerTrainer:
+    """Annealer-assisted (contrastive, strong-nudge) trainer.
+
+    Args:
+        network: the :class:`~dragonjax.nn.IsingNetwork`.
+        sampler: "pa", "sa", "piqmc", "exact" or any ``dimod.Sampler``.
+        learning_rate: peak Adam learning rate (cosine-decayed over the run) unless ``optimizer`` is given.
+        num_reads: R states per example and phase; ``num_heads``: M lowest distinct free states examined.
+        nudge: "strong" (clamped output) or a positive float (weak nudge strength).
+        weighting: "uniform" or "boltzmann" weights over the heads.
+        active_layers, max_variables: the sliding window for deep nets on a small annealer.
+        sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
+    """
+
+    def __init__(self, network: IsingNetwork, sampler="pa", learning_rate: float = 0.01, optimizer=None,
+                 num_reads: int = 8, num_heads: int = 4, nudge="strong", batch_size: int = 32,
+                 weighting: str = "uniform", active_layers: int | None = None, max_variables: int | None = None,
+                 sampler_options: dict | None = None, seed: int = 0):
+        if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
+            raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ProblemError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if num_heads > num_reads:
+            raise ProblemError(f"num_heads ({num_heads}) cannot exceed num_reads ({num_reads})")
+        self.net = network
+        self.learning_rate = float(learning_rate)
+        self.optimizer = optimizer
+        self.num_reads, self.num_heads = int(num_reads), int(num_heads)
+        self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
+        self.seed = int(seed)
+        self.stats = SamplerStats()
+        self.sampler_options = dict(sampler_options or {})
+        self.sample = phase_sampler(sampler, stats=self.stats, **self.sampler_options)
+        self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
+        self.windows = self._windows(active_layers, max_variables)
+        self._update = jax.jit(self._update_fn)
+
+    # -- windows ----------------------------------------------------------------------------------------
+    def _windows(self, k, max_variables):
+        L = self.net.num_layers
+        if k is None:
+            windows = [tuple(range(1, L + 1))]
+        else:
+            if int(k) != k or not 1 <= k <= L:
+                raise ProblemError(f"active_layers must be an integer in [1, {L}], got {k!r}")
+            windows = [tuple(range(w, w + int(k))) for w in range(1, L - int(k) + 2)]
+        if max_variables is not None:
+            for w in windows:
+                size = sum(self.net.sizes[l] for l in w)
+                if size > max_variables:
+                    raise ProblemError(f"an active window of layers {list(w)} has {size} spins > max_variables = "
+                                       f"{max_variables}; use a smaller active_layers")
+        return windows
+
+    # -- phases -----------------------------------------------------------------------------------------
+    def _relax(self, key, params, x, window, fixed_values, nudge=None, target=None):
+        """Sample ``window`` layers with the others held at ``fixed_values``; returns full states
+        (B, R, num_free) and their energies (B, R) under the (possibly nudged) problem."""
+        net = self.net
+        free = [l for l in window if l not in fixed_values]
+        fixed = {l: v for l, v in fixed_values.items()}
+        batch = x.shape[0]
+        full_fixed = [fixed[l] if l in fixed else None for l in range(1, net.num_layers + 1)]
+        if not free:
+            full = jnp.concatenate(full_fixed, axis=-1)[:, None, :]
+            return full, net.energy(params, x[:, None, :], full)
+        base = net.couplings(params, free)
+        fields, offsets = net.input_fields(params, x, {l: v for l, v in fixed.items() if l not in free}, free,
+                                           nudge, target)
+        states, energies = self.sample(key, base, fields, offsets, self.num_reads)
+        parts, start = [], 0
+        for l in range(1, net.num_layers + 1):
+            if l in free:
+                parts.append(states[..., start:start + net.sizes[l]])
+                start += net.sizes[l]
+            else:
+                parts.append(jnp.broadcast_to(full_fixed[l - 1][:, None, :], (batch, states.shape[1], net.sizes[l])))
+        return jnp.concatenate(parts, axis=-1), energies
+
+    def _fixed_outside(self, params, x, window):
+        layers = self.net.layers(self.net.forward_pass(params, x))
+        return {l: layers[l - 1] for l in range(1, self.net.num_layers + 1) if l not in window}
+
+    def free_states(self, key, params, x, window=None):
+        window = window or self.windows[0]
+        return self._relax(key, params, x, window, self._fixed_outside(params, x, window))
+
+    def predict(self, params, x, key=None):
+        """Lowest-energy free state found (sliding over the windows from the deterministic pass); decoded."""
+        key = jax.random.key(self.seed + 1) if key is None else key
+        x = jnp.asarray(x, jnp.float32)
+        net = self.net
+        current = net.layers(net.forward_pass(params, x))
+        for k, window in zip(jax.random.split(key, len(self.windows)), self.windows):
+            fixed = {l: current[l - 1] for l in range(1, net.num_layers + 1) if l not in window}
+            states, energies = self._relax(k, params, x, window, fixed)
+            best = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
+            current = net.layers(best)
+        return np.asarray(net.decode(current[-1]))
+
+    def evaluate(self, params, x, y, batch_size: int = 256) -> float:
+        preds = np.concatenate([self.predict(params, x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        return float(np.mean(preds == np.asarray(y)))
+
+    # -- update -----------------------------------------------------------------------------------------
+    def _loss(self, params, x, correct, negatives, weights):
+        e_correct = self.net.energy(params, x, correct)
+        e_negative = self.net.energy(params, x[:, None, :], negatives)
+        return jnp.mean(e_correct - jnp.sum(weights * e_negative, axis=1))
+
+    def _update_fn(self, params, opt_state, x, correct, negatives, weights):
+        loss, grads = jax.value_and_grad(self._loss)(params, x, jax.lax.stop_gradient(correct),
+                                                     jax.lax.stop_gradient(negatives), weights)
+        updates, opt_state = self._tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    def init(self, total_steps: int = 1000) -> TrainState:
+        self._tx = self.optimizer or optax.adam(optax.cosine_decay_schedule(self.learning_rate, max(total_steps, 1)))
+        key = jax.random.key(self.seed)
+        k_init, key = jax.random.split(key)
+        params = self.net.init(k_init)
+        return TrainState(params, self._tx.init(params), key, 0, 0)
+
+    def train_step(self, state: TrainState, x, y):
+        net = self.net
+        x = jnp.asarray(x, jnp.float32)
+        y = jnp.asarray(y)
+        key, k_free, k_nudge = jax.random.split(state.key, 3)
+        window = self.windows[state.step % len(self.windows)]
+        fixed = self._fixed_outside(state.params, x, window)
+        states, energies = self._relax(k_free, state.params, x, window, fixed)
+        labels = net.decode(states[..., net.output_slice])
+        negatives, weights, num_heads, first_head, neg_energies = select_negatives(
+            states, energies, labels, y, min(self.num_heads, states.shape[1]), self.weighting)
+        target = net.target_code(y)
+        if self.nudge == "strong":
+            clamped = {**fixed, net.num_layers: target}
+            nudged, nudged_e = self._relax(k_nudge, state.params, x, window, clamped)
+        else:
+            nudged, nudged_e = self._relax(k_nudge, state.params, x, window, fixed, self.nudge, target)
+        correct = nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
+        params, opt_state, loss = self._update(state.params, state.opt_state, x, correct, negatives, weights)
+        e_correct = net.energy(state.params, x, correct)
+        has_head = num_heads > 0
+        head_e = jnp.take_along_axis(neg_energies, jnp.maximum(first_head, 0)[:, None], axis=1)[:, 0]
+        metrics = {"loss": float(loss), "heads": np.asarray(num_heads), "gap": np.asarray(jnp.where(has_head, head_e - e_correct, jnp.nan)),
+                   "correct": np.asarray(labels[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] == y)}
+        return TrainState(params, opt_state, key, state.step + 1, state.epoch), metrics
+
+    # -- loop -------------------------------------------------------------------------------------------
+    def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
+            on_epoch=None):
+        """Train for ``epochs`` epochs on ``data`` (a :class:`~dragonjax.data.Dataset`). Returns
+        (state, history), history a list of per-epoch metric dicts. ``on_epoch(state, record)`` is called
+        after each epoch (checkpointing)."""
+        self.net.check_inputs(data.x_train)
+        self.net.check_labels(data.y_train)
+        if len(data.x_train) == 0:
+            raise ProblemError("the training set is empty")
+        steps_per_epoch = -(-len(data.x_train) // self.batch_size)
+        if state is None:
+            state = self.init(steps_per_epoch * epochs)
+        elif not hasattr(self, "_tx"):
+            self._tx = self.optimizer or optax.adam(optax.cosine_decay_schedule(self.learning_rate, steps_per_epoch * epochs))
+        history = []
+        epoch_iter = range(state.epoch, epochs)
+        if progress:
+            from tqdm.auto import tqdm
+            epoch_iter = tqdm(epoch_iter, desc="annealer epochs", initial=state.epoch, total=epochs)
+        for epoch in epoch_iter:
+            start, calls0, updates0 = time.perf_counter(), self.stats.calls, self.stats.spin_updates
+            order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
+            heads, gaps, correct, losses = [], [], [], []
+            for i in range(0, len(order), self.batch_size):
+                idx = order[i:i + self.batch_size]
+                state, m = self.train_step(state, data.x_train[idx], data.y_train[idx])
+                heads.append(m["heads"]), gaps.append(m["gap"]), correct.append(m["correct"]), losses.append(m["loss"])
+            state = state._replace(epoch=epoch + 1)
+            train_time = time.perf_counter() - start
+            record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(order), "loss": float(np.mean(losses)),
+                      "train_accuracy_running": float(np.mean(np.concatenate(correct))),
+                      "mean_heads": float(np.mean(np.concatenate(heads))),
+                      "fraction_with_heads": float(np.mean(np.concatenate(heads) > 0)),
+                      "mean_gap": float(np.nanmean(np.concatenate(gaps))) if np.any(np.concatenate(heads) > 0) else None,
+                      "sampler_calls": self.stats.calls - calls0, "spin_updates": self.stats.spin_updates - updates0,
+                      "train_seconds": train_time}
+            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+                record["test_accuracy"] = self.evaluate(state.params, data.x_test, data.y_test)
+            record["wall_seconds"] = time.perf_counter() - start
+            history.append(record)
+            if on_epoch is not None:
+                on_epoch(state, record)
+        return state, history

@@ -1,0 +1,158 @@
+"""Samplers for the free and nudged phases of a batch of conditioned problems.
+
+Every conditioned problem of a batch shares its couplings (the weights) and differs only in its fields
+(the input, the clamped output). A phase sampler is a function
+
+    sample(key, base: IsingModel, fields (B, n), offsets (B,), num_reads) -> (states (B, R, n), energies (B, R))
+
+returning R states per example and their energies (``base`` energy + fields . s + offset). The JAX kernels
+sample the whole batch at once (no Python loop per example); any ``dimod.Sampler`` is called once per
+example on the conditioned BQM.
+"""
+from __future__ import annotations
+
+import functools
+
+import dimod
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..ising import IsingModel, ProblemError
+from ..kernels import beta_schedule, make_sweep, population_annealing, random_spins, simulated_annealing
+from ..kernels.piqmc import check_trotter_slices, quantum_annealing
+
+__all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
+
+PHASE_SAMPLERS = ("pa", "sa", "piqmc", "exact")
+
+
+class SamplerStats:
+    """Counts sampler calls and spin updates (reads x sweeps x spins, x slices for PIQMC)."""
+
+    def __init__(self):
+        self.calls = 0
+        self.spin_updates = 0
+        self.max_variables_seen = 0
+
+    def record(self, calls, spin_updates, num_variables):
+        self.calls += int(calls)
+        self.spin_updates += int(spin_updates)
+        self.max_variables_seen = max(self.max_variables_seen, int(num_variables))
+
+
+def _energies(base, states, fields, offsets):
+    return base.energy(states) + jnp.sum(states * fields[:, None, :], axis=-1) + offsets[:, None]
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
+def _sa(key, base, fields, offsets, betas, sweep, num_reads):
+    k1, k2 = jax.random.split(key)
+    spins = random_spins(k1, (fields.shape[0], num_reads, base.num_variables), base.dtype)
+    out = simulated_annealing(k2, base, sweep, spins, betas, extra_field=fields[:, None, :])
+    return out.spins, out.energies + offsets[:, None]
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
+def _pa(key, base, fields, offsets, betas, sweep, num_reads):
+    keys = jax.random.split(key, 2 * fields.shape[0])
+    spins = jax.vmap(lambda k: random_spins(k, (num_reads, base.num_variables), base.dtype))(keys[::2])
+    run = jax.vmap(lambda k, s, f: population_annealing(k, base, sweep, s, betas, extra_field=f))
+    out = run(keys[1::2], spins, fields)
+    return out.spins, out.energies + offsets[:, None]
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "num_reads", "trotter_slices"))
+def _piqmc(key, base, fields, offsets, beta, gammas, sweep, num_reads, trotter_slices):
+    k1, k2 = jax.random.split(key)
+    shape = (fields.shape[0], num_reads, trotter_slices, base.num_variables)
+    worldlines = quantum_annealing(k2, base, sweep, random_spins(k1, shape, base.dtype), beta, gammas,
+                                   jnp.ones_like(gammas), extra_field=fields[:, None, :])
+    slice_energies = base.energy(worldlines) + jnp.sum(worldlines * fields[:, None, None, :], axis=-1)
+    best = jnp.argmin(slice_energies, axis=-1)
+    states = jnp.take_along_axis(worldlines, best[..., None, None], axis=2)[:, :, 0]
+    return states, jnp.take_along_axis(slice_energies, best[..., None], axis=2)[..., 0] + offsets[:, None]
+
+
+@functools.partial(jax.jit, static_argnames=("num_reads",))
+def _exact(base, fields, offsets, num_reads):
+    from ..exact import index_to_spins
+
+    n = base.num_variables
+    states = index_to_spins(jnp.arange(2 ** n), n, base.dtype)
+    e = base.energy(states)[None, :] + fields @ states.T + offsets[:, None]
+    neg, idx = jax.lax.top_k(-e, num_reads)
+    return states[idx], -neg
+
+
+def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), trotter_slices: int = 8,
+                  beta: float = 10.0, gamma_range=(3.0, 0.01), stats: SamplerStats | None = None,
+                  sweep_method: str = "auto", **dimod_kwargs):
+    """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
+    "sa" (R independent annealing runs), "piqmc" (simulated quantum annealing; best slice per read),
+    "exact" (the R lowest states by enumeration; n <= 20), or any ``dimod.Sampler`` instance (extra
+    keyword arguments are passed to its ``sample``)."""
+    stats = stats if stats is not None else SamplerStats()
+    if isinstance(sampler, dimod.Sampler):
+        return _dimod_phase(sampler, stats, dimod_kwargs)
+    if dimod_kwargs:
+        raise ProblemError(f"unknown sampler options {sorted(dimod_kwargs)} for sampler {sampler!r}")
+    if sampler not in PHASE_SAMPLERS:
+        raise ProblemError(f"unknown sampler {sampler!r}; expected one of {PHASE_SAMPLERS} or a dimod.Sampler")
+    betas = jnp.asarray(beta_schedule(beta_range, num_sweeps, "geometric"), jnp.float32)
+    sweeps: dict = {}
+
+    def sweep_for(base):
+        key = (base.num_variables, sweep_method)
+        if key not in sweeps:  # a network's conditioned problems all share one sparsity pattern
+            sweeps[key] = make_sweep(base, sweep_method)
+        return sweeps[key]
+
+    def sample(key, base: IsingModel, fields, offsets, num_reads: int):
+        batch, n = fields.shape
+        if sampler == "exact":
+            if n > 20:
+                raise ProblemError(f"the exact phase sampler enumerates 2^n states; n = {n} > 20")
+            stats.record(batch, batch * 2 ** n, n)
+            return _exact(base, fields, offsets, min(num_reads, 2 ** n))
+        if sampler == "sa":
+            stats.record(batch, batch * num_reads * num_sweeps * n, n)
+            return _sa(key, base, fields, offsets, betas, sweep_for(base), num_reads)
+        if sampler == "pa":
+            stats.record(batch, batch * num_reads * num_sweeps * n, n)
+            return _pa(key, base, fields, offsets, betas, sweep_for(base), num_reads)
+        p = check_trotter_slices(trotter_slices)
+        stats.record(batch, batch * num_reads * num_sweeps * n * p, n)
+        gammas = jnp.asarray(np.linspace(gamma_range[0], gamma_range[1], num_sweeps), jnp.float32)
+        return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep_for(base), num_reads, p)
+
+    sample.stats = stats
+    return sample
+
+
+def _dimod_phase(sampler, stats, kwargs):
+    def sample(key, base: IsingModel, fields, offsets, num_reads: int):
+        fields, offsets = np.asarray(fields, np.float64), np.asarray(offsets, np.float64)
+        J, h = np.asarray(base.J, np.float64), np.asarray(base.h, np.float64)
+        seed = int(jax.random.randint(key, (), 0, 2 ** 31 - 1))
+        all_states, all_energies = [], []
+        for b in range(fields.shape[0]):
+            bqm = IsingModel(J, h + fields[b], offsets[b], dtype=jnp.float32).to_bqm()
+            params = {"num_reads": num_reads, **kwargs}
+            if "seed" in sampler.parameters:
+                params["seed"] = seed + b
+            ss = sampler.sample(bqm, **params)
+            order = [ss.variables.index(v) for v in range(base.num_variables)]
+            spins = np.asarray(ss.record.sample[:, order], np.float32)
+            if ss.vartype is dimod.BINARY:
+                spins = 2 * spins - 1
+            energy = np.asarray(bqm.energies((spins, list(range(base.num_variables)))))
+            take = np.argsort(energy, kind="stable")[:num_reads]
+            take = np.resize(take, num_reads)  # a sampler may return fewer reads: repeat the best
+            all_states.append(spins[take])
+            all_energies.append(energy[take])
+            stats.record(1, 0, base.num_variables)
+        return jnp.asarray(np.stack(all_states)), jnp.asarray(np.stack(all_energies), jnp.float32)
+
+    sample.stats = stats
+    return sample
