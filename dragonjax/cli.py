@@ -78,6 +78,86 @@ def cmd_anneal(args) -> int:
     return 0
 
 
+def _int_list(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_training_arguments(p, epochs_default=20):
+    from .data import DATASETS
+
+    g = p.add_argument_group("data and network")
+    g.add_argument("--dataset", choices=DATASETS, default="digits",
+                   help="digits (scikit-learn's bundled 8x8 digits, stratified 70/30 split, random_state=0), "
+                        "teacher-student, or mnist from --data-path (default digits)")
+    g.add_argument("--data-path", help="local MNIST .npz or IDX folder (never downloaded)")
+    g.add_argument("--input-encoding", choices=("centered", "unit"), default="centered",
+                   help="inputs as 2x-1 in [-1, 1] (centered, default) or x in [0, 1] (unit)")
+    g.add_argument("--train-size", type=_positive_int, help="use only the first N training examples")
+    g.add_argument("--test-size", type=_positive_int, help="use only the first N test examples")
+    g.add_argument("--hidden", type=_int_list, default=[256], help="hidden layer sizes, e.g. 256 or 128,128 (default 256)")
+    g.add_argument("--spins-per-class", type=_positive_int, default=8, help="output spins per class K (default 8)")
+    g = p.add_argument_group("training")
+    g.add_argument("--trainer", choices=("annealer", "backprop"), default="annealer", help="default annealer")
+    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact", "mock-dwave", "dwave"), default="pa",
+                   help="phase sampler for the annealer trainer: population annealing (default), simulated "
+                        "annealing, path-integral QMC, exact enumeration (tiny nets), D-Wave QPU or its offline mock")
+    g.add_argument("--epochs", type=_positive_int, default=epochs_default, help=f"epochs (default {epochs_default})")
+    g.add_argument("--batch-size", type=_positive_int, default=32, help="mini-batch size (default 32)")
+    g.add_argument("--lr", type=float, dest="learning_rate",
+                   help="peak Adam learning rate, cosine-decayed (default 0.01 annealer, 0.003 backprop)")
+    g.add_argument("--num-reads", type=_positive_int, default=16, help="states per example and phase (default 16)")
+    g.add_argument("--num-sweeps", type=_positive_int, default=32, help="sweeps per anneal (default 32)")
+    g.add_argument("--nudge", default="strong", help="'strong' (clamped output) or a weak-nudge strength")
+    g.add_argument("--active-layers", type=_positive_int, help="train deep nets a window of k layers at a time")
+    g.add_argument("--max-variables", type=_positive_int, help="refuse windows larger than this many spins")
+    g.add_argument("--activation", choices=("tanh", "sign"), default="tanh", help="backprop hidden units")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _training_config(args) -> dict:
+    nudge = args.nudge
+    if nudge != "strong":
+        try:
+            nudge = float(nudge)
+        except ValueError:
+            raise ValueError(f"--nudge must be 'strong' or a number, got {args.nudge!r}") from None
+    keys = ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden", "spins_per_class",
+            "trainer", "sampler", "epochs", "batch_size", "learning_rate", "num_reads", "num_sweeps",
+            "active_layers", "max_variables", "activation", "seed")
+    return {**{k: getattr(args, k) for k in keys}, "nudge": nudge}
+
+
+def cmd_train(args) -> int:
+    from .experiments.training import run_training
+
+    config = {} if args.resume else _training_config(args)
+    metrics = run_training(config, out=args.out, resume=args.resume, progress=not args.quiet)
+    if not args.quiet:
+        for h in metrics["history"]:
+            extra = f"  heads {h['mean_heads']:.3f}" if "mean_heads" in h else ""
+            print(f"epoch {h['epoch']:>3}  test {h.get('test_accuracy', float('nan')):.4f}{extra}  "
+                  f"{h['wall_seconds']:.1f} s")
+    print(f"test_accuracy {metrics['test_accuracy']:.4f}  train_accuracy {metrics['train_accuracy']:.4f}  "
+          f"wall {metrics['wall_seconds']:.1f} s" + (f"  -> {args.out}/metrics.json" if args.out else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragonjax", description="Neural-network training simulated as a spin glass (JAX).")
@@ -97,12 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_anneal)
+
+    p = sub.add_parser("train", help="train an Ising network (annealer-assisted) or its backprop baseline",
+                       description="Train an Ising network on a dataset and write DIR/config.json (all parameters, "
+                                   "seed, package versions, devices, git commit), DIR/checkpoint.pkl (every epoch) "
+                                   "and DIR/metrics.json (test_accuracy, train_accuracy, per-epoch history).")
+    add_training_arguments(p)
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.set_defaults(func=cmd_train)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resume", False) and not args.out:
+        parser.error("--resume needs --out DIR")
     try:
         return args.func(args)
     except (ValueError, OSError) as err:  # ProblemError is a ValueError

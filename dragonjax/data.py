@@ -28,6 +28,11 @@ class Dataset(NamedTuple):
     def num_inputs(self) -> int:
         return self.x_train.shape[1]
 
+    def centered(self) -> "Dataset":
+        """Inputs mapped from [0, 1] to [-1, 1] (2x - 1): a pixel that is off then pushes the first layer
+        too, which the Ising network learns from markedly better (digits: ~0.98 vs ~0.965)."""
+        return self._replace(x_train=2 * self.x_train - 1, x_test=2 * self.x_test - 1)
+
     def subset(self, train: int | None = None, test: int | None = None) -> "Dataset":
         """The first ``train`` / ``test`` examples (the splits are already shuffled and stratified)."""
         return self._replace(x_train=self.x_train[:train], y_train=self.y_train[:train],

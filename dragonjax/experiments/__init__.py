@@ -1,0 +1,1 @@
+"""Experiments built from the layers below: training runs, the scaling study, results with provenance."""
