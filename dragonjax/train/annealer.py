@@ -28,7 +28,16 @@ from ..ising import ProblemError
 from ..nn import IsingNetwork
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "TrainState", "select_negatives"]
+__all__ = ["AnnealerTrainer", "TrainState", "select_negatives", "adam"]
+
+
+def adam(learning_rate: float, total_steps: int, schedule: str = "cosine"):
+    """Adam with a cosine-decayed (over ``total_steps``) or constant learning rate."""
+    if schedule == "cosine":
+        return optax.adam(optax.cosine_decay_schedule(learning_rate, max(int(total_steps), 1)))
+    if schedule == "constant":
+        return optax.adam(learning_rate)
+    raise ProblemError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
 
 
 class TrainState(NamedTuple):
@@ -84,7 +93,7 @@ class AnnealerTrainer:
     def __init__(self, network: IsingNetwork, sampler="pa", learning_rate: float = 0.01, optimizer=None,
                  num_reads: int = 8, num_heads: int = 4, nudge="strong", batch_size: int = 32,
                  weighting: str = "uniform", active_layers: int | None = None, max_variables: int | None = None,
-                 sampler_options: dict | None = None, seed: int = 0):
+                 sampler_options: dict | None = None, lr_schedule: str = "cosine", seed: int = 0):
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -93,6 +102,7 @@ class AnnealerTrainer:
             raise ProblemError(f"num_heads ({num_heads}) cannot exceed num_reads ({num_reads})")
         self.net = network
         self.learning_rate = float(learning_rate)
+        self.lr_schedule = lr_schedule
         self.optimizer = optimizer
         self.num_reads, self.num_heads = int(num_reads), int(num_heads)
         self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
@@ -184,7 +194,7 @@ class AnnealerTrainer:
         return optax.apply_updates(params, updates), opt_state, loss
 
     def init(self, total_steps: int = 1000) -> TrainState:
-        self._tx = self.optimizer or optax.adam(optax.cosine_decay_schedule(self.learning_rate, max(total_steps, 1)))
+        self._tx = self.optimizer or adam(self.learning_rate, total_steps, self.lr_schedule)
         key = jax.random.key(self.seed)
         k_init, key = jax.random.split(key)
         params = self.net.init(k_init)
@@ -230,7 +240,7 @@ class AnnealerTrainer:
         if state is None:
             state = self.init(steps_per_epoch * epochs)
         elif not hasattr(self, "_tx"):
-            self._tx = self.optimizer or optax.adam(optax.cosine_decay_schedule(self.learning_rate, steps_per_epoch * epochs))
+            self._tx = self.optimizer or adam(self.learning_rate, steps_per_epoch * epochs, self.lr_schedule)
         history = []
         epoch_iter = range(state.epoch, epochs)
         if progress:

@@ -18,7 +18,7 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .annealer import TrainState
+from .annealer import TrainState, adam
 
 __all__ = ["FeedForward", "BackpropTrainer"]
 
@@ -55,13 +55,14 @@ class BackpropTrainer:
     """Cross-entropy training of :class:`FeedForward` with the network's architecture."""
 
     def __init__(self, network: IsingNetwork, learning_rate: float = 0.003, batch_size: int = 32,
-                 activation: str = "tanh", logit_scale: float = 1.0, seed: int = 0):
+                 activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0):
         if activation not in ("tanh", "sign"):
             raise ProblemError(f"activation must be 'tanh' or 'sign' (straight-through), got {activation!r}")
         self.net = network
         self.model = FeedForward(tuple(network.sizes), activation, network.init_scale)
         self.learning_rate, self.batch_size, self.seed = float(learning_rate), int(batch_size), int(seed)
         self.logit_scale = float(logit_scale)
+        self.lr_schedule = lr_schedule
         self.sampler_name = "backprop"
 
         def loss_fn(params, x, y):
@@ -81,7 +82,7 @@ class BackpropTrainer:
         return self.logit_scale * out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class)).mean(-1)
 
     def init(self, total_steps: int = 1000) -> TrainState:
-        self._tx = optax.adam(optax.cosine_decay_schedule(self.learning_rate, max(total_steps, 1)))
+        self._tx = adam(self.learning_rate, total_steps, self.lr_schedule)
         key = jax.random.key(self.seed)
         k_init, key = jax.random.split(key)
         params = self.model.init(k_init, jnp.zeros((1, self.net.num_inputs)))
@@ -100,7 +101,7 @@ class BackpropTrainer:
         if state is None:
             state = self.init(steps_per_epoch * epochs)
         elif not hasattr(self, "_tx"):
-            self._tx = optax.adam(optax.cosine_decay_schedule(self.learning_rate, steps_per_epoch * epochs))
+            self._tx = adam(self.learning_rate, steps_per_epoch * epochs, self.lr_schedule)
         history = []
         epochs_iter = range(state.epoch, epochs)
         if progress:

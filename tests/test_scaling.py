@@ -1,0 +1,29 @@
+import numpy as np
+
+from dragonjax.experiments.scaling import bootstrap_exponent, fit_exponent, grover_prediction, plateau_window
+
+
+def test_fit_recovers_a_known_power_law_and_ci_covers_it():
+    rng = np.random.default_rng(0)
+    t = np.arange(1, 21)
+    alpha = 0.8
+    errors = 0.5 * t[None, :] ** -alpha * np.exp(0.05 * rng.normal(size=(8, 20)))
+    fit = bootstrap_exponent(errors, resamples=500)
+    assert abs(fit["alpha"] - alpha) < 0.05
+    assert fit["ci95"][0] < alpha < fit["ci95"][1]
+    assert abs(fit_exponent(t, 2.0 * t ** -1.3, (1, 20))[0] - 1.3) < 1e-9
+
+
+def test_window_rule_stops_at_the_plateau():
+    e = np.array([0.5, 0.3, 0.2, 0.12, 0.08, 0.06, 0.05, 0.05, 0.05, 0.05])
+    start, stop = plateau_window(e)
+    assert start == 2 and stop == 6  # 0.3 -> 0.05: 90% of the drop reached at 0.075 -> epoch 6
+    assert plateau_window(np.array([0.5, 0.4, 0.3]), min_points=4) == (2, 3)
+
+
+def test_grover_model_doubles_the_exponent_when_search_cost_grows_like_effort():
+    t = np.arange(1, 31)
+    heads = np.tile(t - 1.0, (3, 1))  # D(t) = t: classical cumulative cost ~ t^2 /2, Grover ~ t^1.5
+    errors = np.tile(t ** -1.0, (3, 1))
+    g = grover_prediction(errors, heads)
+    assert 1.2 < g["predicted_gain"] < 1.45  # (t^-1 vs t^2 -> 1/2; vs t^1.5 -> 2/3): gain 4/3
