@@ -160,6 +160,19 @@ class AnnealerTrainer:
         layers = self.net.layers(self.net.forward_pass(params, x))
         return {l: layers[l - 1] for l in range(1, self.net.num_layers + 1) if l not in window}
 
+    def _nudged_outside(self, params, x, window, target):
+        """Layers outside the window for the nudged phase: the output clamped to t(y), and the layers between
+        the window and the output relaxed top-down (each set to the sign of its local field from its
+        neighbours), so that the nudge reaches the window; the layers below keep the deterministic pass."""
+        net = self.net
+        layers = net.layers(net.forward_pass(params, x))
+        layers[-1] = target
+        for l in range(net.num_layers - 1, max(window), -1):  # layer indices 1..L; list index l - 1
+            field = jnp.dot(layers[l - 2] if l >= 2 else x, params["weights"][l - 1], precision="highest")
+            field = field + jnp.dot(layers[l], params["weights"][l].T, precision="highest") + params["biases"][l - 1]
+            layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
+        return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l == net.num_layers}
+
     def free_states(self, key, params, x, window=None):
         window = window or self.windows[0]
         return self._relax(key, params, x, window, self._fixed_outside(params, x, window))
@@ -213,7 +226,7 @@ class AnnealerTrainer:
             states, energies, labels, y, min(self.num_heads, states.shape[1]), self.weighting)
         target = net.target_code(y)
         if self.nudge == "strong":
-            clamped = {**fixed, net.num_layers: target}
+            clamped = self._nudged_outside(state.params, x, window, target)
             nudged, nudged_e = self._relax(k_nudge, state.params, x, window, clamped)
         else:
             nudged, nudged_e = self._relax(k_nudge, state.params, x, window, fixed, self.nudge, target)
