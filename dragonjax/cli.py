@@ -114,9 +114,9 @@ def add_training_arguments(p, epochs_default=20):
     g.add_argument("--spins-per-class", type=_positive_int, default=8, help="output spins per class K (default 8)")
     g = p.add_argument_group("training")
     g.add_argument("--trainer", choices=("annealer", "backprop"), default="annealer", help="default annealer")
-    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact", "mock-dwave", "dwave"), default="pa",
+    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact"), default="pa",
                    help="phase sampler for the annealer trainer: population annealing (default), simulated "
-                        "annealing, path-integral QMC, exact enumeration (tiny nets), D-Wave QPU or its offline mock")
+                        "annealing, path-integral QMC, exact enumeration (tiny nets)")
     g.add_argument("--epochs", type=_positive_int, default=epochs_default, help=f"epochs (default {epochs_default})")
     g.add_argument("--batch-size", type=_positive_int, default=32, help="mini-batch size (default 32)")
     g.add_argument("--lr", type=float, dest="learning_rate",
