@@ -76,6 +76,25 @@ def select_negatives(states, energies, labels, y, num_heads: int, weighting: str
     return s, weights, count, first_head, e
 
 
+def start_fit(trainer, data, epochs: int, state, progress: bool, description: str):
+    """Shared start of ``fit``: check the data, build the optimiser for the whole run (also when resuming),
+    and the (optionally tqdm-wrapped) range of the epochs still to run."""
+    trainer.net.check_inputs(data.x_train)
+    trainer.net.check_labels(data.y_train)
+    if len(data.x_train) == 0:
+        raise ProblemError("the training set is empty")
+    total_steps = -(-len(data.x_train) // trainer.batch_size) * epochs
+    if state is None:
+        state = trainer.init(total_steps)
+    elif not hasattr(trainer, "_tx"):
+        trainer._tx = trainer.optimizer or adam(trainer.learning_rate, total_steps, trainer.lr_schedule)
+    epochs_left = range(state.epoch, epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        epochs_left = tqdm(epochs_left, desc=description, initial=state.epoch, total=epochs)
+    return state, epochs_left
+
+
 class AnnealerTrainer:
     """Annealer-assisted (contrastive, strong-nudge) trainer.
 
@@ -245,21 +264,9 @@ class AnnealerTrainer:
         """Train for ``epochs`` epochs on ``data`` (a :class:`~dragonjax.data.Dataset`). Returns
         (state, history), history a list of per-epoch metric dicts. ``on_epoch(state, record)`` is called
         after each epoch (checkpointing)."""
-        self.net.check_inputs(data.x_train)
-        self.net.check_labels(data.y_train)
-        if len(data.x_train) == 0:
-            raise ProblemError("the training set is empty")
-        steps_per_epoch = -(-len(data.x_train) // self.batch_size)
-        if state is None:
-            state = self.init(steps_per_epoch * epochs)
-        elif not hasattr(self, "_tx"):
-            self._tx = self.optimizer or adam(self.learning_rate, steps_per_epoch * epochs, self.lr_schedule)
+        state, epochs_left = start_fit(self, data, epochs, state, progress, "annealer epochs")
         history = []
-        epoch_iter = range(state.epoch, epochs)
-        if progress:
-            from tqdm.auto import tqdm
-            epoch_iter = tqdm(epoch_iter, desc="annealer epochs", initial=state.epoch, total=epochs)
-        for epoch in epoch_iter:
+        for epoch in epochs_left:
             start, calls0, updates0 = time.perf_counter(), self.stats.calls, self.stats.spin_updates
             order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
             heads, gaps, correct, losses = [], [], [], []

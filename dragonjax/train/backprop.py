@@ -18,7 +18,7 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .annealer import TrainState, adam
+from .annealer import TrainState, adam, start_fit
 
 __all__ = ["FeedForward", "BackpropTrainer"]
 
@@ -63,6 +63,7 @@ class BackpropTrainer:
         self.learning_rate, self.batch_size, self.seed = float(learning_rate), int(batch_size), int(seed)
         self.logit_scale = float(logit_scale)
         self.lr_schedule = lr_schedule
+        self.optimizer = None
         self.sampler_name = "backprop"
 
         def loss_fn(params, x, y):
@@ -82,7 +83,7 @@ class BackpropTrainer:
         return self.logit_scale * out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class)).mean(-1)
 
     def init(self, total_steps: int = 1000) -> TrainState:
-        self._tx = adam(self.learning_rate, total_steps, self.lr_schedule)
+        self._tx = self.optimizer or adam(self.learning_rate, total_steps, self.lr_schedule)
         key = jax.random.key(self.seed)
         k_init, key = jax.random.split(key)
         params = self.model.init(k_init, jnp.zeros((1, self.net.num_inputs)))
@@ -93,21 +94,10 @@ class BackpropTrainer:
 
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
             on_epoch=None):
-        self.net.check_inputs(data.x_train)
-        self.net.check_labels(data.y_train)
-        if len(data.x_train) == 0:
-            raise ProblemError("the training set is empty")
+        state, epochs_left = start_fit(self, data, epochs, state, progress, "backprop epochs")
         steps_per_epoch = -(-len(data.x_train) // self.batch_size)
-        if state is None:
-            state = self.init(steps_per_epoch * epochs)
-        elif not hasattr(self, "_tx"):
-            self._tx = adam(self.learning_rate, steps_per_epoch * epochs, self.lr_schedule)
         history = []
-        epochs_iter = range(state.epoch, epochs)
-        if progress:
-            from tqdm.auto import tqdm
-            epochs_iter = tqdm(epochs_iter, desc="backprop epochs", initial=state.epoch, total=epochs)
-        for epoch in epochs_iter:
+        for epoch in epochs_left:
             start = time.perf_counter()
             order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
             losses = []
