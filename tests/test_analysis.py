@@ -77,3 +77,27 @@ def test_heads_on_a_hand_built_network():
     assert gap == pytest.approx(-1.0)
     _, _, gap_right = analysis.heads(net, params, np.array([1.0, 1.0]), 1, states)
     assert gap_right == pytest.approx(1.0)  # label 1 is the ground state: ordered
+
+
+def test_transition_tracker_sees_heads_vanish_after_training():
+    """Untrained vs trained network on a small digits run: fewer heads, higher m, positive gap."""
+    import jax
+
+    from dragonjax import data
+    from dragonjax.experiments.transition import TransitionTracker, transition_point
+    from dragonjax.train import AnnealerTrainer
+
+    ds = data.digits().subset(256, 16).centered()
+    net = IsingNetwork([64, 32], num_classes=10, spins_per_class=2)
+    trainer = AnnealerTrainer(net, sampler="sa", num_reads=8, sampler_options={"num_sweeps": 16})
+    tracker = TransitionTracker(net, ds.x_test, ds.y_test, num_reads=8, sampler="sa")
+    state = trainer.init(8 * 6)
+    before = tracker.record(state.params, 0)
+    state, _ = trainer.fit(ds, 6, state=state, on_epoch=lambda s, r: tracker.record(s.params, s.epoch))
+    after = tracker.records[-1]
+    assert after["mean_heads"] < before["mean_heads"]
+    assert after["m"] > before["m"] + 0.3
+    assert after["median_gap"] > 0 > before["median_gap"]
+    point = transition_point(tracker.records)
+    assert point["t_star"] is not None and 1 <= point["t_star"] <= 6
+    assert transition_point([{"epoch": 0, "m": 0.1}, {"epoch": 1, "m": 0.2}])["t_star"] is None

@@ -86,7 +86,8 @@ def load_checkpoint(path):
     return state, host["history"]
 
 
-def run_training(config: dict, out: str | None = None, resume: bool = False, progress: bool = False) -> dict:
+def run_training(config: dict, out: str | None = None, resume: bool = False, progress: bool = False,
+                 on_epoch=None) -> dict:
     """Train as configured; with ``out`` write config.json, a checkpoint after every epoch, and
     metrics.json (``test_accuracy``, ``train_accuracy``, ``history``). ``resume`` continues from the
     checkpoint in ``out``, giving the same result as an uninterrupted run."""
@@ -101,12 +102,14 @@ def run_training(config: dict, out: str | None = None, resume: bool = False, pro
     checkpoint = os.path.join(out, "checkpoint.pkl") if out else None
     state, history = (load_checkpoint(checkpoint) if resume else (None, []))
 
-    def on_epoch(state, record):
+    def after_epoch(state, record):
         history.append(record)
         if checkpoint:
             save_checkpoint(checkpoint, state, history)
+        if on_epoch is not None:
+            on_epoch(state, record)
 
-    state, _ = trainer.fit(ds, cfg["epochs"], state=state, progress=progress, on_epoch=on_epoch)
+    state, _ = trainer.fit(ds, cfg["epochs"], state=state, progress=progress, on_epoch=after_epoch)
     train_accuracy = trainer.evaluate(state.params, ds.x_train, ds.y_train)
     metrics = {"trainer": cfg["trainer"], "sampler": cfg["sampler"] if cfg["trainer"] == "annealer" else None,
                "seed": cfg["seed"], "test_accuracy": history[-1]["test_accuracy"], "train_accuracy": train_accuracy,

@@ -1,0 +1,187 @@
+"""The glass -> order transition of training (DESIGN section 7): a tracker of order parameters on a fixed
+probe set, the transition epoch t*, and a study over hidden widths.
+
+After every epoch the tracker anneals the free phase of each probe input (R reads), quenches the reads to
+single-flip-stable minima and records:
+- P(q) of the hidden-spin overlaps between all pairs of the R quenched reads of the same input (pooled over
+  inputs; independent low-energy states, so identical states give q = 1), q_EA = <q^2> and the Binder cumulant;
+- m: the fraction of probe inputs whose lowest state decodes to the right label; m_out: the output
+  magnetisation along the target, (1/|O|) sum o_i t_i, of that state;
+- distinct deep minima per input and Hydra heads per input (distinct wrong-label minima below the best
+  correct-label one);
+- the gap Delta = min_{c != y} E_c - E_y, where E_c is the lowest energy found with the output clamped to the
+  code t(c) of class c (one more anneal per class): > 0 means the right label is the lowest code state.
+
+Transition rule (stated, not fitted by eye): t* is the first tracked epoch at which m >= 1/2; the sharpness is
+the largest increase of m between consecutive tracked epochs divided by their epoch spacing.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..analysis import binder_cumulant, heads, overlap_distribution, quench
+from ..train.phases import phase_sampler
+from .results import RunDirectory
+from .training import run_training
+
+__all__ = ["TransitionTracker", "transition_point", "run_transition", "plot_transition"]
+
+
+class TransitionTracker:
+    """Order parameters of a network on a fixed probe set; call :meth:`record` with the parameters."""
+
+    def __init__(self, network, x_probe, y_probe, num_reads: int = 32, sampler="pa", seed: int = 0,
+                 sampler_options: dict | None = None):
+        self.net = network
+        self.x = jnp.asarray(x_probe, jnp.float32)
+        self.y = np.asarray(y_probe)
+        self.num_reads = int(num_reads)
+        self.sample = phase_sampler(sampler, **(sampler_options or {}))
+        self.seed = seed
+        self.records = []
+
+    def record(self, params, epoch: int) -> dict:
+        net = self.net
+        base = net.couplings(params)
+        fields, offsets = net.input_fields(params, self.x)
+        key = jax.random.key(self.seed + epoch)
+        states, _ = self.sample(key, base, fields, offsets, self.num_reads)
+        minima = np.asarray(jax.vmap(lambda f, s: quench(type(base)(base.J, base.h + f), s))(fields, states))
+        gaps = self._label_gaps(jax.random.fold_in(key, 1), params)
+        q_all, n_minima, n_heads, right, m_out = [], [], [], [], []
+        for k in range(len(self.y)):
+            distinct = np.unique(minima[k], axis=0)
+            n_minima.append(len(distinct))
+            q_all.append(overlap_distribution(minima[k][:, :net.num_hidden])["q"])
+            found, _, _ = heads(net, params, self.x[k], self.y[k], distinct)
+            n_heads.append(len(found))
+            energies = np.asarray(net.energy(params, self.x[k][None, :], jnp.asarray(distinct, jnp.float32)))
+            best = distinct[np.argmin(energies)]
+            right.append(int(net.decode(best[net.output_slice])) == int(self.y[k]))
+            m_out.append(float(np.mean(best[net.output_slice] * np.asarray(net.target_code(self.y[k])))))
+        q = np.concatenate(q_all) if q_all else np.zeros(0)
+        dist = np.histogram(q, bins=41, range=(-1, 1), density=bool(len(q)))[0] if len(q) else np.zeros(41)
+        rec = {"epoch": int(epoch), "m": float(np.mean(right)), "m_out": float(np.mean(m_out)),
+               "mean_minima": float(np.mean(n_minima)), "mean_heads": float(np.mean(n_heads)),
+               "median_gap": float(np.median(gaps)),
+               "q_ea": float(np.mean(q ** 2)) if len(q) else None,
+               "binder": binder_cumulant(q, resamples=50)["g"] if len(q) > 2 else None,
+               "p_q": dist.tolist(), "gaps": [float(g) for g in gaps]}
+        self.records.append(rec)
+        return rec
+
+    def _label_gaps(self, key, params):
+        """Delta per probe input: lowest energy with the output clamped to the best wrong code minus the
+        lowest with it clamped to the right code (all C codes annealed in one batch)."""
+        net = self.net
+        c = net.num_classes
+        x = jnp.repeat(self.x, c, axis=0)
+        codes = jnp.tile(jnp.arange(c), len(self.y))
+        hidden_layers = list(range(1, net.num_layers))
+        if not hidden_layers:
+            energies = net.energy(params, x, net.target_code(codes))
+        else:
+            fields, offsets = net.input_fields(params, x, {net.num_layers: net.target_code(codes)}, hidden_layers)
+            _, e = self.sample(key, net.couplings(params, hidden_layers), fields, offsets, self.num_reads)
+            energies = e.min(axis=1)
+        energies = np.asarray(energies).reshape(len(self.y), c)
+        right = energies[np.arange(len(self.y)), self.y]
+        wrong = np.where(np.arange(c)[None, :] == self.y[:, None], np.inf, energies).min(axis=1)
+        return (wrong - right).tolist()
+
+
+def transition_point(records) -> dict:
+    """t* (first tracked epoch with m >= 1/2) and the sharpness (largest dm / d epoch)."""
+    epochs = np.array([r["epoch"] for r in records], float)
+    m = np.array([r["m"] for r in records], float)
+    above = np.flatnonzero(m >= 0.5)
+    t_star = float(epochs[above[0]]) if above.size else None
+    rates = np.diff(m) / np.maximum(np.diff(epochs), 1)
+    return {"t_star": t_star, "sharpness": float(rates.max()) if rates.size else None}
+
+
+def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size: int = 24, num_reads: int = 32,
+                   seed: int = 0, train_size: int = 256, progress: bool = True) -> dict:
+    """Tracked annealer training (PA) on digits for each hidden width; JSON + figures in ``out``. An
+    'epoch' here is ``train_size`` examples (a subset), so that the transition spans several epochs."""
+    from .. import data as datasets
+    from ..nn import IsingNetwork
+
+    run = RunDirectory(out, {"study": "transition", "widths": list(widths), "epochs": epochs,
+                             "probe_size": probe_size, "num_reads": num_reads, "seed": seed,
+                             "train_size": train_size})
+    start = time.perf_counter()
+    ds = datasets.digits().centered()
+    probe_x, probe_y = ds.x_test[:probe_size], ds.y_test[:probe_size]
+    results = {"widths": {}, "train_size": train_size,
+               "rule": "t* = first tracked epoch with m >= 1/2; sharpness = max dm/d(epoch)"}
+    for width in widths:
+        net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
+        tracker = TransitionTracker(net, probe_x, probe_y, num_reads, seed=seed)
+        tracker.record(net.init(jax.random.split(jax.random.key(seed))[0]), 0)  # the trainer's initial params
+
+        config = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seed": seed, "num_reads": 8,
+                  "lr_schedule": "constant", "train_size": train_size}
+        metrics = run_training(config, progress=progress, on_epoch=lambda state, rec: tracker.record(state.params,
+                                                                                                     state.epoch))
+        results["widths"][str(width)] = {"records": tracker.records, **transition_point(tracker.records),
+                                         "test_accuracy": metrics["test_accuracy"]}
+    results["study_seconds"] = time.perf_counter() - start
+    plot_transition(results, os.path.join(out, "transition"))
+    run.finish(results, "results.json")
+    return results
+
+
+def plot_transition(results: dict, stem: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    widths = list(results["widths"])
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    ax_pq, ax_heads, ax_m, ax_gap = axes.ravel()
+    largest = results["widths"][widths[-1]]
+    pq = np.array([r["p_q"] for r in largest["records"]]).T
+    epochs = [r["epoch"] for r in largest["records"]]
+    im = ax_pq.imshow(pq, aspect="auto", origin="lower", extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1),
+                      cmap="viridis")
+    fig.colorbar(im, ax=ax_pq, label="P(q)")
+    ax_pq.set(xlabel=f"epoch ({results['train_size']} examples each)", ylabel="hidden-spin overlap q",
+              title=f"P(q) of quenched free-phase reads, width {widths[-1]}")
+    for w in widths:
+        recs = results["widths"][w]["records"]
+        e = [r["epoch"] for r in recs]
+        line, = ax_heads.plot(e, [max(r["mean_heads"], 1e-2) for r in recs], "o-", label=f"heads, width {w}")
+        ax_heads.plot(e, [r["mean_minima"] for r in recs], "s--", color=line.get_color(), alpha=0.6,
+                      label=f"distinct minima, width {w}")
+        ax_m.plot(e, [r["m"] for r in recs], "o-", color=line.get_color(), label=f"m, width {w}")
+        ax_m.plot(e, [r["q_ea"] if r["q_ea"] is not None else np.nan for r in recs], "^:", color=line.get_color(),
+                  alpha=0.7, label=f"q_EA, width {w}")
+        t_star = results["widths"][w]["t_star"]
+        if t_star is not None:
+            ax_m.axvline(t_star, color=line.get_color(), ls="--", lw=1)
+        first, last = recs[0]["gaps"], recs[-1]["gaps"]
+        if w == widths[-1]:
+            bins = np.linspace(min(first + last), max(first + last), 25)
+            ax_gap.hist(first, bins=bins, alpha=0.6, label=f"epoch {recs[0]['epoch']} (untrained)")
+            ax_gap.hist(last, bins=bins, alpha=0.6, label=f"epoch {recs[-1]['epoch']}")
+    ax_heads.set(yscale="log", xlabel=f"epoch ({results['train_size']} examples each)", ylabel="per probe input (heads floored at 0.01)",
+                 title="Hydra heads and distinct deep minima")
+    ax_m.set(xlabel=f"epoch ({results['train_size']} examples each)", ylabel="order parameter", ylim=(-0.05, 1.05),
+             title="label order m and q_EA (dashed: t*, first m ≥ 1/2)")
+    ax_gap.axvline(0, color="k", lw=1)
+    ax_gap.set(xlabel="gap Δ = min over wrong codes E − E(right code)  (> 0: ordered)", ylabel="probe inputs",
+               title=f"Energy gap before and after training, width {widths[-1]}")
+    for ax in (ax_heads, ax_m, ax_gap):
+        ax.legend(fontsize=7)
+    fig.suptitle("Training as a glass → order transition (digits, annealer-assisted, PA)", fontsize=12)
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=130)
+    plt.close(fig)
