@@ -194,7 +194,13 @@ def cmd_transition(args) -> int:
               f"{last['m']:.2f}  heads {first['mean_heads']:.2f} -> {last['mean_heads']:.2f}  "
               f"minima {first['mean_minima']:.1f} -> {last['mean_minima']:.1f}  median gap "
               f"{first['median_gap']:.2f} -> {last['median_gap']:.2f}  test acc {r['test_accuracy']:.3f}")
-    print(f"-> {args.out}/results.json, {args.out}/transition.png/.pdf ({results['study_seconds']:.0f} s)")
+    for width, r in results["widths"].items():
+        print(f"width {width:>4}: Binder g = 1/2 at T = {r['half_order_T_untrained']} (untrained), "
+              f"{r['half_order_T_trained']} (trained)")
+    for c in results["binder_crossings"]:
+        print(f"Binder crossing widths {c['widths']}: untrained T = {c['untrained_crossing_T']}, "
+              f"trained T = {c['trained_crossing_T']}")
+    print(f"-> {args.out}/results.json, transition.png/pdf, binder.png/pdf ({results['study_seconds']:.0f} s)")
     return 0
 
 

@@ -87,10 +87,11 @@ def load_checkpoint(path):
 
 
 def run_training(config: dict, out: str | None = None, resume: bool = False, progress: bool = False,
-                 on_epoch=None) -> dict:
+                 on_epoch=None, return_state: bool = False):
     """Train as configured; with ``out`` write config.json, a checkpoint after every epoch, and
     metrics.json (``test_accuracy``, ``train_accuracy``, ``history``). ``resume`` continues from the
-    checkpoint in ``out``, giving the same result as an uninterrupted run."""
+    checkpoint in ``out``, giving the same result as an uninterrupted run. ``on_epoch(state, record)`` is
+    called after every epoch; ``return_state`` also returns the final TrainState."""
     if resume:
         if out is None or not os.path.exists(os.path.join(out, "checkpoint.pkl")):
             raise ProblemError(f"nothing to resume in {out!r} (no checkpoint.pkl)")
@@ -117,4 +118,4 @@ def run_training(config: dict, out: str | None = None, resume: bool = False, pro
                "history": history}
     if out:
         metrics = run.finish(metrics)
-    return metrics
+    return (metrics, state) if return_state else metrics

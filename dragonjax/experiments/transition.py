@@ -118,7 +118,8 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
     start = time.perf_counter()
     ds = datasets.digits().centered()
     probe_x, probe_y = ds.x_test[:probe_size], ds.y_test[:probe_size]
-    results = {"widths": {}, "train_size": train_size,
+    temperatures = np.geomspace(0.1, 10.0, 9)
+    results = {"widths": {}, "train_size": train_size, "temperatures": temperatures.tolist(),
                "rule": "t* = first tracked epoch with m >= 1/2; sharpness = max dm/d(epoch)"}
     for width in widths:
         net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
@@ -127,12 +128,26 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
 
         config = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seed": seed, "num_reads": 8,
                   "lr_schedule": "constant", "train_size": train_size}
-        metrics = run_training(config, progress=progress, on_epoch=lambda state, rec: tracker.record(state.params,
-                                                                                                     state.epoch))
-        results["widths"][str(width)] = {"records": tracker.records, **transition_point(tracker.records),
-                                         "test_accuracy": metrics["test_accuracy"]}
+        metrics, final = run_training(config, progress=progress, return_state=True,
+                                      on_epoch=lambda state, rec: tracker.record(state.params, state.epoch))
+        trained = final.params
+        untrained = net.init(jax.random.split(jax.random.key(seed))[0])
+        results["widths"][str(width)] = {
+            "records": tracker.records, **transition_point(tracker.records), "test_accuracy": metrics["test_accuracy"],
+            "binder_untrained": binder_vs_temperature(net, untrained, probe_x[:8], temperatures, seed=seed),
+            "binder_trained": binder_vs_temperature(net, trained, probe_x[:8], temperatures, seed=seed)}
+        for phase in ("untrained", "trained"):
+            results["widths"][str(width)][f"half_order_T_{phase}"] = half_order_temperature(
+                results["widths"][str(width)][f"binder_{phase}"])
+    names = list(results["widths"])
+    results["binder_crossings"] = [
+        {"widths": [a, b], **{f"{phase}_crossing_T": crossing_temperature(results["widths"][a][f"binder_{phase}"],
+                                                                        results["widths"][b][f"binder_{phase}"])
+                              for phase in ("untrained", "trained")}}
+        for a, b in zip(names[:-1], names[1:])]
     results["study_seconds"] = time.perf_counter() - start
     plot_transition(results, os.path.join(out, "transition"))
+    plot_binder(results, os.path.join(out, "binder"))
     run.finish(results, "results.json")
     return results
 
@@ -184,4 +199,72 @@ def plot_transition(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
+    plt.close(fig)
+
+
+def binder_vs_temperature(network, params, x_probe, temperatures, num_replicas: int = 32, num_sweeps: int = 200,
+                          seed: int = 0) -> list:
+    """Binder cumulant g(T) of the hidden-spin overlap between independent equilibrium replicas (simulated
+    annealing from T = 10 down to T, ``num_sweeps`` Metropolis sweeps), pooled over the probe inputs."""
+    base = network.couplings(params)
+    fields, offsets = network.input_fields(params, jnp.asarray(x_probe, jnp.float32))
+    out = []
+    for k, temperature in enumerate(temperatures):
+        beta = 1.0 / temperature
+        sample = phase_sampler("sa", num_sweeps=num_sweeps, beta_range=(min(0.1, beta), beta))
+        states, _ = sample(jax.random.key(seed + k), base, fields, offsets, num_replicas)
+        hidden = np.asarray(states)[..., :network.num_hidden]
+        q = np.concatenate([overlap_distribution(h)["q"] for h in hidden])
+        g = binder_cumulant(q, resamples=100)
+        out.append({"temperature": float(temperature), "g": g["g"], "g_error": g["g_error"],
+                    "q2": float(np.mean(q ** 2))})
+    return out
+
+
+def half_order_temperature(curve):
+    """Temperature at which g(T) first falls through 1/2 (log-linear interpolation); None if it does not."""
+    t = np.array([p["temperature"] for p in curve])
+    g = np.array([p["g"] for p in curve])
+    below = np.flatnonzero(g < 0.5)
+    if not below.size or below[0] == 0:
+        return None
+    i = below[0] - 1
+    frac = (g[i] - 0.5) / (g[i] - g[i + 1])
+    return float(np.exp(np.log(t[i]) + frac * (np.log(t[i + 1]) - np.log(t[i]))))
+
+
+def crossing_temperature(curve_a, curve_b):
+    """Temperature where two g(T) curves (same temperature grid) cross, by linear interpolation of their
+    difference; None when they do not cross on the grid."""
+    t = np.array([p["temperature"] for p in curve_a])
+    d = np.array([p["g"] for p in curve_a]) - np.array([p["g"] for p in curve_b])
+    sign_change = np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)
+    if not sign_change.size:
+        return None
+    i = sign_change[0]
+    return float(t[i] - d[i] * (t[i + 1] - t[i]) / (d[i + 1] - d[i]))
+
+
+def plot_binder(results: dict, stem: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for w, r in results["widths"].items():
+        for key, style in (("binder_untrained", "--"), ("binder_trained", "-")):
+            curve = r[key]
+            t = [p["temperature"] for p in curve]
+            ax.errorbar(t, [p["g"] for p in curve], yerr=[p["g_error"] for p in curve], fmt="o" + style, ms=3,
+                        capsize=2, label=f"width {w}, {'trained' if key.endswith('_trained') else 'untrained'}")
+    ax.set(xscale="log", xlabel="temperature T (energy units of the network)",
+           ylabel="Binder cumulant g of hidden overlaps",
+           title="Binder cumulant of hidden overlaps vs temperature\n"
+                 "untrained (dashed) vs trained (solid) networks")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=140)
     plt.close(fig)
