@@ -2,10 +2,8 @@
 compiled-kernel caching and the SampleSet. Subclasses implement ``_run``."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
-import warnings
 
 import dimod
 import jax
@@ -43,11 +41,6 @@ def cached_sweep(model: IsingModel, method: str, rule: str):
     if key not in _SWEEPS:
         _SWEEPS[key] = make_sweep(model, method, rule)
     return _SWEEPS[key]
-
-
-@functools.lru_cache(maxsize=None)
-def jitted(fn, static_argnames=()):
-    return jax.jit(fn, static_argnames=static_argnames)
 
 
 class KernelSampler(dimod.Sampler):
@@ -114,6 +107,3 @@ class KernelSampler(dimod.Sampler):
     def _run(self, key, model, sweep, spins, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
-
-def warn_ignored(name: str, reason: str):
-    warnings.warn(f"{name} is ignored: {reason}", UserWarning, stacklevel=3)

@@ -192,10 +192,6 @@ class AnnealerTrainer:
             layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
         return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l == net.num_layers}
 
-    def free_states(self, key, params, x, window=None):
-        window = window or self.windows[0]
-        return self._relax(key, params, x, window, self._fixed_outside(params, x, window))
-
     def predict(self, params, x, key=None):
         """Lowest-energy free state found (sliding over the windows from the deterministic pass); decoded."""
         key = jax.random.key(self.seed + 1) if key is None else key
