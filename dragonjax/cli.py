@@ -114,9 +114,10 @@ def add_training_arguments(p, epochs_default=20):
     g.add_argument("--spins-per-class", type=_positive_int, default=8, help="output spins per class K (default 8)")
     g = p.add_argument_group("training")
     g.add_argument("--trainer", choices=("annealer", "backprop"), default="annealer", help="default annealer")
-    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact"), default="pa",
+    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact", "dwave", "mock-dwave"), default="pa",
                    help="phase sampler for the annealer trainer: population annealing (default), simulated "
-                        "annealing, path-integral QMC, exact enumeration (tiny nets)")
+                        "annealing, path-integral QMC, exact enumeration (tiny nets), a D-Wave QPU (needs "
+                        "DWAVE_API_TOKEN or `dwave config create`) or its offline mock")
     g.add_argument("--epochs", type=_positive_int, default=epochs_default, help=f"epochs (default {epochs_default})")
     g.add_argument("--batch-size", type=_positive_int, default=32, help="mini-batch size (default 32)")
     g.add_argument("--lr", type=float, dest="learning_rate",
@@ -278,6 +279,12 @@ def main(argv=None) -> int:
         return args.func(args)
     except (ValueError, OSError) as err:  # ProblemError is a ValueError
         parser.exit(2, f"dragonjax {args.command}: error: {err}\n")
+    except RuntimeError as err:
+        from .samplers.dwave import QPUError
+
+        if isinstance(err, QPUError):
+            parser.exit(3, f"dragonjax {args.command}: QPU error: {err}\n")
+        raise
 
 
 if __name__ == "__main__":

@@ -38,10 +38,15 @@ def load_data(cfg):
 
 
 def make_sampler(name):
-    """Sampler names of the CLI (the JAX kernels); a dimod.Sampler instance passes through."""
+    """Sampler names of the CLI: the JAX kernels, 'dwave' (a QPU; needs credentials) or 'mock-dwave' (the
+    same code path on dwave-system's offline MockDWaveSampler); a dimod.Sampler instance passes through."""
     if name in ("pa", "sa", "piqmc", "exact") or not isinstance(name, str):
         return name
-    raise ProblemError(f"unknown sampler {name!r}; expected pa, sa, piqmc or exact")
+    if name in ("dwave", "mock-dwave"):
+        from ..samplers.dwave import qpu_sampler
+
+        return qpu_sampler(mock=(name == "mock-dwave"))
+    raise ProblemError(f"unknown sampler {name!r}; expected pa, sa, piqmc, exact, dwave or mock-dwave")
 
 
 def build_run(config: dict):

@@ -130,6 +130,7 @@ class AnnealerTrainer:
         self.sampler_options = dict(sampler_options or {})
         self.sample = phase_sampler(sampler, stats=self.stats, **self.sampler_options)
         self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
+        self.qpu_stats = getattr(sampler, "stats", None) if not isinstance(sampler, str) else None
         self.windows = self._windows(active_layers, max_variables)
         self._update = jax.jit(self._update_fn)
 
@@ -264,6 +265,7 @@ class AnnealerTrainer:
         history = []
         for epoch in epochs_left:
             start, calls0, updates0 = time.perf_counter(), self.stats.calls, self.stats.spin_updates
+            qpu0 = dict(self.qpu_stats) if isinstance(self.qpu_stats, dict) else None
             order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
             heads, gaps, correct, losses = [], [], [], []
             for i in range(0, len(order), self.batch_size):
@@ -279,6 +281,12 @@ class AnnealerTrainer:
                       "mean_gap": float(np.nanmean(np.concatenate(gaps))) if np.any(np.concatenate(heads) > 0) else None,
                       "sampler_calls": self.stats.calls - calls0, "spin_updates": self.stats.spin_updates - updates0,
                       "train_seconds": train_time}
+            if qpu0 is not None:  # QPU calls of the training phases (evaluation excluded)
+                calls = self.qpu_stats["qpu_calls"] - qpu0["qpu_calls"]
+                record["qpu"] = {
+                    "calls": calls, "access_time_s": 1e-6 * (self.qpu_stats["qpu_access_time_us"] - qpu0["qpu_access_time_us"]),
+                    "chain_break_fraction": (self.qpu_stats["chain_break_fraction_sum"] - qpu0["chain_break_fraction_sum"])
+                    / max(calls, 1), "physical_qubits": self.qpu_stats["physical_qubits"]}
             if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
                 record["test_accuracy"] = self.evaluate(state.params, data.x_test, data.y_test)
             record["wall_seconds"] = time.perf_counter() - start

@@ -1,0 +1,103 @@
+"""The D-Wave backend, offline only: dwave-system's MockDWaveSampler stands in for the QPU."""
+import jax
+import numpy as np
+import pytest
+from dwave.system.testing import MockDWaveSampler
+
+from dragonjax import data
+from dragonjax.nn import IsingNetwork
+from dragonjax.samplers.dwave import QPUError, QPUSampler, check_credentials
+from dragonjax.train import AnnealerTrainer
+
+
+def four_class(ds):
+    keep_tr, keep_te = ds.y_train < 4, ds.y_test < 4
+    return ds._replace(x_train=ds.x_train[keep_tr], y_train=ds.y_train[keep_tr], x_test=ds.x_test[keep_te],
+                       y_test=ds.y_test[keep_te])
+
+
+def test_embedding_found_once_and_reused_and_metrics_reported():
+    ds = four_class(data.digits().subset(80, 20).centered())
+    net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
+    qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), chain_strength=2.0)
+    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_heads=2, batch_size=8)
+    _, history = trainer.fit(ds, epochs=1)
+    # two graphs only: the free phase (hidden + output) and the nudged phase (hidden alone)
+    assert qpu.embedding_searches == 2 and len(qpu.embeddings) == 2
+    record = history[0]["qpu"]
+    assert record["calls"] == 2 * len(ds.x_train)  # one call per example and phase
+    assert record["access_time_s"] > 0 and 0.0 <= record["chain_break_fraction"] <= 1.0
+    assert record["physical_qubits"] >= 8
+
+
+def test_chain_strength_reaches_the_composite(monkeypatch):
+    from dwave.system import FixedEmbeddingComposite
+
+    seen = []
+    original = FixedEmbeddingComposite.sample
+
+    def spy(self, bqm, **kwargs):
+        seen.append(kwargs)
+        return original(self, bqm, **kwargs)
+
+    monkeypatch.setattr(FixedEmbeddingComposite, "sample", spy)
+    qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), chain_strength=3.5)
+    net = IsingNetwork([4, 3], 2)
+    bqm = net.conditioned_problem(net.init(jax.random.key(0)), np.zeros(4)).to_bqm()
+    qpu.sample(bqm, num_reads=3, annealing_time=20)
+    assert seen[-1]["chain_strength"] == 3.5 and seen[-1]["num_reads"] == 3 and seen[-1]["annealing_time"] == 20
+
+
+class FlakyQPU(MockDWaveSampler):
+    """Fails like an unreachable solver while ``failing`` is set."""
+    failing = False
+    attempts = 0
+
+    def sample(self, bqm, **kwargs):
+        FlakyQPU.attempts += 1
+        if FlakyQPU.failing:
+            raise ConnectionError("solver unavailable")
+        return super().sample(bqm, **kwargs)
+
+
+def test_failures_retry_then_raise_and_training_resumes_from_checkpoint():
+    ds = four_class(data.digits().subset(60, 20).centered())
+    net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
+    qpu = QPUSampler(FlakyQPU(topology_type="pegasus", topology_shape=[6]), retries=2, backoff_seconds=0.0)
+    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_heads=2, batch_size=8)
+    saved = []
+
+    def checkpoint(state, record):
+        saved.append(state)
+        if state.epoch == 1:
+            FlakyQPU.failing = True  # the QPU goes away during epoch 2
+
+    FlakyQPU.attempts = 0
+    with pytest.raises(QPUError, match="3 attempts"):
+        trainer.fit(ds, epochs=2, on_epoch=checkpoint)
+    assert len(saved) == 1 and saved[0].epoch == 1
+    FlakyQPU.failing = False
+    state, history = trainer.fit(ds, epochs=2, state=saved[0])  # resume: no epoch lost or repeated
+    assert state.epoch == 2 and [h["epoch"] for h in history] == [2]
+
+
+def test_missing_credentials_give_the_clear_message(monkeypatch, tmp_path):
+    monkeypatch.delenv("DWAVE_API_TOKEN", raising=False)
+    empty = tmp_path / "dwave.conf"
+    empty.write_text("")
+    monkeypatch.setenv("DWAVE_CONFIG_FILE", str(empty))
+    with pytest.raises(QPUError, match=r"DWAVE_API_TOKEN.*dwave config create"):
+        check_credentials()
+    with pytest.raises(QPUError, match="DWAVE_API_TOKEN"):
+        QPUSampler()  # fails before any network access
+
+
+def test_too_large_problem_has_a_clear_error():
+    import dimod
+
+    from dragonjax import ProblemError
+
+    qpu = QPUSampler(MockDWaveSampler(topology_type="chimera", topology_shape=[1, 1, 4]))  # 8 qubits
+    bqm = dimod.generators.ran_r(1, 12, seed=0)  # K12 cannot embed on 8 qubits
+    with pytest.raises(ProblemError, match="active-layers"):
+        qpu.sample(bqm, num_reads=1)
