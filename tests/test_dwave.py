@@ -101,3 +101,16 @@ def test_too_large_problem_has_a_clear_error():
     bqm = dimod.generators.ran_r(1, 12, seed=0)  # K12 cannot embed on 8 qubits
     with pytest.raises(ProblemError, match="active-layers"):
         qpu.sample(bqm, num_reads=1)
+
+
+def test_embeddings_saved_and_reloaded(tmp_path):
+    net = IsingNetwork([4, 6], 3)
+    bqm = net.conditioned_problem(net.init(jax.random.key(1)), np.ones(4)).to_bqm()
+    child = MockDWaveSampler(topology_type="pegasus", topology_shape=[6])
+    path = str(tmp_path / "embeddings.json")
+    first = QPUSampler(child, embedding_file=path)
+    first.sample(bqm, num_reads=2)
+    again = QPUSampler(child, embedding_file=path)
+    assert again.embeddings == first.embeddings
+    again.sample(bqm, num_reads=2)
+    assert again.embedding_searches == 0
