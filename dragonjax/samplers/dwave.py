@@ -112,14 +112,14 @@ class QPUSampler(dimod.Sampler):
 
     def save_embeddings(self, path):
         with open(path, "w") as f:
-            json.dump([{"graph": list(map(list, k)), "embedding": {str(v): c for v, c in e.items()}}
-                       for k, e in self.embeddings.items()], f)
+            json.dump([{"num_variables": k[0], "edges": [list(edge) for edge in k[1:]],
+                        "embedding": {str(v): c for v, c in e.items()}} for k, e in self.embeddings.items()], f)
 
     def load_embeddings(self, path):
         with open(path) as f:
             for item in json.load(f):
-                self.embeddings[tuple(map(tuple, item["graph"]))] = {int(v) if v.isdigit() else v: c
-                                                                      for v, c in item["embedding"].items()}
+                key = (item["num_variables"],) + tuple(tuple(edge) for edge in item["edges"])
+                self.embeddings[key] = {int(v) if v.isdigit() else v: c for v, c in item["embedding"].items()}
 
     # -- sampling ---------------------------------------------------------------------------------------
     def sample(self, bqm, **kwargs):
