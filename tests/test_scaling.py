@@ -27,3 +27,25 @@ def test_grover_model_doubles_the_exponent_when_search_cost_grows_like_effort():
     errors = np.tile(t ** -1.0, (3, 1))
     g = grover_prediction(errors, heads)
     assert 1.2 < g["predicted_gain"] < 1.45  # (t^-1 vs t^2 -> 1/2; vs t^1.5 -> 2/3): gain 4/3
+
+
+def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
+    from dragonjax.experiments.reproduce import write_report
+
+    fit = {"alpha": 0.5, "ci95": [0.3, 0.7], "window_epochs": [2, 8]}
+    results = {
+        "training": {"annealer": {"test_accuracy": 0.97, "train_accuracy": 0.99, "wall_seconds": 100.0},
+                     "backprop": {"test_accuracy": 0.98, "train_accuracy": 1.0, "wall_seconds": 3.0}},
+        "transition": {"32": {"t_star": 2.0, "sharpness": 0.3, "half_order_T_untrained": 1.2,
+                              "half_order_T_trained": 4.4, "test_accuracy": 0.9},
+                       "first_and_last": {"32": {"heads": [2.4, 0.0], "m": [0.0, 1.0], "median_gap": [-5.0, 2.0]}}},
+        "scaling": {"annealer": fit, "backprop": {**fit, "alpha": 0.4}, "verdict": "the intervals overlap",
+                    "grover_model": {"alpha_classical_cost": 0.6, "alpha_grover_cost": 0.5, "predicted_gain": 0.83}},
+        "study_seconds": 480.0,
+    }
+    path = tmp_path / "REPORT.md"
+    write_report(results, str(path))
+    text = path.read_text()
+    assert "α = 0.500, 95% CI [0.300, 0.700]" in text and "α = 0.400" in text
+    assert "paper: annealer 1.01, backprop 0.78" in text and "the intervals overlap" in text
+    assert "| 32 | 2.0 | 0.30 | 2.40 → 0.00 |" in text
