@@ -19,8 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..ising import IsingModel, ProblemError
-from ..kernels import beta_schedule, make_sweep, population_annealing, random_spins, simulated_annealing
+from ..kernels import beta_schedule, population_annealing, random_spins, simulated_annealing
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
+from ..samplers.base import cached_sweep
 
 __all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
 
@@ -100,13 +101,9 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
     if sampler not in PHASE_SAMPLERS:
         raise ProblemError(f"unknown sampler {sampler!r}; expected one of {PHASE_SAMPLERS} or a dimod.Sampler")
     betas = jnp.asarray(beta_schedule(beta_range, num_sweeps, "geometric"), jnp.float32)
-    sweeps: dict = {}
 
-    def sweep_for(base):
-        key = (base.num_variables, sweep_method)
-        if key not in sweeps:  # a network's conditioned problems all share one sparsity pattern
-            sweeps[key] = make_sweep(base, sweep_method)
-        return sweeps[key]
+    def sweep_for(base):  # one compiled kernel per sparsity pattern, shared by every phase sampler
+        return cached_sweep(base, sweep_method, "metropolis")
 
     def sample(key, base: IsingModel, fields, offsets, num_reads: int):
         batch, n = fields.shape
