@@ -56,7 +56,7 @@ def cmd_anneal(args) -> int:
     sampler = _sampler(args.sampler)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps, "seed": args.seed}
     start = time.perf_counter()
-    sampleset = sampler.sample(bqm, **params)
+    sampleset = sampler.sample(bqm, progress=not args.quiet, **params)
     wall = time.perf_counter() - start
     energies = sampleset.record.energy
     out = {"problem": source, "num_variables": model.num_variables, "sampler": args.sampler, **params,
@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-sweeps", type=int, default=1000, help="sweeps (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (reported from inside the kernel)")
     p.set_defaults(func=cmd_anneal)
 
     p = sub.add_parser("train", help="train an Ising network (annealer-assisted) or its backprop baseline",

@@ -115,8 +115,12 @@ bqm = dj.problems.edwards_anderson(6, seed=1).to_bqm()
 pa = PopulationAnnealingSampler().sample(bqm, num_reads=64, num_sweeps=50, seed=7)
 sa = SimulatedAnnealingSampler().sample(dj.problems.sherrington_kirkpatrick(20, seed=2).to_bqm(),
                                         num_reads=16, num_sweeps=50, seed=7)
+reports = []
+with dj.kernels.progress.listening(lambda done, total: reports.append(done)):
+    reported = PopulationAnnealingSampler().sample(bqm, num_reads=64, num_sweeps=50, seed=7, progress=True)
 print(json.dumps({"devices": jax.device_count(), "pa": pa.record.sample.tolist(), "log_z": pa.info["log_z"],
-                  "sa": sa.record.sample.tolist()}))
+                  "sa": sa.record.sample.tolist(), "reports": sorted(reports),
+                  "reported_same": bool(np.array_equal(reported.record.sample, pa.record.sample))}))
 """
 
 
@@ -133,3 +137,22 @@ def test_replicas_sharded_over_four_devices_give_same_results():
     assert sorted(map(tuple, one["pa"])) == sorted(map(tuple, four["pa"]))
     assert sorted(map(tuple, one["sa"])) == sorted(map(tuple, four["sa"]))
     assert four["log_z"] == pytest.approx(one["log_z"], rel=1e-5)
+    # progress reports from inside the sharded kernel: every ~1/20 of the 50 steps, none lost
+    for run in (one, four):
+        assert run["reports"] == list(range(2, 51, 2)) and run["reported_same"]
+
+
+@pytest.mark.parametrize("name", ["SimulatedAnnealingSampler", "PopulationAnnealingSampler",
+                                  "PathIntegralQMCSampler"])
+def test_progress_reports_from_inside_the_kernel_leave_results_unchanged(name):
+    import dragonjax.samplers as samplers
+    from dragonjax.kernels import progress
+
+    sampler = getattr(samplers, name)()
+    bqm = dj.problems.sherrington_kirkpatrick(12, seed=3).to_bqm()
+    reports = []
+    with progress.listening(lambda done, total: reports.append((done, total))):
+        reported = sampler.sample(bqm, num_reads=8, num_sweeps=100, seed=5, progress=True)
+    plain = sampler.sample(bqm, num_reads=8, num_sweeps=100, seed=5)
+    assert sorted(reports) == [(d, 100) for d in range(5, 101, 5)]  # 20 updates, the last at the end
+    assert np.array_equal(reported.record.sample, plain.record.sample)

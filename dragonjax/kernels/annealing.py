@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from ..ising import IsingModel
+from . import progress as _progress
 from .sweeps import SweepFn
 
 __all__ = ["AnnealResult", "simulated_annealing", "energies"]
@@ -28,9 +29,10 @@ def energies(model: IsingModel, spins, extra_field=None):
 
 
 def simulated_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
-                        sweeps_per_beta: int = 1) -> AnnealResult:
+                        sweeps_per_beta: int = 1, progress: bool = False) -> AnnealResult:
     """Run ``sweeps_per_beta`` sweeps at each beta of ``betas`` (1-D) from the given spins (..., N).
-    With a constant schedule this is an equilibrium Metropolis / heat-bath chain."""
+    With a constant schedule this is an equilibrium Metropolis / heat-bath chain. ``progress`` compiles in
+    reports to :mod:`~dragonjax.kernels.progress` listeners."""
     betas = jnp.asarray(betas, spins.dtype)
 
     def at_beta(spins, inputs):
@@ -39,5 +41,5 @@ def simulated_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, ex
             spins = sweep(k, model, spins, beta, extra_field)
         return spins, None
 
-    spins, _ = jax.lax.scan(at_beta, spins, (jax.random.split(key, betas.shape[0]), betas))
+    spins, _ = _progress.scan(at_beta, spins, (jax.random.split(key, betas.shape[0]), betas), progress)
     return AnnealResult(spins, energies(model, spins, extra_field))

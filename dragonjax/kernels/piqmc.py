@@ -30,6 +30,7 @@ import numpy as np
 
 from ..ising import IsingModel, ProblemError, dot
 from .annealing import energies
+from . import progress as _progress
 from .population import family_statistics, resample
 from .rng import uniform
 from .sweeps import SweepFn, make_sweep, random_spins
@@ -127,9 +128,9 @@ def _log_sinh(x):
 
 
 def quantum_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, a_schedule, b_schedule,
-                      extra_field=None):
+                      extra_field=None, progress: bool = False):
     """Simulated quantum annealing: one PIQMC sweep at each (A_k, B_k) of the schedule, fixed beta.
-    spins (R, P, N) -> final worldlines (R, P, N)."""
+    spins (R, P, N) -> final worldlines (R, P, N). ``progress``: see :mod:`~dragonjax.kernels.progress`."""
     p = spins.shape[-2]
     dtype = spins.dtype
     a_schedule = jnp.asarray(a_schedule, dtype)
@@ -141,7 +142,7 @@ def quantum_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, a_sch
         return piqmc_sweep(k, model, sweep, spins, beta_slice, k_perp(beta, a, p), extra_field), None
 
     keys = jax.random.split(key, a_schedule.shape[0])
-    spins, _ = jax.lax.scan(step, spins, (keys, a_schedule, b_schedule))
+    spins, _ = _progress.scan(step, spins, (keys, a_schedule, b_schedule), progress)
     return spins
 
 
@@ -212,7 +213,7 @@ class QuantumPAResult(NamedTuple):
 
 def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, gammas,
                                  sweeps_per_step: int = 1, equilibration_sweeps: int = 100,
-                                 resampling: str = "systematic") -> QuantumPAResult:
+                                 resampling: str = "systematic", progress: bool = False) -> QuantumPAResult:
     """Population annealing in the transverse field at fixed beta (Gamma decreasing along ``gammas``).
 
     The population of worldlines (R, P, N) is first equilibrated at ``gammas[0]``. Each step reweights by
@@ -247,6 +248,6 @@ def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, 
         return (spins, family), log_q
 
     keys = jax.random.split(key, gammas.shape[0] - 1)
-    (spins, family), log_q = jax.lax.scan(step, (spins, jnp.arange(r)), (keys, gammas[:-1], gammas[1:]))
+    (spins, family), log_q = _progress.scan(step, (spins, jnp.arange(r)), (keys, gammas[:-1], gammas[1:]), progress)
     stats = family_statistics(family, r)
     return QuantumPAResult(spins, log_q, jnp.sum(log_q), stats["num_families"], stats["rho_t"])

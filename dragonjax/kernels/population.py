@@ -27,6 +27,7 @@ import numpy as np
 
 from ..ising import IsingModel, ProblemError
 from .annealing import energies
+from . import progress as _progress
 from .sweeps import SweepFn
 
 __all__ = ["RESAMPLING_METHODS", "PAResult", "resample", "family_statistics", "population_annealing",
@@ -147,14 +148,14 @@ def _finish(state: _State, model, extra_field, betas, log_q, num_steps) -> PARes
 
 def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
                          sweeps_per_beta: int = 1, resampling: str = "systematic",
-                         replicated=None) -> PAResult:
+                         replicated=None, progress: bool = False) -> PAResult:
     """Population annealing over a fixed schedule ``betas`` (1-D, non-decreasing, first step from 0).
 
     ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
     ``extra_field`` (N,) adds to h for every replica. When the population is sharded over devices, pass
     ``replicated`` (a fully replicated sharding on the same mesh): the R weights are then gathered before
     the reductions of the reweighting and resampling, so results do not depend on the number of devices. Vectorise over independent runs with ``jax.vmap``
-    over ``key`` and ``spins``."""
+    over ``key`` and ``spins``. ``progress`` compiles in reports to :mod:`~dragonjax.kernels.progress`."""
     check_resampling(resampling)
     betas = jnp.asarray(betas, spins.dtype)
     frozen = jax.lax.stop_gradient(model)
@@ -166,7 +167,7 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
         return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
                      replicated)
 
-    state, log_q = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
+    state, log_q = _progress.scan(body, state, (jax.random.split(key, betas.shape[0]), betas), progress)
     return _finish(state, model, extra_field, betas, log_q, betas.shape[0])
 
 

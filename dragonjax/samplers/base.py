@@ -2,6 +2,7 @@
 compiled-kernel caching and the SampleSet. Subclasses implement ``_run``."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 
@@ -13,6 +14,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..ising import IsingModel, ProblemError
 from ..kernels import make_sweep, random_spins
+from ..kernels.progress import tqdm_listener
 
 __all__ = ["KernelSampler", "replica_sharding", "cached_sweep"]
 
@@ -44,10 +46,13 @@ def cached_sweep(model: IsingModel, method: str, rule: str):
 
 
 class KernelSampler(dimod.Sampler):
-    """Base class: converts the BQM, checks common parameters, builds the SampleSet."""
+    """Base class: converts the BQM, checks common parameters, builds the SampleSet.
+
+    ``progress=True`` shows a tqdm bar fed from inside the compiled kernel (about 20 updates; the
+    adaptive population-annealing schedule, a while loop, does not report)."""
 
     _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "sweep_method": [],
-                          "update_rule": []}
+                          "update_rule": [], "progress": []}
 
     def __init__(self, dtype=None):
         self.dtype = dtype
@@ -78,7 +83,9 @@ class KernelSampler(dimod.Sampler):
             spins = jax.device_put(spins, sharding)
         sweep = cached_sweep(model, sweep_method, update_rule)
         start = time.perf_counter()
-        samples, info = self._run(key, model, sweep, spins, **kwargs)
+        with (tqdm_listener(type(self).__name__, unit="step") if kwargs.get("progress")
+              else contextlib.nullcontext()):
+            samples, info = self._run(key, model, sweep, spins, **kwargs)
         samples = np.asarray(samples, dtype=np.int8)
         info["timing"] = {"run_seconds": time.perf_counter() - start}
         info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)

@@ -38,9 +38,9 @@ def _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_
     return beta_schedule(beta_range, num_sweeps // num_sweeps_per_beta, beta_schedule_type)
 
 
-@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta"))
-def _anneal(key, model, spins, betas, sweep, sweeps_per_beta):
-    return simulated_annealing(key, model, sweep, spins, betas, sweeps_per_beta=sweeps_per_beta)
+@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "progress"))
+def _anneal(key, model, spins, betas, sweep, sweeps_per_beta, progress):
+    return simulated_annealing(key, model, sweep, spins, betas, sweeps_per_beta=sweeps_per_beta, progress=progress)
 
 
 def _replicated(spins):
@@ -50,10 +50,10 @@ def _replicated(spins):
     return None
 
 
-@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "replicated"))
-def _population(key, model, spins, betas, sweep, sweeps_per_beta, resampling, replicated):
+@functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "replicated", "progress"))
+def _population(key, model, spins, betas, sweep, sweeps_per_beta, resampling, replicated, progress):
     return population_annealing(key, model, sweep, spins, betas, sweeps_per_beta=sweeps_per_beta,
-                                resampling=resampling, replicated=replicated)
+                                resampling=resampling, replicated=replicated, progress=progress)
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "max_steps",
@@ -80,10 +80,10 @@ class SimulatedAnnealingSampler(KernelSampler):
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
-             beta_schedule_type="geometric", beta_schedule=None):
+             beta_schedule_type="geometric", beta_schedule=None, progress=False):
         betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                           beta_schedule)
-        result = _anneal(key, model, spins, betas, sweep, int(num_sweeps_per_beta))
+        result = _anneal(key, model, spins, betas, sweep, int(num_sweeps_per_beta), bool(progress))
         return result.spins, {"beta_schedule": betas}
 
 
@@ -110,7 +110,7 @@ class PopulationAnnealingSampler(KernelSampler):
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, resampling="systematic", adaptive=False,
-             target_overlap=0.85, max_steps=1000):
+             target_overlap=0.85, max_steps=1000, progress=False):
         check_resampling(resampling)
         if adaptive:
             if beta_schedule is not None:
@@ -128,7 +128,7 @@ class PopulationAnnealingSampler(KernelSampler):
             betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                               beta_schedule)
             result = _population(key, model, spins, betas, sweep, int(num_sweeps_per_beta), resampling,
-                                 _replicated(spins))
+                                 _replicated(spins), bool(progress))
         info = {"log_z": float(result.log_z), "beta_schedule": np.concatenate([[0.0], betas]),
                 "num_families": int(result.num_families), "rho_t": float(result.rho_t),
                 "effective_population": float(result.effective_population), "resampling": resampling}

@@ -57,10 +57,10 @@ def annealing_schedule(num_sweeps: int, gamma_range=None, schedule=None, scale: 
     return np.linspace(start, end, int(num_sweeps)), np.ones(int(num_sweeps))
 
 
-@functools.partial(jax.jit, static_argnames=("sweep", "trotter_slices"))
-def _anneal(key, model, spins, beta, a_schedule, b_schedule, sweep, trotter_slices):
+@functools.partial(jax.jit, static_argnames=("sweep", "trotter_slices", "progress"))
+def _anneal(key, model, spins, beta, a_schedule, b_schedule, sweep, trotter_slices, progress):
     worldlines = jnp.repeat(spins[:, None, :], trotter_slices, axis=1)
-    worldlines = quantum_annealing(key, model, sweep, worldlines, beta, a_schedule, b_schedule)
+    worldlines = quantum_annealing(key, model, sweep, worldlines, beta, a_schedule, b_schedule, progress=progress)
     slice_energies = model.energy(worldlines)  # (R, P)
     best = jnp.argmin(slice_energies, axis=1)
     return jnp.take_along_axis(worldlines, best[:, None, None], axis=1)[:, 0], worldlines
@@ -81,7 +81,7 @@ class PathIntegralQMCSampler(KernelSampler):
                 "gamma_range": [], "schedule": [], "return_all_slices": []}
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, trotter_slices=16, beta=None, gamma_range=None,
-             schedule=None, return_all_slices=False):
+             schedule=None, return_all_slices=False, progress=False):
         p = check_trotter_slices(trotter_slices)
         scale = energy_scale(model)
         beta = 10.0 / scale if beta is None else beta
@@ -89,7 +89,7 @@ class PathIntegralQMCSampler(KernelSampler):
             raise ProblemError(f"beta must be positive and finite, got {beta!r}")
         a, b = annealing_schedule(num_sweeps, gamma_range, schedule, scale)
         a = np.maximum(a, 1e-9 * scale)  # A = 0 would freeze imaginary time completely (K_perp = inf)
-        best, worldlines = _anneal(key, model, spins, jnp.asarray(beta, model.dtype), a, b, sweep, p)
+        best, worldlines = _anneal(key, model, spins, jnp.asarray(beta, model.dtype), a, b, sweep, p, bool(progress))
         info = {"beta": float(beta), "trotter_slices": p, "gamma_schedule": a, "b_schedule": b}
         if return_all_slices:
             info["worldlines"] = np.asarray(worldlines, dtype=np.int8)

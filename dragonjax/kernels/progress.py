@@ -1,0 +1,87 @@
+"""Progress reports from inside jitted loops.
+
+A kernel built with ``progress=True`` calls :func:`report` in its ``lax.scan`` body; about ``updates``
+times per run (and at the last step) an unordered ``io_callback`` hands ``(done, total)`` to the host,
+where every listener registered with :func:`listening` receives it. With ``progress=False`` (the
+default) nothing is compiled in, so the kernels stay pure and their results are identical either way.
+
+    with listening(lambda done, total: print(done, total)):
+        population_annealing(..., progress=True)
+"""
+from __future__ import annotations
+
+import contextlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import io_callback
+
+__all__ = ["UPDATES", "report", "scan", "listening", "tqdm_listener"]
+
+UPDATES = 20
+_LISTENERS: list = []
+
+
+def _emit(done, total):
+    for listener in list(_LISTENERS):
+        listener(int(done), int(total))
+
+
+def report(done, total: int, updates: int = UPDATES):
+    """Inside a traced loop: emit ``(done, total)`` when ``done`` (1-based step, traced) is a multiple of
+    total // updates or equals ``total`` (a Python int)."""
+    every = max(1, int(total) // updates)
+    due = (done % every == 0) | (done == total)
+
+    def emit(done):
+        io_callback(_emit, None, done, np.int32(total), ordered=False)
+
+    jax.lax.cond(due, emit, lambda done: None, done)
+
+
+def scan(f, init, xs, progress: bool = False, updates: int = UPDATES):
+    """``lax.scan(f, init, xs)`` that reports its progress when ``progress`` is true."""
+    if not progress:
+        return jax.lax.scan(f, init, xs)
+    length = jax.tree_util.tree_leaves(xs)[0].shape[0]
+
+    def body(carry, inputs):
+        step, x = inputs
+        carry, y = f(carry, x)
+        report(step + 1, length, updates)
+        return carry, y
+
+    return jax.lax.scan(body, init, (jnp.arange(length, dtype=jnp.int32), xs))
+
+
+@contextlib.contextmanager
+def listening(listener):
+    """Register ``listener(done, total)`` for the kernels run inside the ``with`` block."""
+    _LISTENERS.append(listener)
+    try:
+        yield listener
+    finally:
+        jax.effects_barrier()  # callbacks of a sharded run can arrive after its result; wait for them
+        _LISTENERS.remove(listener)
+
+
+@contextlib.contextmanager
+def tqdm_listener(description: str, unit: str = "step"):
+    """A tqdm bar driven by the kernels' reports (callbacks may arrive out of order; the bar only
+    moves forward)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=description, unit=unit, total=None)
+
+    def update(done, total):
+        if bar.total != total:
+            bar.reset(total=total)
+        if done > bar.n:
+            bar.update(done - bar.n)
+
+    try:
+        with listening(update):
+            yield bar
+    finally:
+        bar.close()
