@@ -10,7 +10,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["provenance", "write_json", "RunDirectory"]
+__all__ = ["provenance", "write_json", "save_arrays", "load_arrays", "records_to_arrays", "RunDirectory"]
 
 PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "dimod", "scikit-learn", "matplotlib")
 
@@ -51,6 +51,60 @@ def write_json(path, obj):
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=2, default=_default)
     os.replace(tmp, path)  # atomic: a killed run never leaves a half-written file
+
+
+def save_arrays(path: str, variables: dict, coords: dict | None = None):
+    """Write arrays with named dimensions to ``path`` (.npz), in the spirit of an xarray Dataset.
+
+    ``variables`` maps a name to ``(dims, array)`` with one dimension name per axis; ``coords`` maps a
+    dimension name to its 1-D coordinate values. The dimension names are stored as the JSON entry
+    ``__dims__`` (read back with :func:`load_arrays`); every dimension has one length across variables."""
+    coords = dict(coords or {})
+    sizes, dims, arrays = {}, {}, {}
+    for name, (names, values) in variables.items():
+        values = np.asarray(values)
+        names = (names,) if isinstance(names, str) else tuple(names)
+        if len(names) != values.ndim:
+            raise ValueError(f"{name!r} has {values.ndim} axes but {len(names)} dimension names {names}")
+        for dim, size in zip(names, values.shape):
+            if sizes.setdefault(dim, size) != size:
+                raise ValueError(f"dimension {dim!r} has length {sizes[dim]} elsewhere but {size} in {name!r}")
+        dims[name], arrays[name] = list(names), values
+    for dim, values in coords.items():
+        values = np.asarray(values)
+        if dim in arrays:
+            raise ValueError(f"coordinate {dim!r} clashes with a variable of that name")
+        if values.ndim != 1 or sizes.get(dim, values.size) != values.size:
+            raise ValueError(f"coordinate {dim!r} must be 1-D with the dimension's length {sizes.get(dim)}")
+        dims[dim], arrays[dim] = [dim], values
+    tmp = f"{path}.tmp.npz"
+    np.savez_compressed(tmp, __dims__=np.asarray(json.dumps(dims)), **arrays)
+    os.replace(tmp, path)
+
+
+def load_arrays(path: str) -> tuple[dict, dict]:
+    """``(arrays, dims)`` from a file written by :func:`save_arrays`: name -> array and name -> dimension
+    names (coordinates are variables named after their dimension)."""
+    with np.load(path) as f:
+        dims = {k: tuple(v) for k, v in json.loads(str(f["__dims__"])).items()}
+        return {k: f[k] for k in dims}, dims
+
+
+def records_to_arrays(records: list, dim: str, prefix: tuple = (), skip=()) -> dict:
+    """The numeric fields shared by a list of dict records, each as ``(prefix + (dim,) + extra, array)``
+    (list-valued fields of equal length per record get one extra dimension, ``<field>_index``)."""
+    variables = {}
+    for name in records[0] if records else ():
+        values = [r.get(name) for r in records]
+        if name in skip or any(v is None or isinstance(v, (str, dict)) for v in values):
+            continue
+        if isinstance(values[0], (list, tuple)):
+            if len({len(v) for v in values}) != 1:
+                continue
+            variables[name] = ((*prefix, dim, f"{name}_index"), np.asarray(values, dtype=float))
+        else:
+            variables[name] = ((*prefix, dim), np.asarray(values, dtype=float))
+    return variables
 
 
 class RunDirectory:

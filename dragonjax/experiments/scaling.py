@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .results import RunDirectory
+from .results import RunDirectory, save_arrays
 from .training import run_training
 
 __all__ = ["QUICK", "FULL", "plateau_window", "fit_exponent", "bootstrap_exponent", "run_scaling", "plot_scaling"]
@@ -123,6 +123,13 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
            "backprop scales faster" if b["ci95"][0] > a["ci95"][1] else
            "the intervals overlap: no significant difference at this size"))
     results["study_seconds"] = time.perf_counter() - start
+    save_arrays(run.file("arrays.npz"), {
+        "test_error_annealer": (("seed", "epoch"), curves["annealer"]),
+        "test_error_backprop": (("seed", "epoch"), curves["backprop"]),
+        "mean_heads": (("seed", "epoch"), heads),
+        "wall_seconds": (("trainer", "seed"), [times["annealer"], times["backprop"]])},
+        {"seed": np.arange(settings["seeds"]), "epoch": np.arange(1, settings["epochs"] + 1),
+         "trainer": np.array(["annealer", "backprop"])})
     plot_scaling(results, os.path.join(out, "scaling"))
     run.finish(results, "results.json")
     return results

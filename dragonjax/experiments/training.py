@@ -12,7 +12,7 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, TrainState
-from .results import RunDirectory
+from .results import RunDirectory, records_to_arrays, save_arrays
 
 __all__ = ["DEFAULTS", "build_run", "run_training", "save_checkpoint", "load_checkpoint"]
 
@@ -93,8 +93,9 @@ def load_checkpoint(path):
 
 def run_training(config: dict, out: str | None = None, resume: bool = False, progress: bool = False,
                  on_epoch=None, return_state: bool = False):
-    """Train as configured; with ``out`` write config.json, a checkpoint after every epoch, and
-    metrics.json (``test_accuracy``, ``train_accuracy``, ``history``). ``resume`` continues from the
+    """Train as configured; with ``out`` write config.json, a checkpoint after every epoch,
+    metrics.json (``test_accuracy``, ``train_accuracy``, ``history``) and history.npz (the per-epoch
+    history as arrays over dimension ``epoch``; see :func:`~dragonjax.experiments.results.load_arrays`). ``resume`` continues from the
     checkpoint in ``out``, giving the same result as an uninterrupted run. ``on_epoch(state, record)`` is
     called after every epoch; ``return_state`` also returns the final TrainState."""
     if resume:
@@ -122,5 +123,7 @@ def run_training(config: dict, out: str | None = None, resume: bool = False, pro
                "epochs": cfg["epochs"], "wall_seconds": float(sum(h["wall_seconds"] for h in history)),
                "history": history}
     if out:
+        save_arrays(run.file("history.npz"), records_to_arrays(history, "epoch", skip=("epoch",)),
+                    {"epoch": [h["epoch"] for h in history]})
         metrics = run.finish(metrics)
     return (metrics, state) if return_state else metrics

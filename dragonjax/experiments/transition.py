@@ -26,7 +26,7 @@ import numpy as np
 
 from ..analysis import binder_cumulant, heads, overlap_distribution, quench
 from ..train.phases import phase_sampler
-from .results import RunDirectory
+from .results import RunDirectory, save_arrays
 from .training import run_training
 
 __all__ = ["TransitionTracker", "transition_point", "run_transition", "plot_transition"]
@@ -146,10 +146,35 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
                               for phase in ("untrained", "trained")}}
         for a, b in zip(names[:-1], names[1:])]
     results["study_seconds"] = time.perf_counter() - start
+    save_transition_arrays(results, run.file("arrays.npz"))
     plot_transition(results, os.path.join(out, "transition"))
     plot_binder(results, os.path.join(out, "binder"))
     run.finish(results, "results.json")
     return results
+
+
+def save_transition_arrays(results: dict, path: str):
+    """The tracked observables as arrays over (width, epoch[, q | probe]) and the Binder curves over
+    (width, temperature)."""
+    widths = list(results["widths"])
+    per_width = [results["widths"][w] for w in widths]
+
+    def stack(field):
+        return np.array([[np.nan if r[field] is None else r[field] for r in w["records"]] for w in per_width], float)
+
+    variables = {f: (("width", "epoch"), stack(f))
+                 for f in ("m", "m_out", "mean_minima", "mean_heads", "median_gap", "q_ea", "binder")}
+    variables["p_q"] = (("width", "epoch", "q"), stack("p_q"))
+    variables["gap"] = (("width", "epoch", "probe"), stack("gaps"))
+    for phase in ("untrained", "trained"):
+        for field in ("g", "g_error"):
+            variables[f"binder_{field}_{phase}"] = (("width", "temperature"), np.array(
+                [[p[field] for p in w[f"binder_{phase}"]] for w in per_width], float))
+    edges = np.linspace(-1, 1, variables["p_q"][1].shape[-1] + 1)
+    save_arrays(path, variables, {
+        "width": np.array(widths, int), "epoch": [r["epoch"] for r in per_width[0]["records"]],
+        "q": 0.5 * (edges[1:] + edges[:-1]), "probe": np.arange(variables["gap"][1].shape[-1]),
+        "temperature": results["temperatures"]})
 
 
 def plot_transition(results: dict, stem: str):

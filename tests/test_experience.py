@@ -1,0 +1,92 @@
+"""Results with provenance, arrays with named dimensions, and resuming a run killed with SIGKILL."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dragonjax.experiments.results import load_arrays, records_to_arrays, save_arrays
+
+TRAIN_ARGS = ["train", "--train-size", "64", "--test-size", "32", "--epochs", "4", "--hidden", "16",
+              "--sampler", "sa", "--num-reads", "4", "--num-sweeps", "8", "--seed", "3", "--quiet"]
+
+# the CLI, with the process SIGKILLed right after the checkpoint of epoch 2 is written
+KILLED_AFTER_EPOCH_2 = """
+import os, signal, sys
+from dragonjax.experiments import training
+save = training.save_checkpoint
+def save_then_die(path, state, history):
+    save(path, state, history)
+    if state.epoch == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+training.save_checkpoint = save_then_die
+from dragonjax.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def cli(*args, code=None):
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "dragonjax.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+
+
+def without_times(metrics):
+    drop = {"started", "finished", "wall_seconds", "train_seconds"}
+    strip = lambda d: {k: v for k, v in d.items() if k not in drop}  # noqa: E731
+    return {**strip(metrics), "history": [strip(h) for h in metrics["history"]]}
+
+
+def test_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    done = cli(*TRAIN_ARGS, "--out", str(full))
+    assert done.returncode == 0, done.stderr
+    crash = cli(*TRAIN_ARGS, "--out", str(killed), code=KILLED_AFTER_EPOCH_2)
+    assert crash.returncode == -signal.SIGKILL
+    assert not (killed / "metrics.json").exists()
+    resumed = cli("train", "--out", str(killed), "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    a = json.loads((full / "metrics.json").read_text())
+    b = json.loads((killed / "metrics.json").read_text())
+    assert [h["epoch"] for h in b["history"]] == [1, 2, 3, 4]
+    assert without_times(b) == without_times(a)  # exactly equal: losses, accuracies, heads, final params' accuracy
+    arrays_a, dims = load_arrays(str(full / "history.npz"))
+    arrays_b, _ = load_arrays(str(killed / "history.npz"))
+    assert dims["test_accuracy"] == ("epoch",)
+    np.testing.assert_array_equal(arrays_a["loss"], arrays_b["loss"])
+    config = json.loads((killed / "config.json").read_text())
+    assert config["seed"] == 3 and config["provenance"]["packages"]["jax"]
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    out = cli("train", "--out", str(tmp_path / "nothing"), "--resume")
+    assert out.returncode == 2 and "nothing to resume" in out.stderr
+
+
+def test_arrays_round_trip_with_named_dimensions(tmp_path):
+    path = str(tmp_path / "a.npz")
+    errors = np.random.default_rng(0).random((3, 5))
+    save_arrays(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(5.0))},
+                {"epoch": np.arange(1, 6), "seed": [0, 1, 2]})
+    arrays, dims = load_arrays(path)
+    assert dims == {"error": ("seed", "epoch"), "heads": ("epoch",), "epoch": ("epoch",), "seed": ("seed",)}
+    np.testing.assert_array_equal(arrays["error"], errors)
+    np.testing.assert_array_equal(arrays["epoch"], np.arange(1, 6))
+    with pytest.raises(ValueError, match="2 axes but 1 dimension"):
+        save_arrays(path, {"error": ("seed", errors)})
+    with pytest.raises(ValueError, match="dimension 'epoch' has length 5"):
+        save_arrays(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(4.0))})
+    with pytest.raises(ValueError, match="coordinate 'seed'"):
+        save_arrays(path, {"error": (("seed", "epoch"), errors)}, {"seed": [0, 1]})
+
+
+def test_records_become_arrays_over_epochs():
+    records = [{"epoch": 1, "loss": 2.0, "p": [0.1, 0.9], "name": "x", "gap": None},
+               {"epoch": 2, "loss": 1.0, "p": [0.4, 0.6], "name": "y", "gap": 1.0}]
+    variables = records_to_arrays(records, "epoch", skip=("epoch",))
+    assert set(variables) == {"loss", "p"}
+    assert variables["loss"][0] == ("epoch",) and variables["p"][0] == ("epoch", "p_index")
+    np.testing.assert_array_equal(variables["p"][1], [[0.1, 0.9], [0.4, 0.6]])
