@@ -216,6 +216,61 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+BENCH_SUITES = {"classical": "bench_classical.py", "quantum": "bench_quantum.py", "device": "bench_device.py"}
+
+
+def benchmarks_folder():
+    """The source checkout's benchmarks/ folder (the suite is a set of scripts beside the package)."""
+    import os
+
+    from . import __file__ as package_file
+
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(package_file))), "benchmarks")
+
+
+def cmd_bench(args) -> int:
+    import os
+    import subprocess
+
+    from .experiments.results import RunDirectory
+
+    folder = args.benchmarks or benchmarks_folder()
+    scripts = {name: os.path.join(folder, BENCH_SUITES[name]) for name in args.suite}
+    missing = [path for path in scripts.values() if not os.path.exists(path)]
+    if missing:
+        raise OSError(f"benchmark scripts not found: {', '.join(missing)} (dragonjax bench runs the scripts of a "
+                      f"source checkout; install with `pip install -e .` from a clone, or pass --benchmarks DIR)")
+    run = RunDirectory(args.out, {"command": "bench", "suite": args.suite, "quick": args.quick, "gpu": args.gpu}) \
+        if args.out else None
+    failed = []
+    for name, script in scripts.items():
+        command = [sys.executable, script]
+        if args.quick and name != "device":
+            command.append("--quick")
+        if args.gpu and name == "classical":
+            command.append("--gpu")
+        if run is not None:
+            command += ["--json", run.file(f"{name}.json")]
+        print(f"== {name}: {' '.join(command[1:])}", flush=True)
+        if subprocess.run(command).returncode:
+            failed.append(name)
+    if run is not None:
+        run.finish({"failed": failed}, "bench.json")
+        print(f"-> {args.out}/config.json, " + ", ".join(f"{args.out}/{n}.json" for n in scripts))
+    if failed:
+        print(f"dragonjax bench: {', '.join(failed)} failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _suites(text):
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in names if v not in BENCH_SUITES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown suite {unknown or text!r}; choose from {', '.join(BENCH_SUITES)}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragonjax", description="Neural-network training simulated as a spin glass (JAX).")
@@ -291,6 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("bench", help="run the benchmark suite (vs dwave-samplers and OpenJij) and print ratios",
+                       description="Run the benchmark scripts of benchmarks/ in one go: classical (SA/PA ns per spin "
+                                   "update and time-to-solution vs dwave-samplers and OpenJij), quantum (PIQMC vs "
+                                   "OpenJij's SQA and dwave's path-integral annealer), device (throughput of large "
+                                   "layered problems; meant for a GPU). Needs the dev extra (dwave-samplers, openjij). "
+                                   "Figures recorded in benchmarks/RESULTS.md.")
+    p.add_argument("--suite", type=_suites, default=["classical", "quantum"],
+                   help="comma-separated: classical, quantum, device (default classical,quantum)")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke test, about 30 s on 2 cores)")
+    p.add_argument("--gpu", action="store_true", help="add the 1024x1024 layered figure to the classical suite")
+    p.add_argument("--out", help="write config.json (provenance) and one JSON of results per suite here")
+    p.add_argument("--benchmarks", help="folder holding the bench_*.py scripts (default: the checkout's benchmarks/)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

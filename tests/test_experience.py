@@ -90,3 +90,15 @@ def test_records_become_arrays_over_epochs():
     assert set(variables) == {"loss", "p"}
     assert variables["loss"][0] == ("epoch",) and variables["p"][0] == ("epoch", "p_index")
     np.testing.assert_array_equal(variables["p"][1], [[0.1, 0.9], [0.4, 0.6]])
+
+
+def test_bench_runs_the_suite_and_writes_ratios(tmp_path):
+    out = cli("bench", "--suite", "classical", "--quick", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "dwave" in out.stdout and "openjij" in out.stdout.lower()
+    results = json.loads((tmp_path / "classical.json").read_text())
+    for row in results["throughput"]:
+        assert row["dragonjax_ns"] > 0 and row["speedup_vs_dwave"] > 0 and row["speedup_vs_openjij"] > 0
+    assert json.loads((tmp_path / "bench.json").read_text())["failed"] == []
+    bad = cli("bench", "--suite", "classical,foo")
+    assert bad.returncode == 2 and "unknown suite" in bad.stderr
