@@ -9,7 +9,8 @@ NOTEBOOKS = sorted(pathlib.Path(__file__).resolve().parent.parent.joinpath("note
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_and_is_committed_without_outputs(path):
+def test_notebook_runs_and_is_committed_without_outputs(path, monkeypatch):
+    monkeypatch.setenv("DRAGONJAX_NOTEBOOK_SMALL", "1")  # the notebooks' reduced sizes (the kernel inherits it)
     nb = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), "clear outputs before committing"
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
