@@ -69,6 +69,11 @@ def cmd_anneal(args) -> int:
     if known is not None:
         out["planted_ground_energy"] = known
         out["fraction_at_ground_state"] = float(np.mean(np.isclose(energies, known, rtol=1e-5, atol=1e-5)))
+    import jax
+
+    out["devices"] = jax.device_count()
+    if jax.process_index() != 0:  # multi-host: every process holds the same gathered result; one prints it
+        return 0
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -274,6 +279,13 @@ def _suites(text):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragonjax", description="Neural-network training simulated as a spin glass (JAX).")
+    g = parser.add_argument_group("multi-host (before the command; see README 'Several hosts')")
+    g.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize() first, so samplers shard their reads over the devices "
+                        "of every process (arguments auto-detected under Slurm, Open MPI and Cloud TPU)")
+    g.add_argument("--coordinator", help="coordinator host:port (with --num-processes and --process-id)")
+    g.add_argument("--num-processes", type=_positive_int, help="number of processes")
+    g.add_argument("--process-id", type=int, help="this process's index, 0 .. num-processes - 1")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("anneal", help="anneal a generated problem or a BQM file and print the result",
                        description="Run a dragonjax sampler on a generated Ising problem or on a BQM file "
@@ -368,6 +380,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "resume", False) and not args.out:
         parser.error("--resume needs --out DIR")
+    manual = (args.coordinator, args.num_processes, args.process_id)
+    if any(v is not None for v in manual) and not args.distributed:
+        parser.error("--coordinator, --num-processes and --process-id go with --distributed")
+    if args.distributed:
+        import jax
+
+        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                   process_id=args.process_id)
     try:
         return args.func(args)
     except (ValueError, OSError) as err:  # ProblemError is a ValueError

@@ -156,3 +156,48 @@ def test_progress_reports_from_inside_the_kernel_leave_results_unchanged(name):
     plain = sampler.sample(bqm, num_reads=8, num_sweeps=100, seed=5)
     assert sorted(reports) == [(d, 100) for d in range(5, 101, 5)]  # 20 updates, the last at the end
     assert np.array_equal(reported.record.sample, plain.record.sample)
+
+
+MULTI_PROCESS = """
+import json, sys
+import jax
+process_id, port = int(sys.argv[1]), sys.argv[2]
+jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2, process_id=process_id)
+import dragonjax as dj
+from dragonjax.samplers import PopulationAnnealingSampler
+pa = PopulationAnnealingSampler().sample(dj.problems.edwards_anderson(6, seed=1).to_bqm(), num_reads=64,
+                                         num_sweeps=50, seed=7)
+print(json.dumps({"processes": jax.process_count(), "devices": jax.device_count(), "pa": pa.record.sample.tolist(),
+                  "log_z": pa.info["log_z"]}))
+"""
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_like_two_hosts_give_the_single_device_result():
+    """jax.distributed with 2 processes x 2 CPU devices (as on 2 hosts): the population is sharded over all 4
+    devices and every process gets the same samples and ln Z as one process on one device."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    port = str(free_port())
+    procs = [subprocess.Popen([sys.executable, "-c", MULTI_PROCESS, str(i), port], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    results = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
+    single = run_with_devices(1)
+    for r in results:
+        assert r["processes"] == 2 and r["devices"] == 4
+        assert sorted(map(tuple, r["pa"])) == sorted(map(tuple, single["pa"]))
+        assert r["log_z"] == pytest.approx(single["log_z"], rel=1e-5)
+
+
+def test_cli_distributed_flags_are_checked():
+    out = subprocess.run([sys.executable, "-m", "dragonjax.cli", "--process-id", "1", "anneal"], capture_output=True,
+                         text=True)
+    assert out.returncode == 2 and "go with --distributed" in out.stderr

@@ -41,6 +41,8 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
                        "first_and_last": {"32": {"heads": [2.4, 0.0], "m": [0.0, 1.0], "median_gap": [-5.0, 2.0]}}},
         "scaling": {"annealer": fit, "backprop": {**fit, "alpha": 0.4}, "verdict": "the intervals overlap",
                     "grover_model": {"alpha_classical_cost": 0.6, "alpha_grover_cost": 0.5, "predicted_gain": 0.83}},
+        "validation": {"pa_log_z_max_abs_z": 1.5, "pa_energy_max_abs_z": 1.9, "piqmc_energy_max_abs_z": 2.3,
+                       "piqmc_sigma_x_max_abs_z": 1.2, "comparisons": 20},
         "study_seconds": 480.0,
     }
     path = tmp_path / "REPORT.md"
@@ -49,3 +51,4 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     assert "α = 0.500, 95% CI [0.300, 0.700]" in text and "α = 0.400" in text
     assert "paper: annealer 1.01, backprop 0.78" in text and "the intervals overlap" in text
     assert "| 32 | 2.0 | 0.30 | 2.40 → 0.00 |" in text
+    assert "20 comparisons: largest |z| = 2.30" in text

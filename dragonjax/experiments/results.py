@@ -15,13 +15,24 @@ __all__ = ["provenance", "write_json", "save_arrays", "load_arrays", "records_to
 PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "dimod", "scikit-learn", "matplotlib")
 
 
-def _git_commit():
+def _git(*args):
     try:
         here = os.path.dirname(os.path.abspath(__file__))
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                              timeout=5).stdout.strip() or None
+        out = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_state():
+    """(commit, dirty): the checkout's HEAD and whether the package's source (dragonjax/, new files
+    included) differs from it; (None, None) outside a git checkout."""
+    commit = _git("rev-parse", "HEAD") or None
+    if commit is None:
+        return None, None
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    status = _git("status", "--porcelain", "--", package)
+    return commit, (None if status is None else bool(status))
 
 
 def provenance() -> dict:
@@ -33,9 +44,10 @@ def provenance() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    commit, dirty = _git_state()
     return {"packages": versions, "python": platform.python_version(), "platform": platform.platform(),
             "jax_backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-            "git_commit": _git_commit()}
+            "git_commit": commit, "git_dirty": dirty}
 
 
 def _default(o):

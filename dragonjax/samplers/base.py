@@ -16,7 +16,7 @@ from ..ising import IsingModel, ProblemError
 from ..kernels import make_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
-__all__ = ["KernelSampler", "replica_sharding", "cached_sweep"]
+__all__ = ["KernelSampler", "replica_sharding", "cached_sweep", "shard_replicas", "to_host"]
 
 
 def replica_sharding(num_replicas: int, devices=None):
@@ -27,6 +27,26 @@ def replica_sharding(num_replicas: int, devices=None):
         return None
     mesh = Mesh(np.asarray(devices), ("replicas",))
     return NamedSharding(mesh, PartitionSpec("replicas"))
+
+
+def shard_replicas(spins, sharding):
+    """Place the replicas (leading axis) on ``sharding``. Across several processes (multi-host, after
+    ``jax.distributed.initialize``) every process holds the same initial spins and keeps its own shards."""
+    if sharding is None:
+        return spins
+    if jax.process_count() == 1:
+        return jax.device_put(spins, sharding)
+    host = np.asarray(spins)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
+def to_host(x) -> np.ndarray:
+    """A result as one numpy array on every process (gathered across processes when sharded over hosts)."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable and not x.is_fully_replicated:
+        from jax.experimental import multihost_utils
+
+        x = multihost_utils.process_allgather(x, tiled=True)
+    return np.asarray(x)
 
 
 def _pattern_key(model: IsingModel) -> str:
@@ -78,15 +98,13 @@ class KernelSampler(dimod.Sampler):
         key = jax.random.key(seed)
         key, k_init = jax.random.split(key)
         spins = self._initial_spins(k_init, model, num_reads, initial_states, bqm, kwargs)
-        sharding = replica_sharding(spins.shape[0])
-        if sharding is not None:
-            spins = jax.device_put(spins, sharding)
+        spins = shard_replicas(spins, replica_sharding(spins.shape[0]))
         sweep = cached_sweep(model, sweep_method, update_rule)
         start = time.perf_counter()
         with (tqdm_listener(type(self).__name__, unit="step") if kwargs.get("progress")
               else contextlib.nullcontext()):
             samples, info = self._run(key, model, sweep, spins, **kwargs)
-        samples = np.asarray(samples, dtype=np.int8)
+        samples = to_host(samples).astype(np.int8)
         info["timing"] = {"run_seconds": time.perf_counter() - start}
         info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)
         sampleset = dimod.SampleSet.from_samples_bqm((samples, model.labels), bqm.spin, info=info)

@@ -15,7 +15,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from ..kernels import (adaptive_population_annealing, beta_schedule, check_schedule, default_beta_range,
                        population_annealing, simulated_annealing)
 from ..kernels.population import check_resampling
-from .base import KernelSampler
+from .base import KernelSampler, to_host
 
 __all__ = ["SimulatedAnnealingSampler", "PopulationAnnealingSampler"]
 
@@ -123,7 +123,7 @@ class PopulationAnnealingSampler(KernelSampler):
                                           int(num_sweeps_per_beta), resampling, int(max_steps),
                                           _replicated(spins))
             num_steps = int(result.num_steps)
-            betas = np.asarray(result.betas)[:num_steps]
+            betas = to_host(result.betas)[:num_steps]
         else:
             betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                               beta_schedule)

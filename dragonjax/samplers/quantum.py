@@ -9,7 +9,7 @@ import numpy as np
 
 from ..ising import IsingModel, ProblemError
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
-from .base import KernelSampler
+from .base import KernelSampler, to_host
 
 __all__ = ["PathIntegralQMCSampler", "annealing_schedule", "energy_scale"]
 
@@ -92,5 +92,5 @@ class PathIntegralQMCSampler(KernelSampler):
         best, worldlines = _anneal(key, model, spins, jnp.asarray(beta, model.dtype), a, b, sweep, p, bool(progress))
         info = {"beta": float(beta), "trotter_slices": p, "gamma_schedule": a, "b_schedule": b}
         if return_all_slices:
-            info["worldlines"] = np.asarray(worldlines, dtype=np.int8)
+            info["worldlines"] = to_host(worldlines).astype(np.int8)
         return best, info
