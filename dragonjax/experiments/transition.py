@@ -189,9 +189,12 @@ def plot_transition(results: dict, stem: str):
     largest = results["widths"][widths[-1]]
     pq = np.array([r["p_q"] for r in largest["records"]]).T
     epochs = [r["epoch"] for r in largest["records"]]
-    im = ax_pq.imshow(pq, aspect="auto", origin="lower", extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1),
-                      cmap="viridis")
-    fig.colorbar(im, ax=ax_pq, label="P(q)")
+    from matplotlib.colors import LogNorm
+
+    floor = 1e-2  # log colours: the glass is the weak tail towards small q, next to the peak near q = 1
+    im = ax_pq.imshow(np.maximum(pq, floor), aspect="auto", origin="lower", cmap="viridis",
+                      extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1), norm=LogNorm(vmin=floor, vmax=max(pq.max(), 1)))
+    fig.colorbar(im, ax=ax_pq, label=f"P(q) (log; floored at {floor})")
     ax_pq.set(xlabel=f"epoch ({results['train_size']} examples each)", ylabel="hidden-spin overlap q",
               title=f"P(q) of quenched free-phase reads, width {widths[-1]}")
     for w in widths:
