@@ -102,3 +102,19 @@ def test_bench_runs_the_suite_and_writes_ratios(tmp_path):
     assert json.loads((tmp_path / "bench.json").read_text())["failed"] == []
     bad = cli("bench", "--suite", "classical,foo")
     assert bad.returncode == 2 and "unknown suite" in bad.stderr
+
+
+@pytest.mark.slow
+def test_main_job_writes_the_report_figures_and_provenance(tmp_path):
+    """The README's first command (about 6 minutes on 2 cores): `python -m pytest -m slow`."""
+    out = cli("reproduce", "--out", str(tmp_path), "--quiet")
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "paper: annealer 1.01, backprop 0.78" in report and "largest |z|" in report
+    for figure in ("validation/validation", "transition/transition", "transition/binder", "scaling/scaling"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000 and (tmp_path / f"{figure}.pdf").exists()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["training"]["annealer"]["test_accuracy"] > 0.9
+    assert json.loads((tmp_path / "config.json").read_text())["provenance"]["packages"]["dragonjax"]
+    for arrays in ("validation/arrays.npz", "transition/arrays.npz", "scaling/arrays.npz"):
+        assert load_arrays(str(tmp_path / arrays))[1]
