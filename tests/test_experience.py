@@ -118,3 +118,22 @@ def test_main_job_writes_the_report_figures_and_provenance(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["provenance"]["packages"]["dragonjax"]
     for arrays in ("validation/arrays.npz", "transition/arrays.npz", "scaling/arrays.npz"):
         assert load_arrays(str(tmp_path / arrays))[1]
+
+
+def test_the_paper_names_its_command_and_its_figures_exist():
+    import pathlib
+    import re
+
+    papers = pathlib.Path(__file__).resolve().parent.parent / "papers"
+    text = (papers / "reproduction.md").read_text()
+    assert "dragonjax reproduce --out papers/run" in text
+    figures = re.findall(r"\]\((run/[^)]+\.png)\)", text)
+    assert len(figures) == 4
+    tex = (papers / "reproduction.tex").read_text()
+    for figure in figures:
+        assert (papers / figure).stat().st_size > 10_000 and figure in tex
+    # the committed run's numbers are the ones in the text
+    results = json.loads((papers / "run" / "results.json").read_text())
+    for trainer in ("annealer", "backprop"):
+        fit = results["scaling"][trainer]
+        assert f"α = {fit['alpha']:.2f} [{fit['ci95'][0]:.2f}, {fit['ci95'][1]:.2f}]" in text
