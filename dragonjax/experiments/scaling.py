@@ -137,12 +137,10 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
 
 def plot_scaling(results: dict, stem: str):
     """Log-log test error vs epochs, mean over seeds with the seed range, fitted lines, alpha +- CI."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig = Figure(figsize=(6.4, 4.6))
+    ax = fig.subplots()
     colours = {"annealer": "tab:red", "backprop": "tab:blue"}
     names = {"annealer": "annealer-assisted (PA)", "backprop": "backprop (tanh MLP)"}
     for trainer, colour in colours.items():
@@ -166,4 +164,3 @@ def plot_scaling(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=150)
-    plt.close(fig)

@@ -178,13 +178,11 @@ def save_transition_arrays(results: dict, path: str):
 
 
 def plot_transition(results: dict, stem: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
     widths = list(results["widths"])
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig = Figure(figsize=(11, 8))
+    axes = fig.subplots(2, 2)
     ax_pq, ax_heads, ax_m, ax_gap = axes.ravel()
     largest = results["widths"][widths[-1]]
     pq = np.array([r["p_q"] for r in largest["records"]]).T
@@ -227,7 +225,6 @@ def plot_transition(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
-    plt.close(fig)
 
 
 def binder_vs_temperature(network, params, x_probe, temperatures, num_replicas: int = 32, num_sweeps: int = 200,
@@ -274,12 +271,10 @@ def crossing_temperature(curve_a, curve_b):
 
 
 def plot_binder(results: dict, stem: str):
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig = Figure(figsize=(6.4, 4.6))
+    ax = fig.subplots()
     for w, r in results["widths"].items():
         for key, style in (("binder_untrained", "--"), ("binder_trained", "-")):
             curve = r[key]
@@ -295,4 +290,3 @@ def plot_binder(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=140)
-    plt.close(fig)

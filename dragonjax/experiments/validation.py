@@ -76,13 +76,11 @@ def run_validation(out: str, seed: int = 0, runs: int = 8, population: int = 200
 
 
 def plot_validation(results: dict, stem: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
     pa, q = results["population_annealing"], results["piqmc"]
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig = Figure(figsize=(13, 3.6))
+    ax = fig.subplots(1, 3)
     b = np.array(pa["betas"])
     ax[0].errorbar(b, np.array(pa["log_z"]) - pa["exact_log_z"], pa["log_z_error"], fmt="o", label="ln Z")
     ax[0].errorbar(b * 1.03, np.array(pa["energy"]) - pa["exact_energy"], pa["energy_error"], fmt="s", label="⟨E⟩")
@@ -104,4 +102,3 @@ def plot_validation(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
-    plt.close(fig)
