@@ -201,3 +201,29 @@ def test_cli_distributed_flags_are_checked():
     out = subprocess.run([sys.executable, "-m", "dragonjax.cli", "--process-id", "1", "anneal"], capture_output=True,
                          text=True)
     assert out.returncode == 2 and "go with --distributed" in out.stderr
+
+
+TRAINING = """
+import json, jax
+from dragonjax.experiments.training import run_training
+m = run_training({"hidden": [16], "spins_per_class": 2, "train_size": 64, "test_size": 64, "epochs": 2,
+                  "num_reads": 4, "num_sweeps": 8, "batch_size": 16, "seed": 1})
+print(json.dumps({"devices": jax.device_count(), "history": m["history"], "train_accuracy": m["train_accuracy"]}))
+"""
+
+
+def test_training_batches_sharded_over_four_devices_match_one_device():
+    """The examples of a batch are split over 4 devices: the same states are sampled (identical heads and
+    accuracies); the losses agree to float32 rounding (sums over a sharded batch are reordered)."""
+    def run(n):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}", JAX_PLATFORMS="cpu")
+        out = subprocess.run([sys.executable, "-c", TRAINING], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    one, four = run(1), run(4)
+    assert one["devices"] == 1 and four["devices"] == 4
+    assert four["train_accuracy"] == one["train_accuracy"]
+    for a, b in zip(one["history"], four["history"]):
+        for key in ("test_accuracy", "mean_heads", "fraction_with_heads", "train_accuracy_running", "spin_updates"):
+            assert a[key] == b[key], key
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)

@@ -17,11 +17,12 @@ import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..ising import IsingModel, ProblemError
 from ..kernels import beta_schedule, population_annealing, random_spins, simulated_annealing
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
-from ..samplers.base import cached_sweep
+from ..samplers.base import cached_sweep, shard_replicas
 
 __all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
 
@@ -40,6 +41,16 @@ class SamplerStats:
         self.calls += int(calls)
         self.spin_updates += int(spin_updates)
         self.max_variables_seen = max(self.max_variables_seen, int(num_variables))
+
+
+def shard_batch(x):
+    """Split the leading (example) axis over all devices when it divides evenly: the compiled phase kernels
+    then run the examples of a batch in parallel (their random bits do not depend on the sharding)."""
+    devices = jax.devices()
+    if len(devices) < 2 or x.shape[0] % len(devices):
+        return x
+    mesh = Mesh(np.asarray(devices), ("batch",))
+    return shard_replicas(x, NamedSharding(mesh, PartitionSpec("batch", *([None] * (x.ndim - 1)))))
 
 
 def _energies(base, states, fields, offsets):
@@ -107,6 +118,7 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
 
     def sample(key, base: IsingModel, fields, offsets, num_reads: int):
         batch, n = fields.shape
+        fields, offsets = shard_batch(fields), shard_batch(offsets)
         if sampler == "exact":
             if n > 20:
                 raise ProblemError(f"the exact phase sampler enumerates 2^n states; n = {n} > 20")
