@@ -121,7 +121,12 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
     temperatures = np.geomspace(0.1, 10.0, 9)
     results = {"widths": {}, "train_size": train_size, "temperatures": temperatures.tolist(),
                "rule": "t* = first tracked epoch with m >= 1/2; sharpness = max dm/d(epoch)"}
-    for width in widths:
+    grid = widths
+    if progress:
+        from tqdm.auto import tqdm
+
+        grid = tqdm(widths, desc="transition widths")
+    for width in grid:
         net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
         tracker = TransitionTracker(net, probe_x, probe_y, num_reads, seed=seed)
         tracker.record(net.init(jax.random.split(jax.random.key(seed))[0]), 0)  # the trainer's initial params
