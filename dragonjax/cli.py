@@ -321,12 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "default (5 seeds x 12 epochs, 64-128-40 net) runs in about 3 minutes on 2 CPU cores; "
                                    "--full is the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--dataset", choices=("digits", "teacher-student"), default="digits")
+    p.add_argument("--dataset", choices=("digits", "teacher-student"), default="digits",
+                   help="digits (bundled with scikit-learn) or a synthetic teacher-student task (default digits)")
     p.add_argument("--sampler", choices=("pa", "sa", "piqmc"), default="pa", help="annealer trainer's sampler")
     p.add_argument("--seeds", type=_positive_int, help="number of seeds (default 5; full 10)")
     p.add_argument("--epochs", type=_positive_int, help="epochs per run (default 12; full 40)")
     p.add_argument("--full", action="store_true", help="paper-sized settings")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_scaling)
 
     p = sub.add_parser("transition", help="track the glass -> order transition during training, over widths",
@@ -336,15 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and the energy gap. Writes results.json and transition.png/pdf; t* = first "
                                    "epoch with m >= 1/2.")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--dataset", choices=("digits",), default="digits")
+    p.add_argument("--dataset", choices=("digits",), default="digits", help="digits (the only choice here)")
     p.add_argument("--widths", type=_int_list, default=[32, 64, 128], help="hidden widths (default 32,64,128)")
     p.add_argument("--epochs", type=_positive_int, default=10, help="epochs per width (default 10)")
     p.add_argument("--train-size", type=_positive_int, default=256,
                    help="training examples per epoch (a subset, so the transition spans epochs; default 256)")
     p.add_argument("--probe-size", type=_positive_int, default=24, help="probe inputs (default 24)")
     p.add_argument("--num-reads", type=_positive_int, default=32, help="reads per probe input (default 32)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_transition)
 
     p = sub.add_parser("reproduce", help="the headline study: training, transition, scaling exponents, report",
@@ -355,8 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "no network. --full: the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--full", action="store_true", help="paper-sized settings")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", help="run the benchmark suite (vs dwave-samplers and OpenJij) and print ratios",
