@@ -117,6 +117,8 @@ def add_training_arguments(p, epochs_default=20):
     g.add_argument("--test-size", type=_positive_int, help="use only the first N test examples")
     g.add_argument("--hidden", type=_int_list, default=[256], help="hidden layer sizes, e.g. 256 or 128,128 (default 256)")
     g.add_argument("--spins-per-class", type=_positive_int, default=8, help="output spins per class K (default 8)")
+    g.add_argument("--init-scale", type=float, default=1.0,
+                   help="initial weights N(0, scale^2 / fan-in) (default 1; 2 helps nets with several hidden layers)")
     g = p.add_argument_group("training")
     g.add_argument("--trainer", choices=("annealer", "backprop"), default="annealer", help="default annealer")
     g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact", "dwave", "mock-dwave"), default="pa",
@@ -144,7 +146,7 @@ def _training_config(args) -> dict:
         except ValueError:
             raise ValueError(f"--nudge must be 'strong' or a number, got {args.nudge!r}") from None
     keys = ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden", "spins_per_class",
-            "trainer", "sampler", "epochs", "batch_size", "learning_rate", "num_reads", "num_sweeps",
+            "init_scale", "trainer", "sampler", "epochs", "batch_size", "learning_rate", "num_reads", "num_sweeps",
             "active_layers", "max_variables", "activation", "seed")
     return {**{k: getattr(args, k) for k in keys}, "nudge": nudge}
 

@@ -38,6 +38,8 @@ class IsingNetwork:
             raise ProblemError(f"num_classes must be an integer >= 2, got {num_classes!r}")
         if int(spins_per_class) != spins_per_class or spins_per_class < 1:
             raise ProblemError(f"spins_per_class must be a positive integer, got {spins_per_class!r}")
+        if not (np.isfinite(init_scale) and init_scale > 0):
+            raise ProblemError(f"init_scale must be positive and finite, got {init_scale!r}")
         self.num_inputs = sizes[0]
         self.hidden_sizes = sizes[1:]
         self.num_classes = int(num_classes)

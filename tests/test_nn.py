@@ -100,3 +100,6 @@ def test_bad_network_inputs(net_and_params):
         IsingNetwork([4], 1)
     with pytest.raises(ProblemError, match="layer_sizes"):
         IsingNetwork([4, 0], 2)
+    for scale in (0.0, -1.0, float("nan")):
+        with pytest.raises(ProblemError, match="init_scale"):
+            IsingNetwork([4, 3], 2, init_scale=scale)

@@ -176,22 +176,24 @@ class AnnealerTrainer:
                 parts.append(jnp.broadcast_to(full_fixed[l - 1][:, None, :], (batch, states.shape[1], net.sizes[l])))
         return jnp.concatenate(parts, axis=-1), energies
 
-    def _fixed_outside(self, params, x, window):
-        layers = self.net.layers(self.net.forward_pass(params, x))
-        return {l: layers[l - 1] for l in range(1, self.net.num_layers + 1) if l not in window}
-
-    def _nudged_outside(self, params, x, window, target):
-        """Layers outside the window for the nudged phase: the output clamped to t(y), and the layers between
-        the window and the output relaxed top-down (each set to the sign of its local field from its
-        neighbours), so that the nudge reaches the window; the layers below keep the deterministic pass."""
+    def _outside(self, params, x, window, target=None):
+        """The layers outside the window, held fixed while it is sampled. Below the window: the
+        deterministic pass. Above it: relaxed top-down from the output (each layer set to the sign of its
+        local field from its two neighbours, i.e. its conditional ground state), the output being the pass's
+        own (free phase) or clamped to ``target`` = t(y) (nudged phase; then held even inside the window).
+        Both phases are built alike, so their contrast comes from the output alone: relaxing only the nudged
+        phase would add the top-down field of the target code's common mode (mostly -1) to every example's
+        nudged state, and training would drive the hidden layers to one input-independent state."""
         net = self.net
         layers = net.layers(net.forward_pass(params, x))
-        layers[-1] = target
+        if target is not None:
+            layers[-1] = target
         for l in range(net.num_layers - 1, max(window), -1):  # layer indices 1..L; list index l - 1
             field = jnp.dot(layers[l - 2] if l >= 2 else x, params["weights"][l - 1], precision="highest")
             field = field + jnp.dot(layers[l], params["weights"][l].T, precision="highest") + params["biases"][l - 1]
             layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
-        return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l == net.num_layers}
+        clamped = {net.num_layers} if target is not None else set()
+        return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l in clamped}
 
     def predict(self, params, x, key=None):
         """Lowest-energy free state found (sliding over the windows from the deterministic pass); decoded."""
@@ -235,14 +237,14 @@ class AnnealerTrainer:
         y = jnp.asarray(y)
         key, k_free, k_nudge = jax.random.split(state.key, 3)
         window = self.windows[state.step % len(self.windows)]
-        fixed = self._fixed_outside(state.params, x, window)
+        fixed = self._outside(state.params, x, window)
         states, energies = self._relax(k_free, state.params, x, window, fixed)
         labels = net.decode(states[..., net.output_slice])
         negatives, weights, num_heads, first_head, neg_energies = select_negatives(
             states, energies, labels, y, min(self.num_heads, states.shape[1]), self.weighting)
         target = net.target_code(y)
         if self.nudge == "strong":
-            clamped = self._nudged_outside(state.params, x, window, target)
+            clamped = self._outside(state.params, x, window, target)
             nudged, nudged_e = self._relax(k_nudge, state.params, x, window, clamped)
         else:
             nudged, nudged_e = self._relax(k_nudge, state.params, x, window, fixed, self.nudge, target)
