@@ -227,3 +227,17 @@ def test_training_batches_sharded_over_four_devices_match_one_device():
         for key in ("test_accuracy", "mean_heads", "fraction_with_heads", "train_accuracy_running", "spin_updates"):
             assert a[key] == b[key], key
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
+
+
+def test_adaptive_population_annealing_reports_the_fraction_of_beta():
+    from dragonjax.kernels import progress
+
+    bqm = dj.problems.sherrington_kirkpatrick(12, seed=3).to_bqm()
+    kw = dict(num_reads=64, adaptive=True, beta_range=(0.1, 3.0), seed=5)
+    reports = []
+    with progress.listening(lambda done, total: reports.append((done, total))):
+        reported = PopulationAnnealingSampler().sample(bqm, progress=True, **kw)
+    plain = PopulationAnnealingSampler().sample(bqm, **kw)
+    done = sorted(d for d, _ in reports)
+    assert {t for _, t in reports} == {20} and done[-1] == 20 and len(set(done)) == len(done) >= 5
+    assert np.array_equal(reported.record.sample, plain.record.sample) and reported.info["log_z"] == plain.info["log_z"]

@@ -174,10 +174,11 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
 def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta_final,
                                   target_overlap: float = 0.85, max_steps: int = 1000, extra_field=None,
                                   sweeps_per_beta: int = 1, resampling: str = "systematic",
-                         replicated=None) -> PAResult:
+                                  replicated=None, progress: bool = False) -> PAResult:
     """Population annealing from beta = 0 to ``beta_final`` with each step chosen (by bisection) so that
     the reweighted energy histogram overlaps the current one by ``target_overlap``. If ``max_steps`` is
-    reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``)."""
+    reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``). ``progress``
+    reports beta / beta_final in twentieths (see :mod:`~dragonjax.kernels.progress`)."""
     check_resampling(resampling)
     if isinstance(target_overlap, (int, float)) and not 0.0 < target_overlap < 1.0:
         raise ProblemError(f"target_overlap must lie in (0, 1), got {target_overlap}")
@@ -207,6 +208,8 @@ def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins,
         state, step, key, betas, log_qs = carry
         key, k = jax.random.split(key)
         beta_next = next_beta(state, step == max_steps - 1)
+        if progress:
+            _progress.report_fraction(state.beta / beta_final, beta_next / beta_final)
         state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
                              replicated)
         return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(log_q)

@@ -1,7 +1,8 @@
 """Progress reports from inside jitted loops.
 
-A kernel built with ``progress=True`` calls :func:`report` in its ``lax.scan`` body; about ``updates``
-times per run (and at the last step) an unordered ``io_callback`` hands ``(done, total)`` to the host,
+A kernel built with ``progress=True`` calls :func:`report` in its ``lax.scan`` body (or
+:func:`report_fraction` in a while loop of unknown length); about ``updates`` times per run (and at the
+last step) an unordered ``io_callback`` hands ``(done, total)`` to the host,
 where every listener registered with :func:`listening` receives it. With ``progress=False`` (the
 default) nothing is compiled in, so the kernels stay pure and their results are identical either way.
 
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
 
-__all__ = ["UPDATES", "report", "scan", "listening", "tqdm_listener"]
+__all__ = ["UPDATES", "report", "report_fraction", "scan", "listening", "tqdm_listener"]
 
 UPDATES = 20
 _LISTENERS: list = []
@@ -38,6 +39,18 @@ def report(done, total: int, updates: int = UPDATES):
         io_callback(_emit, None, done, np.int32(total), ordered=False)
 
     jax.lax.cond(due, emit, lambda done: None, done)
+
+
+def report_fraction(previous, current, updates: int = UPDATES):
+    """Inside a traced loop whose length is not known in advance (e.g. an adaptive schedule): emit
+    ``(k, updates)`` when the fraction done (traced, in [0, 1]) crosses k / updates."""
+    before = jnp.floor(updates * previous).astype(jnp.int32)
+    after = jnp.floor(updates * current).astype(jnp.int32)
+
+    def emit(done):
+        io_callback(_emit, None, done, np.int32(updates), ordered=False)
+
+    jax.lax.cond(after > before, emit, lambda done: None, jnp.minimum(after, updates))
 
 
 def scan(f, init, xs, progress: bool = False, updates: int = UPDATES):

@@ -68,8 +68,8 @@ def cached_sweep(model: IsingModel, method: str, rule: str):
 class KernelSampler(dimod.Sampler):
     """Base class: converts the BQM, checks common parameters, builds the SampleSet.
 
-    ``progress=True`` shows a tqdm bar fed from inside the compiled kernel (about 20 updates; the
-    adaptive population-annealing schedule, a while loop, does not report)."""
+    ``progress=True`` shows a tqdm bar fed from inside the compiled kernel (about 20 updates; for the
+    adaptive population-annealing schedule, twentieths of beta_final)."""
 
     _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "sweep_method": [],
                           "update_rule": [], "progress": []}

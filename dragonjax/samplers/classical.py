@@ -57,12 +57,12 @@ def _population(key, model, spins, betas, sweep, sweeps_per_beta, resampling, re
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "resampling", "max_steps",
-                                             "replicated"))
+                                             "replicated", "progress"))
 def _adaptive_population(key, model, spins, beta_final, target, sweep, sweeps_per_beta, resampling, max_steps,
-                         replicated):
+                         replicated, progress):
     return adaptive_population_annealing(key, model, sweep, spins, beta_final, target, max_steps,
                                          sweeps_per_beta=sweeps_per_beta, resampling=resampling,
-                                         replicated=replicated)
+                                         replicated=replicated, progress=progress)
 
 
 class SimulatedAnnealingSampler(KernelSampler):
@@ -121,7 +121,7 @@ class PopulationAnnealingSampler(KernelSampler):
                 raise ValueError(f"target_overlap must lie in (0, 1), got {target_overlap}")
             result = _adaptive_population(key, model, spins, beta_final, float(target_overlap), sweep,
                                           int(num_sweeps_per_beta), resampling, int(max_steps),
-                                          _replicated(spins))
+                                          _replicated(spins), bool(progress))
             num_steps = int(result.num_steps)
             betas = to_host(result.betas)[:num_steps]
         else:
