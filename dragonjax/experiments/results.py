@@ -102,8 +102,8 @@ def load_arrays(path: str) -> tuple[dict, dict]:
         return {k: f[k] for k in dims}, dims
 
 
-def records_to_arrays(records: list, dim: str, prefix: tuple = (), skip=()) -> dict:
-    """The numeric fields shared by a list of dict records, each as ``(prefix + (dim,) + extra, array)``
+def records_to_arrays(records: list, dim: str, skip=()) -> dict:
+    """The numeric fields shared by a list of dict records, each as ``((dim,) + extra, array)``
     (list-valued fields of equal length per record get one extra dimension, ``<field>_index``)."""
     variables = {}
     for name in records[0] if records else ():
@@ -113,9 +113,9 @@ def records_to_arrays(records: list, dim: str, prefix: tuple = (), skip=()) -> d
         if isinstance(values[0], (list, tuple)):
             if len({len(v) for v in values}) != 1:
                 continue
-            variables[name] = ((*prefix, dim, f"{name}_index"), np.asarray(values, dtype=float))
+            variables[name] = ((dim, f"{name}_index"), np.asarray(values, dtype=float))
         else:
-            variables[name] = ((*prefix, dim), np.asarray(values, dtype=float))
+            variables[name] = ((dim,), np.asarray(values, dtype=float))
     return variables
 
 

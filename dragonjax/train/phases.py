@@ -17,12 +17,11 @@ import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..ising import IsingModel, ProblemError
 from ..kernels import beta_schedule, population_annealing, random_spins, simulated_annealing
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
-from ..samplers.base import cached_sweep, shard_replicas
+from ..samplers.base import cached_sweep, replica_sharding, shard_replicas
 
 __all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
 
@@ -46,11 +45,7 @@ class SamplerStats:
 def shard_batch(x):
     """Split the leading (example) axis over all devices when it divides evenly: the compiled phase kernels
     then run the examples of a batch in parallel (their random bits do not depend on the sharding)."""
-    devices = jax.devices()
-    if len(devices) < 2 or x.shape[0] % len(devices):
-        return x
-    mesh = Mesh(np.asarray(devices), ("batch",))
-    return shard_replicas(x, NamedSharding(mesh, PartitionSpec("batch", *([None] * (x.ndim - 1)))))
+    return shard_replicas(x, replica_sharding(x.shape[0]))
 
 
 def _energies(base, states, fields, offsets):
