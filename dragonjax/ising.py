@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["IsingModel", "ProblemError", "check_spins", "graph_colouring", "dot"]
+__all__ = ["IsingModel", "ProblemError", "check_spins", "graph_colouring", "dot", "stack_models"]
 
 
 def dot(a, b):
@@ -167,6 +167,17 @@ class IsingModel:
 
     def __repr__(self):
         return f"IsingModel(num_variables={self.num_variables}, dtype={self.dtype})"
+
+
+def stack_models(models: Sequence[IsingModel]) -> IsingModel:
+    """S problems of one size and labelling as one :class:`IsingModel` whose leaves carry a leading axis
+    (J (S, N, N), h (S, N), offset (S,)), to ``jax.vmap`` over disorder samples."""
+    models = list(models)
+    if not models:
+        raise ProblemError("stack_models needs at least one model")
+    if len({m.labels for m in models}) != 1:
+        raise ProblemError("stacked models must have the same variables (labels)")
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *models)
 
 
 def graph_colouring(J) -> tuple[np.ndarray, ...]:

@@ -4,11 +4,11 @@ from .annealing import AnnealResult, energies, simulated_annealing
 from .population import (RESAMPLING_METHODS, PAResult, adaptive_population_annealing, family_statistics,
                          histogram_overlap, population_annealing, resample)
 from .schedules import SCHEDULE_TYPES, beta_schedule, check_schedule, default_beta_range
-from .sweeps import METHODS, RULES, choose_method, make_sweep, random_spins
+from .sweeps import METHODS, RULES, cached_sweep, choose_method, make_sweep, random_spins
 
 __all__ = [
     "AnnealResult", "energies", "simulated_annealing", "RESAMPLING_METHODS", "PAResult",
     "adaptive_population_annealing", "family_statistics", "histogram_overlap", "population_annealing",
     "resample", "SCHEDULE_TYPES", "beta_schedule", "check_schedule", "default_beta_range", "METHODS",
-    "RULES", "choose_method", "make_sweep", "random_spins",
+    "RULES", "cached_sweep", "choose_method", "make_sweep", "random_spins",
 ]

@@ -20,6 +20,7 @@ per-example fields and for the imaginary-time coupling of path-integral QMC).
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
 import jax
@@ -29,7 +30,7 @@ import numpy as np
 from ..ising import IsingModel, ProblemError, dot, graph_colouring
 from .rng import uniform
 
-__all__ = ["RULES", "METHODS", "SweepFn", "make_sweep", "choose_method", "random_spins"]
+__all__ = ["RULES", "METHODS", "SweepFn", "make_sweep", "cached_sweep", "choose_method", "random_spins"]
 
 RULES = ("metropolis", "heat_bath")
 METHODS = ("auto", "dense", "block")
@@ -86,6 +87,19 @@ def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis"
     A = np.asarray(model.J) != 0
     blocks = tuple((members, np.flatnonzero(A[:, members].any(axis=1))) for members in colouring)
     return _block_sweep(rule, blocks)
+
+
+_SWEEPS: dict = {}
+
+
+def cached_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> SweepFn:
+    """:func:`make_sweep`, one function per (sparsity pattern, method, rule), so that repeated calls on
+    problems of one pattern hit the jit cache of the kernels that take the sweep as a static argument."""
+    pattern = np.packbits(np.asarray(model.J) != 0)
+    key = (hashlib.sha1(pattern.tobytes() + str(model.num_variables).encode()).hexdigest(), method, rule)
+    if key not in _SWEEPS:
+        _SWEEPS[key] = make_sweep(model, method, rule)
+    return _SWEEPS[key]
 
 
 def _fields(model, spins, extra_field):

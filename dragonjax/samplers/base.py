@@ -3,7 +3,6 @@ compiled-kernel caching and the SampleSet. Subclasses implement ``_run``."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 
 import dimod
@@ -13,10 +12,10 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..ising import IsingModel, ProblemError
-from ..kernels import make_sweep, random_spins
+from ..kernels import cached_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
-__all__ = ["KernelSampler", "replica_sharding", "cached_sweep", "shard_replicas", "to_host"]
+__all__ = ["KernelSampler", "replica_sharding", "shard_replicas", "to_host"]
 
 
 def replica_sharding(num_replicas: int, devices=None):
@@ -47,22 +46,6 @@ def to_host(x) -> np.ndarray:
 
         x = multihost_utils.process_allgather(x, tiled=True)
     return np.asarray(x)
-
-
-def _pattern_key(model: IsingModel) -> str:
-    pattern = np.packbits(np.asarray(model.J) != 0)
-    return hashlib.sha1(pattern.tobytes() + str(model.num_variables).encode()).hexdigest()
-
-
-_SWEEPS: dict = {}
-
-
-def cached_sweep(model: IsingModel, method: str, rule: str):
-    """One sweep function per (sparsity pattern, method, rule), so repeated calls hit the jit cache."""
-    key = (_pattern_key(model), method, rule)
-    if key not in _SWEEPS:
-        _SWEEPS[key] = make_sweep(model, method, rule)
-    return _SWEEPS[key]
 
 
 class KernelSampler(dimod.Sampler):

@@ -8,6 +8,14 @@ Every conditioned problem of a batch shares its couplings (the weights) and diff
 returning R states per example and their energies (``base`` energy + fields . s + offset). The JAX kernels
 sample the whole batch at once (no Python loop per example); any ``dimod.Sampler`` is called once per
 example on the conditioned BQM.
+
+Each sampler also says what it knows about its output: ``sample.final_beta``, the inverse temperature
+(1 / energy unit) of the distribution its reads end in -- the cold end of ``beta_range`` for SA and PA,
+the classical ``beta`` of PIQMC, the cold end of a ``beta_range`` passed to a dimod sampler, and None
+where there is no such temperature (exact enumeration returns the R lowest states, a QPU's effective
+temperature is unknown); and ``sample.independent_reads``: whether the R reads are independent runs
+(SA, PIQMC: separate anneals from independent random starts) or not (PA: one population whose members
+share ancestors; exact: the R lowest states), None when unknown (dimod samplers).
 """
 from __future__ import annotations
 
@@ -19,9 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..ising import IsingModel, ProblemError
-from ..kernels import beta_schedule, population_annealing, random_spins, simulated_annealing
+from ..kernels import beta_schedule, cached_sweep, population_annealing, random_spins, simulated_annealing
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
-from ..samplers.base import cached_sweep, replica_sharding, shard_replicas
+from ..samplers.base import replica_sharding, shard_replicas
 
 __all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
 
@@ -131,6 +139,8 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
         return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep_for(base), num_reads, p)
 
     sample.stats = stats
+    sample.final_beta = {"sa": float(betas[-1]), "pa": float(betas[-1]), "piqmc": float(beta)}.get(sampler)
+    sample.independent_reads = sampler in ("sa", "piqmc")
     return sample
 
 
@@ -159,4 +169,6 @@ def _dimod_phase(sampler, stats, kwargs):
         return jnp.asarray(np.stack(all_states)), jnp.asarray(np.stack(all_energies), jnp.float32)
 
     sample.stats = stats
+    sample.final_beta = float(kwargs["beta_range"][1]) if "beta_range" in kwargs else None
+    sample.independent_reads = None
     return sample

@@ -1,0 +1,194 @@
+"""Independent equilibrium replicas and the checks that they are in equilibrium (DESIGN sections 7 and 10).
+
+:func:`equilibrium_replicas` draws K independent replicas of each problem of a batch at every temperature of
+a list: K separate parallel-tempering runs (:mod:`dragonjax.kernels.tempering`), each from its own random
+spins with its own key, vectorised over replicas and problems -- never K members of one population-annealing
+population, which share families. After ``burn_in`` sweeps it records, every ``thin`` sweeps, the energy of
+every replica and, for every pair of replicas, the site overlap q_ab = (1/n) sum_i s_i^a s_i^b over the
+chosen ``sites``; with coupling and field variances given (Gaussian disorder) also the variance-weighted link
+overlap used by the equilibrium identity below.
+
+Equilibrium identity for Gaussian disorder (integration by parts; Katzgraber, Palassini & Young 2001): when
+every coupling J_ij (field h_i) is an independent Gaussian of variance V_ij (v_i),
+
+    [<E>] = -beta ( sum_{i<j} V_ij (1 - [<s_i s_j>^2]) + sum_i v_i (1 - [<s_i>^2]) ),
+
+and <s_i s_j>^2 = <s_i^a s_j^a s_i^b s_j^b> for two independent replicas a, b. For SK (V = 1/N) this is
+<E>/N = -(beta/2)(1 - 1/N)(1 - [q_l]). Out of equilibrium the two sides differ (a run started from random
+spins approaches from E too high); :func:`equilibration_check` reports the difference per temperature with
+its error over the disorder samples and flags the temperatures where it exceeds ``z_max`` standard errors.
+"""
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..ising import IsingModel, ProblemError, dot, stack_models  # noqa: F401  (re-exported for users)
+from ..kernels import cached_sweep, random_spins
+from ..kernels.tempering import parallel_tempering, tempering_init
+
+__all__ = ["ReplicaSamples", "equilibrium_replicas", "equilibration_check", "replica_pairs"]
+
+
+class ReplicaSamples(NamedTuple):
+    """Measurements of K independent replicas of S problems at T temperatures (M measurements each)."""
+    temperatures: np.ndarray  # (T,) the measured temperatures, increasing
+    spins: np.ndarray  # (S, K, T, N) final configurations
+    energy: np.ndarray  # (M, S, K, T) energies (with the problem's offset and extra field)
+    overlap: np.ndarray  # (M, S, P, T) site overlaps of the P = K (K - 1) / 2 replica pairs over `sites`
+    link: np.ndarray | None  # (M, S, P, T) sum_{i<j} V_ij c_i c_j + sum_i v_i c_i with c = s^a s^b
+    acceptance: np.ndarray  # (S, K, L - 1) exchange acceptance between neighbours of the tempering ladder
+    ladder: np.ndarray  # (L,) temperatures of the tempering ladder (the measured ones and hotter ones)
+    num_sites: int  # n, the number of spins in the overlap
+    sweeps: int  # sweeps per replica in all (burn-in + measurement)
+
+
+def replica_pairs(k: int):
+    """Index arrays (a, b) of the K (K - 1) / 2 pairs a < b."""
+    return np.triu_indices(k, 1)
+
+
+def _ladder(temperatures, hottest):
+    """The measured temperatures plus geometric steps above them up to ``hottest`` (so that every chain
+    can decorrelate by visiting a hot temperature), with the top spacing ratio of the measured grid."""
+    t = np.sort(np.asarray(temperatures, np.float64))
+    if hottest is None or hottest <= t[-1]:
+        return t
+    ratio = t[-1] / t[-2] if t.size > 1 else 1.25
+    ratio = min(max(ratio, 1.05), 1.25)
+    extra = int(np.ceil(np.log(hottest / t[-1]) / np.log(ratio)))
+    return np.concatenate([t, t[-1] * np.geomspace(1.0, hottest / t[-1], extra + 1)[1:]])
+
+
+@functools.partial(jax.jit, static_argnames=("num_measured", "sweep", "num_replicas", "burn_in",
+                                             "num_measurements", "thin", "batched_model", "num_problems",
+                                             "with_link"))
+def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance, field_variance, *,
+                        num_measured, sweep, num_replicas, burn_in, num_measurements, thin, batched_model,
+                        num_problems, with_link):
+    """K tempering runs per problem, vmapped over problems: (final spins, (energy, q, link) series,
+    exchange acceptance)."""
+    a, b = replica_pairs(num_replicas)
+
+    def observe(state):
+        s = state.spins[..., :num_measured, :]  # (K, T, N)
+        c = s[a] * s[b]  # (P, T, N)
+        q = jnp.mean(c[..., sites], axis=-1)
+        link = (0.5 * jnp.sum(dot(c, coupling_variance) * c, axis=-1) + dot(c, field_variance)
+                if with_link else None)
+        return state.energies[..., :num_measured], q, link
+
+    def one_problem(key, model, extra_field):
+        k_init, k_burn, k_measure = jax.random.split(key, 3)
+        spins = random_spins(k_init, (num_replicas, betas.shape[0], model.h.shape[-1]), model.dtype)
+        state = tempering_init(model, spins, betas, extra_field)
+        state, _ = parallel_tempering(k_burn, state, model, sweep, burn_in, extra_field=extra_field)
+
+        def measure(state, k):
+            state, _ = parallel_tempering(k, state, model, sweep, thin, extra_field=extra_field)
+            return state, observe(state)
+
+        state, series = jax.lax.scan(measure, state, jax.random.split(k_measure, num_measurements))
+        acceptance = state.accepted / jnp.maximum(state.proposed, 1)
+        return state.spins[..., :num_measured, :], series, acceptance
+
+    in_axes = (0, 0 if batched_model else None, None if extra_field is None else 0)
+    return jax.vmap(one_problem, in_axes=in_axes)(jax.random.split(key, num_problems), model, extra_field)
+
+
+def equilibrium_replicas(key, model: IsingModel, temperatures, num_replicas: int = 2, burn_in: int = 1024,
+                         num_measurements: int = 256, thin: int = 4, extra_field=None, sites=None,
+                         hottest: float | None = None, coupling_variance=None, field_variance=None,
+                         method: str = "auto") -> ReplicaSamples:
+    """K = ``num_replicas`` independent parallel-tempering replicas of each of S problems at each of the
+    ``temperatures``.
+
+    Args:
+        model: one problem, or S problems stacked along a leading axis of J (S, N, N) and h (S, N) (see
+            :func:`dragonjax.stack_models`).
+        temperatures: measured temperatures (> 0); the tempering ladder adds hotter ones up to ``hottest``.
+        burn_in: sweeps before the first measurement; then ``num_measurements`` measurements ``thin``
+            sweeps apart (each sweep is followed by one round of neighbour exchanges).
+        extra_field: (S, N) per-problem fields added to h (e.g. a network's input fields), or None.
+        sites: indices of the spins entering the overlap (default all; e.g. a network's hidden spins).
+        coupling_variance, field_variance: (N, N) and (N,) variances of the Gaussian disorder, for the
+            equilibrium identity (:func:`equilibration_check`); None skips the link overlap.
+        method: the sweep schedule (``auto``, ``dense``, ``block``; see :func:`~dragonjax.kernels.make_sweep`).
+    """
+    t = np.asarray(temperatures, np.float64)
+    if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or t.min() <= 0:
+        raise ProblemError(f"temperatures must be a 1-D list of positive numbers, got {temperatures!r}")
+    if np.any(np.diff(np.sort(t)) == 0):
+        raise ProblemError("temperatures must be distinct")
+    if int(num_replicas) != num_replicas or num_replicas < 2:
+        raise ProblemError(f"num_replicas must be an integer >= 2 (overlaps need pairs), got {num_replicas!r}")
+    for name, value in (("burn_in", burn_in), ("num_measurements", num_measurements), ("thin", thin)):
+        if int(value) != value or value < (0 if name == "burn_in" else 1):
+            raise ProblemError(f"{name} must be a {'non-negative' if name == 'burn_in' else 'positive'} "
+                               f"integer, got {value!r}")
+    t = np.sort(t)
+    ladder = _ladder(t, hottest)
+    batched_model = np.ndim(model.J) == 3
+    n = model.h.shape[-1]
+    single = model if not batched_model else jax.tree_util.tree_map(lambda x: x[0], model)
+    sweep = cached_sweep(_pattern_model(model) if batched_model else single, method)
+    sites = np.arange(n) if sites is None else np.asarray(sites)
+    with_link = coupling_variance is not None or field_variance is not None
+    cv = jnp.zeros((n, n), single.dtype) if coupling_variance is None else jnp.asarray(coupling_variance, single.dtype)
+    fv = jnp.zeros(n, single.dtype) if field_variance is None else jnp.asarray(field_variance, single.dtype)
+    num_problems = model.J.shape[0] if batched_model else (1 if extra_field is None else np.shape(extra_field)[0])
+    spins, series, acceptance = _tempering_replicas(
+        key, model, None if extra_field is None else jnp.asarray(extra_field, single.dtype),
+        jnp.asarray(1.0 / ladder, single.dtype), jnp.asarray(sites), cv, fv, num_measured=len(t), sweep=sweep,
+        num_replicas=int(num_replicas), burn_in=int(burn_in), num_measurements=int(num_measurements),
+        thin=int(thin), batched_model=batched_model, num_problems=num_problems, with_link=with_link)
+    energy, q, link = (np.moveaxis(np.asarray(x), 1, 0) if x is not None else None for x in series)
+    return ReplicaSamples(t, np.asarray(spins), energy, q, link, np.asarray(acceptance), ladder, len(sites),
+                          int(burn_in) + int(num_measurements) * int(thin))
+
+
+def _pattern_model(model):
+    """One model whose coupling graph is the union of the graphs of a stack (for the sweep's colouring)."""
+    J = np.asarray(model.J)
+    pattern = (np.abs(J) > 0).any(axis=0).astype(np.float64)
+    return IsingModel(pattern, np.zeros(J.shape[-1]))
+
+
+def equilibration_check(samples: ReplicaSamples, coupling_variance, field_variance=None, z_max: float = 3.0,
+                        min_acceptance: float = 0.05) -> list[dict]:
+    """The Gaussian-disorder equilibrium identity per measured temperature (module docstring), averaged over
+    the S problems of ``samples`` (which must have been drawn with the same variances).
+
+    Per temperature: ``energy`` = [<E>] / N and ``identity`` = -beta (sum V - [<link>]) / N, their
+    difference ``residual`` with its standard error over the problems (the independent unit) and
+    ``z = residual / error``; ``equilibrated`` is False when |z| > ``z_max`` (a 3-sigma rule: about one
+    false alarm in 370 temperatures of an equilibrated run) or when the slowest exchange of the tempering
+    ladder below this temperature accepts fewer than ``min_acceptance`` of its proposals (the ladder then
+    does not connect the chain to the hot end). Offsets and extra fields must be zero-mean Gaussian parts
+    of the disorder or absent."""
+    if samples.link is None:
+        raise ProblemError("these replicas were drawn without coupling/field variances: no link overlap")
+    n = samples.spins.shape[-1]
+    cv = np.asarray(coupling_variance, np.float64)
+    total_variance = 0.5 * cv.sum() + (0.0 if field_variance is None else float(np.sum(field_variance)))
+    energy = samples.energy.astype(np.float64).mean(axis=(0, 2))  # (S, T): over time and replicas
+    link = samples.link.astype(np.float64).mean(axis=(0, 2))
+    beta = 1.0 / samples.temperatures
+    residual = (energy + beta * (total_variance - link)) / n  # (S, T)
+    acceptance = samples.acceptance.mean(axis=(0, 1))  # (L - 1,)
+    out = []
+    for t, temperature in enumerate(samples.temperatures):
+        s = residual.shape[0]
+        error = float(residual[:, t].std(ddof=1) / np.sqrt(s)) if s > 1 else float("nan")
+        mean = float(residual[:, t].mean())
+        z = mean / error if error > 0 else (0.0 if mean == 0 else float("inf"))
+        slowest = float(acceptance[t:].min()) if acceptance[t:].size else 1.0
+        out.append({"temperature": float(temperature), "energy": float(energy[:, t].mean() / n),
+                    "identity": float(-beta[t] * (total_variance - link[:, t].mean()) / n), "residual": mean,
+                    "residual_error": error, "z": float(z), "min_acceptance_above": slowest,
+                    "equilibrated": bool(abs(z) <= z_max and slowest >= min_acceptance)})
+    return out
