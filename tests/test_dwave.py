@@ -20,7 +20,7 @@ def test_embedding_found_once_and_reused_and_metrics_reported():
     ds = four_class(data.digits().subset(80, 20).centered())
     net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
     qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), chain_strength=2.0)
-    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_heads=2, batch_size=8)
+    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_negatives=2, batch_size=8)
     _, history = trainer.fit(ds, epochs=1)
     # two graphs only: the free phase (hidden + output) and the nudged phase (hidden alone)
     assert qpu.embedding_searches == 2 and len(qpu.embeddings) == 2
@@ -64,7 +64,7 @@ def test_failures_retry_then_raise_and_training_resumes_from_checkpoint():
     ds = four_class(data.digits().subset(60, 20).centered())
     net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
     qpu = QPUSampler(FlakyQPU(topology_type="pegasus", topology_shape=[6]), retries=2, backoff_seconds=0.0)
-    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_heads=2, batch_size=8)
+    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_negatives=2, batch_size=8)
     saved = []
 
     def checkpoint(state, record):

@@ -54,7 +54,7 @@ def test_couplings_are_layered_and_decode(net_and_params):
 
 def test_loss_gradient_is_contrastive_hebbian(net_and_params, rng):
     net, params = net_and_params
-    trainer = AnnealerTrainer(net, sampler="exact", num_reads=4, num_heads=2)
+    trainer = AnnealerTrainer(net, sampler="exact", num_reads=4, num_negatives=2)
     x = rng.random((3, 5)).astype(np.float32)
     correct = random_spins(rng, (3, net.num_free))
     negatives = random_spins(rng, (3, 2, net.num_free))
@@ -75,7 +75,7 @@ def test_loss_gradient_is_contrastive_hebbian(net_and_params, rng):
         np.testing.assert_allclose(grads["biases"][l], -(bias_c - bias_n).mean(0), atol=1e-5)
 
 
-def test_heads_counted_on_constructed_cases():
+def test_wrong_label_negatives_on_constructed_cases():
     # 1 example, 5 reads: energies 0..4, two duplicates of the lowest state; labels: 1 is right
     s = np.array([[[1, 1], [1, 1], [1, -1], [-1, 1], [-1, -1]]], np.float32)
     e = np.array([[0.0, 0.0, 1.0, 2.0, 3.0]])

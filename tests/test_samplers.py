@@ -213,8 +213,8 @@ print(json.dumps({"devices": jax.device_count(), "history": m["history"], "train
 
 
 def test_training_batches_sharded_over_four_devices_match_one_device():
-    """The examples of a batch are split over 4 devices: the same states are sampled (identical heads and
-    accuracies); the losses agree to float32 rounding (sums over a sharded batch are reordered)."""
+    """The examples of a batch are split over 4 devices: the same states are sampled (identical wrong-label
+    counts and accuracies); the losses agree to float32 rounding (sums over a sharded batch are reordered)."""
     def run(n):
         env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}", JAX_PLATFORMS="cpu")
         out = subprocess.run([sys.executable, "-c", TRAINING], env=env, capture_output=True, text=True, check=True)
@@ -224,7 +224,8 @@ def test_training_batches_sharded_over_four_devices_match_one_device():
     assert one["devices"] == 1 and four["devices"] == 4
     assert four["train_accuracy"] == one["train_accuracy"]
     for a, b in zip(one["history"], four["history"]):
-        for key in ("test_accuracy", "mean_heads", "fraction_with_heads", "train_accuracy_running", "spin_updates"):
+        for key in ("test_accuracy", "mean_wrong_label_states", "fraction_with_wrong_label_states",
+                    "train_accuracy_running", "spin_updates"):
             assert a[key] == b[key], key
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
 

@@ -23,9 +23,9 @@ def test_window_rule_stops_at_the_plateau():
 
 def test_grover_model_doubles_the_exponent_when_search_cost_grows_like_effort():
     t = np.arange(1, 31)
-    heads = np.tile(t - 1.0, (3, 1))  # D(t) = t: classical cumulative cost ~ t^2 /2, Grover ~ t^1.5
+    wrong = np.tile(t - 1.0, (3, 1))  # D(t) = t: classical cumulative cost ~ t^2 /2, Grover ~ t^1.5
     errors = np.tile(t ** -1.0, (3, 1))
-    g = grover_prediction(errors, heads)
+    g = grover_prediction(errors, wrong)
     assert 1.2 < g["predicted_gain"] < 1.45  # (t^-1 vs t^2 -> 1/2; vs t^1.5 -> 2/3): gain 4/3
 
 

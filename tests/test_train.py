@@ -1,4 +1,5 @@
 import dimod
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from dragonjax import ProblemError, data
 from dragonjax.experiments.training import build_run, run_training
 from dragonjax.nn import IsingNetwork
 from dragonjax.samplers import SimulatedAnnealingSampler
-from dragonjax.train import AnnealerTrainer, BackpropTrainer
+from dragonjax.train import AnnealerTrainer, BackpropTrainer, select_negatives
 
 
 def separable_task():
@@ -20,10 +21,10 @@ def separable_task():
 def test_tiny_net_with_exact_sampler_learns_separable_task():
     ds = separable_task()
     net = IsingNetwork([4, 6], num_classes=2, spins_per_class=2)  # 10 free spins: enumerable
-    trainer = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, num_reads=8, num_heads=4, batch_size=8)
+    trainer = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, num_reads=8, num_negatives=4, batch_size=8)
     state, history = trainer.fit(ds, epochs=60)
     assert history[-1]["test_accuracy"] == 1.0
-    assert history[0]["mean_heads"] > history[-1]["mean_heads"]  # training removes the heads
+    assert history[0]["mean_wrong_label_states"] > history[-1]["mean_wrong_label_states"]  # fewer negatives
 
 
 class RecordingSampler(dimod.Sampler):
@@ -43,7 +44,7 @@ def test_active_layers_never_exceed_max_variables():
     ds = data.digits().subset(24, 24).centered()
     net = IsingNetwork([64, 8, 8, 8], num_classes=10, spins_per_class=1)  # layers of 8, 8, 8, 10 spins
     recorder = RecordingSampler()
-    trainer = AnnealerTrainer(net, sampler=recorder, num_reads=2, num_heads=2, batch_size=8, active_layers=1,
+    trainer = AnnealerTrainer(net, sampler=recorder, num_reads=2, num_negatives=2, batch_size=8, active_layers=1,
                               max_variables=10)
     trainer.fit(ds, epochs=1)
     assert recorder.sizes and max(recorder.sizes) <= 10
@@ -94,7 +95,7 @@ def test_checkpoint_resume_gives_identical_metrics(tmp_path, monkeypatch):
         run_training(config, out=str(tmp_path / "crashed"))
     monkeypatch.setattr(training, "save_checkpoint", original)
     resumed = run_training({}, out=str(tmp_path / "crashed"), resume=True)
-    keys = ("test_accuracy", "loss", "mean_heads", "train_accuracy_running")
+    keys = ("test_accuracy", "loss", "mean_wrong_label_states", "train_accuracy_running")
     assert [[h[k] for k in keys] for h in resumed["history"]] == [[h[k] for k in keys] for h in full["history"]]
     assert resumed["test_accuracy"] == full["test_accuracy"]
 
@@ -111,3 +112,59 @@ def test_layer_windows_keep_the_hidden_representations_input_dependent():
     hidden = net.layers(net.forward_pass(state.params, jnp.asarray(ds.x_test, jnp.float32)))[:-1]
     distinct = [len(np.unique(np.asarray(s), axis=0)) for s in hidden]
     assert min(distinct) >= 50, distinct
+
+
+def test_select_negatives_drops_duplicates_that_are_not_energy_neighbours():
+    """Reads A, B, A, C with E(A) = E(B) < E(C): sorted by energy the two A's are not neighbours. Comparing only
+    neighbours kept A twice and dropped C; every state must appear once. Also under jit and vmap."""
+    a, b, c = [1.0, 1.0, 1.0], [1.0, -1.0, 1.0], [-1.0, -1.0, -1.0]
+    states = jnp.array([[a, b, a, c]])
+    energies, labels, y = jnp.array([[0.0, 0.0, 0.0, 1.0]]), jnp.array([[0, 0, 0, 0]]), jnp.array([1])
+    negatives = select_negatives(states, energies, labels, y, 3)
+    assert sorted(map(tuple, np.asarray(negatives[0][0]).tolist())) == sorted(map(tuple, [a, b, c]))
+    assert int(negatives[2][0]) == 3
+    np.testing.assert_allclose(negatives[1][0], [1 / 3] * 3)
+    batched = jax.jit(jax.vmap(lambda *args: select_negatives(*args, 3)))(states[None], energies[None], labels[None],
+                                                                            y[None])
+    np.testing.assert_array_equal(batched[0][0], negatives[0])
+
+
+def test_boltzmann_weights_use_the_sampler_final_beta(monkeypatch):
+    """DESIGN section 3: Boltzmann weights over the wrong-label states at the sampler's final beta (here the
+    cold end of beta_range, 4), not at beta = 1: w_i / w_j = exp(-4 (E_i - E_j))."""
+    from dragonjax.train import annealer
+
+    original, captured = annealer.select_negatives, []
+
+    def recording(*args, **kwargs):
+        captured.append(original(*args, **kwargs))
+        return captured[-1]
+
+    monkeypatch.setattr(annealer, "select_negatives", recording)
+    net = IsingNetwork([8, 6], num_classes=4, spins_per_class=1)
+    trainer = AnnealerTrainer(net, sampler="sa", num_reads=8, weighting="boltzmann", batch_size=16, nudge=1.0,
+                              num_negatives=8, sampler_options={"num_sweeps": 4, "beta_range": (0.1, 4.0)})
+    state = trainer.init(1)
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(16, 8)).astype(np.float32)
+    trainer.train_step(state, x, np.zeros(16, np.int32))
+    weights, energies = np.asarray(captured[0][1], np.float64), np.asarray(captured[0][4], np.float64)
+    compared = 0
+    for w, e in zip(weights, energies):
+        pair = np.flatnonzero(w > 1e-6)[:2]  # two wrong-label states with non-negligible weight
+        if len(pair) == 2 and abs(e[pair[1]] - e[pair[0]]) > 0.05:
+            log_ratio = np.log(w[pair[1]] / w[pair[0]])
+            assert log_ratio == pytest.approx(-4.0 * (e[pair[1]] - e[pair[0]]), rel=1e-3, abs=1e-3)
+            compared += 1
+    assert compared >= 3, compared
+
+
+def test_boltzmann_weighting_needs_a_temperature():
+    net = IsingNetwork([4, 3], num_classes=2)
+    assert AnnealerTrainer(net, sampler="pa", weighting="boltzmann").boltzmann_beta == pytest.approx(10.0)
+    assert AnnealerTrainer(net, sampler="piqmc", weighting="boltzmann",
+                           sampler_options={"beta": 6.0}).boltzmann_beta == pytest.approx(6.0)
+    with pytest.raises(ProblemError, match="boltzmann_beta"):
+        AnnealerTrainer(net, sampler="exact", weighting="boltzmann")  # the R lowest states: no temperature
+    assert AnnealerTrainer(net, sampler="exact", weighting="boltzmann", boltzmann_beta=2.0).boltzmann_beta == 2.0
+    with pytest.raises(ProblemError, match="weighting"):
+        AnnealerTrainer(net, weighting="softmax")

@@ -10,10 +10,11 @@ rule, applied to the seed-averaged curve:
     with at least 4 epochs.
 
 Confidence intervals: 2000 bootstrap resamples of the seeds (the window is re-chosen on each resample);
-the 2.5 and 97.5 percentiles. The Grover cost model turns the measured head-search cost into a predicted
+the 2.5 and 97.5 percentiles. The Grover cost model turns the measured search cost into a predicted
 exponent: classically, an epoch costs ∝ D(t), the number of deep candidate states to search (measured as
-1 + mean heads per example); a Grover search costs ∝ sqrt(D(t)). Refitting eps against the cumulative
-classical and Grover costs gives alpha_classical-cost and alpha_Grover; their ratio is the predicted gain.
+1 + the trainer's mean number of wrong-label states per example among its M negatives, so D <= 1 + M); a
+Grover search costs ∝ sqrt(D(t)). Refitting eps against the cumulative classical and Grover costs gives
+alpha_classical-cost and alpha_Grover; their ratio is the predicted gain.
 This is a model prediction, not a measurement of a quantum device.
 """
 from __future__ import annotations
@@ -73,10 +74,11 @@ def bootstrap_exponent(errors, effort=None, resamples: int = 2000, seed: int = 0
     return {"alpha": alpha, "intercept": c, "ci95": [float(low), float(high)], "window_epochs": list(window)}
 
 
-def grover_prediction(errors, heads):
-    """Exponents of error against cumulative classical (∝ D) and Grover (∝ sqrt D) head-search cost."""
+def grover_prediction(errors, wrong_label_states):
+    """Exponents of error against cumulative classical (∝ D) and Grover (∝ sqrt D) search cost, with
+    D = 1 + wrong-label states per example (seeds, epochs)."""
     mean = np.asarray(errors, float).mean(0)
-    d = 1.0 + np.asarray(heads, float).mean(0)
+    d = 1.0 + np.asarray(wrong_label_states, float).mean(0)
     window = plateau_window(mean)
     classical = fit_exponent(np.cumsum(d), mean, window)[0]
     grover = fit_exponent(np.cumsum(np.sqrt(d)), mean, window)[0]
@@ -91,7 +93,7 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
     run = RunDirectory(out, {"study": "scaling", "sampler": sampler, "dataset": dataset, **settings})
     start = time.perf_counter()
     curves = {"annealer": [], "backprop": []}
-    heads, times = [], {"annealer": [], "backprop": []}
+    wrong, times = [], {"annealer": [], "backprop": []}
     seeds = range(settings["seeds"])
     if progress:
         from tqdm.auto import tqdm
@@ -106,15 +108,15 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
             curves[trainer].append([1.0 - h["test_accuracy"] for h in metrics["history"]])
             times[trainer].append(metrics["wall_seconds"])
             if trainer == "annealer":
-                heads.append([h["mean_heads"] for h in metrics["history"]])
+                wrong.append([h["mean_wrong_label_states"] for h in metrics["history"]])
     from .. import data as datasets
 
     n_train = len(datasets.load(dataset).x_train)
     results = {"settings": settings, "sampler": sampler, "dataset": dataset, "train_examples": n_train,
-               "paper": PAPER, "test_error": curves, "mean_heads": heads, "wall_seconds": times}
+               "paper": PAPER, "test_error": curves, "mean_wrong_label_states": wrong, "wall_seconds": times}
     for trainer in curves:
         results[trainer] = bootstrap_exponent(curves[trainer])
-    results["grover_model"] = grover_prediction(curves["annealer"], heads)
+    results["grover_model"] = grover_prediction(curves["annealer"], wrong)
     a, b = results["annealer"], results["backprop"]
     results["verdict"] = (
         f"measured alpha_annealer = {a['alpha']:.2f} [{a['ci95'][0]:.2f}, {a['ci95'][1]:.2f}] vs alpha_backprop = "
@@ -126,7 +128,7 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
     save_arrays(run.file("arrays.npz"), {
         "test_error_annealer": (("seed", "epoch"), curves["annealer"]),
         "test_error_backprop": (("seed", "epoch"), curves["backprop"]),
-        "mean_heads": (("seed", "epoch"), heads),
+        "mean_wrong_label_states": (("seed", "epoch"), wrong),
         "wall_seconds": (("trainer", "seed"), [times["annealer"], times["backprop"]])},
         {"seed": np.arange(settings["seeds"]), "epoch": np.arange(1, settings["epochs"] + 1),
          "trainer": np.array(["annealer", "backprop"])})

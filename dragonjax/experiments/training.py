@@ -19,8 +19,8 @@ __all__ = ["DEFAULTS", "build_run", "run_training", "save_checkpoint", "load_che
 DEFAULTS = {
     "dataset": "digits", "data_path": None, "input_encoding": "centered", "train_size": None, "test_size": None,
     "trainer": "annealer", "sampler": "pa", "hidden": [256], "spins_per_class": 8, "init_scale": 1.0,
-    "epochs": 20, "batch_size": 32, "learning_rate": None, "num_reads": 16, "num_heads": 4, "num_sweeps": 32,
-    "beta_range": [0.1, 10.0], "nudge": "strong", "weighting": "uniform", "active_layers": None,
+    "epochs": 20, "batch_size": 32, "learning_rate": None, "num_reads": 16, "num_negatives": 4, "num_sweeps": 32,
+    "beta_range": [0.1, 10.0], "nudge": "strong", "weighting": "uniform", "boltzmann_beta": None, "active_layers": None,
     "max_variables": None, "activation": "tanh", "lr_schedule": "cosine", "seed": 0,
 }
 LEARNING_RATES = {"annealer": 0.01, "backprop": 0.003}
@@ -64,9 +64,9 @@ def build_run(config: dict):
     else:
         trainer = AnnealerTrainer(
             net, make_sampler(cfg["sampler"]), cfg["learning_rate"], num_reads=cfg["num_reads"],
-            num_heads=cfg["num_heads"], nudge=cfg["nudge"], batch_size=cfg["batch_size"], weighting=cfg["weighting"],
-            active_layers=cfg["active_layers"], max_variables=cfg["max_variables"], seed=cfg["seed"],
-            lr_schedule=cfg["lr_schedule"],
+            num_negatives=cfg["num_negatives"], nudge=cfg["nudge"], batch_size=cfg["batch_size"],
+            weighting=cfg["weighting"], boltzmann_beta=cfg["boltzmann_beta"], active_layers=cfg["active_layers"],
+            max_variables=cfg["max_variables"], seed=cfg["seed"], lr_schedule=cfg["lr_schedule"],
             sampler_options={"num_sweeps": cfg["num_sweeps"], "beta_range": tuple(cfg["beta_range"])}
             if cfg["sampler"] in ("pa", "sa", "piqmc") else {})
     return cfg, ds, net, trainer

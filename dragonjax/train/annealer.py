@@ -1,14 +1,19 @@
-"""Annealer-assisted training of an Ising network (DESIGN section 3): strong or weak nudge, Hydra heads.
+"""Annealer-assisted training of an Ising network (DESIGN section 3): strong or weak nudge.
 
 For each mini-batch:
 
-1. free phase: the sampler returns R states per input; of the M lowest distinct ones, those whose decoded
-   label differs from y are the *heads*;
+1. free phase: the sampler returns R states per input; of the M lowest distinct ones (M = ``num_negatives``),
+   those whose decoded label differs from y are the *wrong-label states*, the negatives of the update;
 2. nudged phase: the output clamped to t(y) (strong nudge) or pulled towards it by ``nudge * sum (1 - o t)/2``
    (weak nudge); the lowest state found is the *correct* state;
-3. update: minimise ``L = E(s_correct) - sum_k w_k E(s_head,k)`` with the states held fixed (w uniform or
-   Boltzmann over the heads; with no head the best free state is the negative), by ``jax.grad`` of the
-   network energy -- the contrastive Hebbian rule -- and an optax optimiser.
+3. update: minimise ``L = E(s_correct) - sum_k w_k E(s_wrong,k)`` with the states held fixed (w uniform, or
+   Boltzmann at the sampler's final beta, over the wrong-label states; with none the best free state is the
+   negative), by ``jax.grad`` of the network energy -- the contrastive Hebbian rule -- and an optax optimiser.
+
+The per-step statistic ``wrong_label_states`` counts these negatives. It is not the Hydra heads of
+:func:`dragonjax.analysis.heads` (distinct wrong-label *local minima* within an energy window of the lowest
+state, among independent anneals): it is capped by M, its states are not quenched, and with a population
+sampler its reads are not independent.
 
 With ``active_layers = k`` only a window of k consecutive spin layers is sampled; the other layers are held
 at the deterministic pass and enter as fields. The window slides by one layer per step. The sampler then
@@ -28,7 +33,7 @@ from ..ising import ProblemError
 from ..nn import IsingNetwork
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "TrainState", "select_negatives", "adam"]
+__all__ = ["AnnealerTrainer", "TrainState", "Negatives", "WEIGHTINGS", "select_negatives", "adam"]
 
 
 def adam(learning_rate: float, total_steps: int, schedule: str = "cosine"):
@@ -48,32 +53,55 @@ class TrainState(NamedTuple):
     epoch: int
 
 
-def select_negatives(states, energies, labels, y, num_heads: int, weighting: str = "uniform", beta=1.0):
-    """From R sampled states (B, R, n) keep the M lowest distinct ones; heads are those with a wrong
-    label. Returns (negatives (B, M, n), weights (B, M) summing to 1, number of heads (B,), index of the
-    lowest head or -1 (B,), their energies (B, M))."""
-    order = jnp.argsort(energies, axis=1)
+WEIGHTINGS = ("uniform", "boltzmann")
+
+
+class Negatives(NamedTuple):
+    """The negatives of one mini-batch's update (see :func:`select_negatives`)."""
+    states: jax.Array  # (B, M, n): the M lowest distinct free states, lowest first (padding: not distinct)
+    weights: jax.Array  # (B, M): w_k >= 0 summing to 1
+    wrong_label_states: jax.Array  # (B,): how many of the M have a wrong label
+    first_wrong_label: jax.Array  # (B,): index of the lowest wrong-label state, -1 if none
+    energies: jax.Array  # (B, M)
+
+
+def select_negatives(states, energies, labels, y, num_negatives: int, weighting: str = "uniform",
+                     beta=None) -> Negatives:
+    """From R sampled states (B, R, n) with their energies and decoded labels (B, R) keep the M =
+    ``num_negatives`` lowest *distinct* ones; the negatives of the update are those whose label is not y
+    (B,), weighted uniformly or by Boltzmann weights exp(-beta E) at inverse temperature ``beta`` (1 / energy
+    unit; required for ``weighting="boltzmann"``: the sampler's final beta, DESIGN section 3). With no
+    wrong-label state the lowest state gets weight 1.
+
+    A read is a duplicate when an identical state precedes it in energy order (ties broken by read order),
+    compared over all pairs -- not only energy-sorted neighbours, which misses A, B, A with E(A) = E(B).
+    Pure and vectorised (O(R^2 n) per example), so it runs under jit and vmap."""
+    if weighting not in WEIGHTINGS:
+        raise ProblemError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+    if weighting == "boltzmann" and beta is None:
+        raise ProblemError("Boltzmann weights need the sampler's final beta; pass beta")
+    order = jnp.argsort(energies, axis=1, stable=True)
     s = jnp.take_along_axis(states, order[..., None], axis=1)
     e = jnp.take_along_axis(energies, order, axis=1)
     lab = jnp.take_along_axis(labels, order, axis=1)
-    duplicate = jnp.concatenate([jnp.zeros_like(e[:, :1], bool), jnp.all(s[:, 1:] == s[:, :-1], axis=-1)], axis=1)
+    identical = jnp.all(s[:, :, None, :] == s[:, None, :, :], axis=-1)  # (B, R, R)
+    earlier = jnp.tril(jnp.ones(identical.shape[1:], bool), k=-1)  # [i, j]: j precedes i
+    duplicate = jnp.any(identical & earlier, axis=-1)
     rank = jnp.where(duplicate, jnp.inf, jnp.arange(e.shape[1], dtype=e.dtype))
-    pick = jnp.argsort(rank, axis=1)[:, :num_heads]
-    valid = ~jnp.take_along_axis(duplicate, pick, axis=1)
+    pick = jnp.argsort(rank, axis=1, stable=True)[:, :num_negatives]
+    distinct = ~jnp.take_along_axis(duplicate, pick, axis=1)
     s, e, lab = (jnp.take_along_axis(a, pick[..., None] if a.ndim == 3 else pick, axis=1) for a in (s, e, lab))
-    head = valid & (lab != y[:, None])
-    count = head.sum(axis=1)
+    wrong = distinct & (lab != y[:, None])
+    count = wrong.sum(axis=1)
     if weighting == "boltzmann":
-        logits = jnp.where(head, -beta * (e - e[:, :1]), -jnp.inf)
-        weights = jnp.where(head, jax.nn.softmax(logits, axis=1), 0.0)
-    elif weighting == "uniform":
-        weights = head / jnp.maximum(count, 1)[:, None]
+        logits = jnp.where(wrong, -beta * (e - e[:, :1]), -jnp.inf)
+        weights = jnp.where(wrong, jax.nn.softmax(logits, axis=1), 0.0)
     else:
-        raise ProblemError(f"unknown weighting {weighting!r}; expected 'uniform' or 'boltzmann'")
-    best_state = (jnp.arange(head.shape[1]) == 0)[None, :].astype(weights.dtype)
+        weights = wrong / jnp.maximum(count, 1)[:, None]
+    best_state = (jnp.arange(wrong.shape[1]) == 0)[None, :].astype(weights.dtype)
     weights = jnp.where(count[:, None] > 0, weights, best_state)
-    first_head = jnp.where(count > 0, jnp.argmax(head, axis=1), -1)
-    return s, weights, count, first_head, e
+    first = jnp.where(count > 0, jnp.argmax(wrong, axis=1), -1)
+    return Negatives(s, weights, count, first, e)
 
 
 def start_fit(trainer, data, epochs: int, state, progress: bool, description: str):
@@ -102,33 +130,43 @@ class AnnealerTrainer:
         network: the :class:`~dragonjax.nn.IsingNetwork`.
         sampler: "pa", "sa", "piqmc", "exact" or any ``dimod.Sampler``.
         learning_rate: peak Adam learning rate (cosine-decayed over the run) unless ``optimizer`` is given.
-        num_reads: R states per example and phase; ``num_heads``: M lowest distinct free states examined.
+        num_reads: R states per example and phase; ``num_negatives``: M lowest distinct free states examined.
         nudge: "strong" (clamped output) or a positive float (weak nudge strength).
-        weighting: "uniform" or "boltzmann" weights over the heads.
+        weighting: "uniform" or "boltzmann" weights over the wrong-label states among the M.
+        boltzmann_beta: beta of the Boltzmann weights; default the sampler's final beta (``sample.final_beta``:
+            the cold end of ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
+            Required with ``weighting="boltzmann"`` for samplers without one (exact enumeration, a QPU).
         active_layers, max_variables: the sliding window for deep nets on a small annealer.
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
     """
 
     def __init__(self, network: IsingNetwork, sampler="pa", learning_rate: float = 0.01, optimizer=None,
-                 num_reads: int = 8, num_heads: int = 4, nudge="strong", batch_size: int = 32,
-                 weighting: str = "uniform", active_layers: int | None = None, max_variables: int | None = None,
-                 sampler_options: dict | None = None, lr_schedule: str = "cosine", seed: int = 0):
+                 num_reads: int = 8, num_negatives: int = 4, nudge="strong", batch_size: int = 32,
+                 weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
+                 max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
+                 seed: int = 0):
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
             raise ProblemError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if num_heads > num_reads:
-            raise ProblemError(f"num_heads ({num_heads}) cannot exceed num_reads ({num_reads})")
+        if num_negatives > num_reads:
+            raise ProblemError(f"num_negatives ({num_negatives}) cannot exceed num_reads ({num_reads})")
+        if weighting not in WEIGHTINGS:
+            raise ProblemError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
         self.net = network
         self.learning_rate = float(learning_rate)
         self.lr_schedule = lr_schedule
         self.optimizer = optimizer
-        self.num_reads, self.num_heads = int(num_reads), int(num_heads)
+        self.num_reads, self.num_negatives = int(num_reads), int(num_negatives)
         self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
         self.seed = int(seed)
         self.stats = SamplerStats()
         self.sampler_options = dict(sampler_options or {})
         self.sample = phase_sampler(sampler, stats=self.stats, **self.sampler_options)
+        self.boltzmann_beta = self.sample.final_beta if boltzmann_beta is None else float(boltzmann_beta)
+        if weighting == "boltzmann" and not (self.boltzmann_beta is not None and self.boltzmann_beta > 0):
+            raise ProblemError(f"Boltzmann weights need a positive beta; sampler {sampler!r} has no final beta "
+                               f"(got {self.boltzmann_beta!r}): pass boltzmann_beta")
         self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
         self.qpu_stats = getattr(sampler, "stats", None) if not isinstance(sampler, str) else None
         self.windows = self._windows(active_layers, max_variables)
@@ -232,6 +270,9 @@ class AnnealerTrainer:
         return TrainState(params, self._tx.init(params), key, 0, 0)
 
     def train_step(self, state: TrainState, x, y):
+        """One update on the mini-batch (x, y). Metrics per example: ``wrong_label_states`` (how many of the M
+        negatives have a wrong label), ``gap`` = E(lowest wrong-label negative) - E(correct state) under the
+        free-phase energy (nan without one), ``correct`` (the lowest free state decodes to y); and the ``loss``."""
         net = self.net
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y)
@@ -240,8 +281,8 @@ class AnnealerTrainer:
         fixed = self._outside(state.params, x, window)
         states, energies = self._relax(k_free, state.params, x, window, fixed)
         labels = net.decode(states[..., net.output_slice])
-        negatives, weights, num_heads, first_head, neg_energies = select_negatives(
-            states, energies, labels, y, min(self.num_heads, states.shape[1]), self.weighting)
+        negatives = select_negatives(states, energies, labels, y, min(self.num_negatives, states.shape[1]),
+                                     self.weighting, self.boltzmann_beta)
         target = net.target_code(y)
         if self.nudge == "strong":
             clamped = self._outside(state.params, x, window, target)
@@ -249,11 +290,12 @@ class AnnealerTrainer:
         else:
             nudged, nudged_e = self._relax(k_nudge, state.params, x, window, fixed, self.nudge, target)
         correct = nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
-        params, opt_state, loss = self._update(state.params, state.opt_state, x, correct, negatives, weights)
+        params, opt_state, loss = self._update(state.params, state.opt_state, x, correct, negatives.states,
+                                               negatives.weights)
         e_correct = net.energy(state.params, x, correct)
-        has_head = num_heads > 0
-        head_e = jnp.take_along_axis(neg_energies, jnp.maximum(first_head, 0)[:, None], axis=1)[:, 0]
-        metrics = {"loss": float(loss), "heads": np.asarray(num_heads), "gap": np.asarray(jnp.where(has_head, head_e - e_correct, jnp.nan)),
+        e_wrong = jnp.take_along_axis(negatives.energies, jnp.maximum(negatives.first_wrong_label, 0)[:, None], 1)[:, 0]
+        metrics = {"loss": float(loss), "wrong_label_states": np.asarray(negatives.wrong_label_states),
+                   "gap": np.asarray(jnp.where(negatives.wrong_label_states > 0, e_wrong - e_correct, jnp.nan)),
                    "correct": np.asarray(labels[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] == y)}
         return TrainState(params, opt_state, key, state.step + 1, state.epoch), metrics
 
@@ -269,18 +311,20 @@ class AnnealerTrainer:
             start, calls0, updates0 = time.perf_counter(), self.stats.calls, self.stats.spin_updates
             qpu0 = dict(self.qpu_stats) if isinstance(self.qpu_stats, dict) else None
             order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
-            heads, gaps, correct, losses = [], [], [], []
+            wrong, gaps, correct, losses = [], [], [], []
             for i in range(0, len(order), self.batch_size):
                 idx = order[i:i + self.batch_size]
                 state, m = self.train_step(state, data.x_train[idx], data.y_train[idx])
-                heads.append(m["heads"]), gaps.append(m["gap"]), correct.append(m["correct"]), losses.append(m["loss"])
+                wrong.append(m["wrong_label_states"]), gaps.append(m["gap"]), correct.append(m["correct"])
+                losses.append(m["loss"])
+            wrong = np.concatenate(wrong)
             state = state._replace(epoch=epoch + 1)
             train_time = time.perf_counter() - start
             record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(order), "loss": float(np.mean(losses)),
                       "train_accuracy_running": float(np.mean(np.concatenate(correct))),
-                      "mean_heads": float(np.mean(np.concatenate(heads))),
-                      "fraction_with_heads": float(np.mean(np.concatenate(heads) > 0)),
-                      "mean_gap": float(np.nanmean(np.concatenate(gaps))) if np.any(np.concatenate(heads) > 0) else None,
+                      "mean_wrong_label_states": float(np.mean(wrong)),
+                      "fraction_with_wrong_label_states": float(np.mean(wrong > 0)),
+                      "mean_gap": float(np.nanmean(np.concatenate(gaps))) if np.any(wrong > 0) else None,
                       "sampler_calls": self.stats.calls - calls0, "spin_updates": self.stats.spin_updates - updates0,
                       "train_seconds": train_time}
             if qpu0 is not None:  # QPU calls of the training phases (evaluation excluded)
