@@ -158,7 +158,8 @@ def cmd_train(args) -> int:
     metrics = run_training(config, out=args.out, resume=args.resume, progress=not args.quiet)
     if not args.quiet:
         for h in metrics["history"]:
-            extra = f"  heads {h['mean_heads']:.3f}" if "mean_heads" in h else ""
+            extra = (f"  wrong-label states {h['mean_wrong_label_states']:.3f}"
+                     if "mean_wrong_label_states" in h else "")
             print(f"epoch {h['epoch']:>3}  test {h.get('test_accuracy', float('nan')):.4f}{extra}  "
                   f"{h['wall_seconds']:.1f} s")
     print(f"test_accuracy {metrics['test_accuracy']:.4f}  train_accuracy {metrics['train_accuracy']:.4f}  "
@@ -209,6 +210,52 @@ def cmd_transition(args) -> int:
         print(f"Binder crossing widths {c['widths']}: untrained T = {c['untrained_crossing_T']}, "
               f"trained T = {c['trained_crossing_T']}")
     print(f"-> {args.out}/results.json, transition.png/pdf, binder.png/pdf ({results['study_seconds']:.0f} s)")
+    return 0
+
+
+def cmd_glass(args) -> int:
+    from .experiments.glass import parse_temperatures, run_glass, run_sk_ground_state
+
+    if args.ground_state and args.model != "sk":
+        raise ValueError("--ground-state is the SK check (Parisi's -0.7633); use it with --model sk")
+    temperatures = parse_temperatures(args.temperatures)
+    r = run_glass(args.model, args.sizes, temperatures, samples=args.samples, seed=args.seed,
+                  couplings=args.couplings, replicas=args.replicas, sweeps=args.sweeps, hottest=args.hottest,
+                  out=args.out, progress=not args.quiet)
+    size_name = "L" if args.model.startswith("ea") else "N"
+    print(f"{args.model} ({args.couplings}), {args.samples} disorder samples per size, {args.replicas} independent "
+          f"tempering replicas, {args.sweeps} sweeps each (half burn-in)")
+    print("T        " + "  ".join(f"{t:6.3f}" for t in r["temperatures"]))
+    for size, p in r["per_size"].items():
+        for name in ("g", "xi_over_l"):
+            if name in p:
+                print(f"{name:<4} {size_name}={size:<4}" + "  ".join(f"{v:6.3f}" for v in p[name]))
+        print(f"chi/n {size_name}={size:<3}" + "  ".join(f"{c / p['num_spins']:6.3f}" for c in p["chi_sg"]))
+        if p["equilibration"] is not None:
+            bad = [c["temperature"] for c in p["equilibration"] if not c["equilibrated"]]
+            print(f"   equilibrium identity: max |z| = {max(abs(c['z']) for c in p['equilibration']):.1f}"
+                  + (f"; NOT equilibrated at T = {', '.join(f'{t:.3f}' for t in bad)}" if bad else " (equilibrated)"))
+    for obs, pairs in r["crossings"].items():
+        for c in pairs:
+            if c["resolved"]:
+                print(f"crossing of {obs} for {size_name} = {c['sizes']}: T = {c['temperature']:.3f} "
+                      f"[{c['interval'][0]:.3f}, {c['interval'][1]:.3f}] (95% over samples)")
+            else:
+                print(f"crossing of {obs} for {size_name} = {c['sizes']}: none resolved"
+                      + (f" (mean curves change sign near T = {c['unresolved_crossing']:.3f}, within errors)"
+                         if c["unresolved_crossing"] is not None else ""))
+    print(f"verdict ({r['crossing_observable']}, largest sizes): "
+          f"{'transition' if r['transition'] else 'no transition'} ({r['study_seconds']:.0f} s)")
+    if args.ground_state:
+        gs = run_sk_ground_state(args.ground_state, samples=args.samples, seed=args.seed, out=args.out)
+        for size, p in gs["per_size"].items():
+            print(f"ground state N={size:<4} e = {p['energy_per_spin']:.4f} +- {p['error']:.4f} "
+                  f"(two PA runs agree on {100 * p['agreement']:.0f}% of samples)")
+        print(f"e_inf = {gs['e_inf']:.4f} +- {gs['e_inf_error']:.4f} (Parisi -0.7633; z = {gs['z']:.2f}, "
+              f"chi2 = {gs['chi2']:.1f} for {gs['dof']} dof)")
+    if args.out:
+        print(f"-> {args.out}/results.json, arrays.npz, binder.png/pdf"
+              + (", ground_state.json" if args.ground_state else ""))
     return 0
 
 
@@ -349,6 +396,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_transition)
+
+    p = sub.add_parser("glass", help="validate the spin-glass observables on known transitions (SK, EA, free spins)",
+                       description="Binder cumulant g and chi_SG of the connected overlap (and xi_L/L on lattices) vs "
+                                   "temperature for several sizes, from independent parallel-tempering replicas of "
+                                   "many disorder samples; crossings with 95%% bootstrap intervals over samples; the "
+                                   "Gaussian-disorder equilibrium identity per temperature. Known answers: sk T_c = 1, "
+                                   "ea3d T_c ~ 0.95, ea2d and free: no transition.")
+    p.add_argument("--model", choices=("sk", "ea2d", "ea3d", "free"), default="sk",
+                   help="SK, 2D/3D Edwards-Anderson, or free spins in random fields (null model); default sk")
+    p.add_argument("--couplings", choices=("gaussian", "pm"), default="gaussian",
+                   help="Gaussian or +-J disorder (the equilibrium identity needs gaussian); default gaussian")
+    p.add_argument("--sizes", type=_int_list, default=[32, 64, 128],
+                   help="N for sk/free, lattice side L for ea2d/ea3d (default 32,64,128)")
+    p.add_argument("--temperatures", default="0.5:1.5:11", help="LO:HI:COUNT evenly spaced (default 0.5:1.5:11)")
+    p.add_argument("--samples", type=_positive_int, default=64, help="disorder samples per size (default 64)")
+    p.add_argument("--replicas", type=_positive_int, default=2, help="independent replicas per sample (default 2)")
+    p.add_argument("--sweeps", type=_positive_int, default=4096,
+                   help="sweeps per replica, the first half burn-in (default 4096)")
+    p.add_argument("--hottest", type=float, help="top of the tempering ladder (default 1.6 x the highest T)")
+    p.add_argument("--ground-state", type=_int_list, metavar="SIZES",
+                   help="sk only: also extrapolate the ground-state energy from PA at these N (e.g. 32,64,128,256)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    p.add_argument("--out", help="output directory (results.json, arrays.npz, binder.png/pdf, config.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_glass)
 
     p = sub.add_parser("reproduce", help="the headline study: training, transition, scaling exponents, report",
                        description="The samplers against exact answers, annealer-assisted vs backprop training on "

@@ -92,13 +92,19 @@ def connected_moments(q_series, symmetric: bool) -> dict:
     return {"mean": mean, "m2": np.mean(dq ** 2, axis=(0, 2)), "m4": np.mean(dq ** 4, axis=(0, 2))}
 
 
-def glass_statistics(m2, m4, num_sites: int) -> dict:
+def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None) -> dict:
     """Disorder averages over the problems (axis 0) of per-problem moments (S, ...): ``chi_sg`` =
-    n [<dq^2>] and the Binder cumulant ``g`` = (3 - [<dq^4>] / [<dq^2>]^2) / 2."""
+    n [<dq^2>] and the Binder cumulant ``g`` = (3 - [<dq^4>] / [<dq^2>]^2) / 2. With ``k2`` (S, ...) the
+    per-problem <|q(k_min)|^2> of a lattice of side ``length`` (k_min = 2 pi / L), also the finite-size
+    correlation length over L (Cooper, Freedman & Preston 1982; Ballesteros et al. 2000):
+    ``xi_over_l`` = sqrt(chi(0) / chi(k_min) - 1) / (2 L sin(k_min / 2))."""
     m2, m4 = np.mean(m2, axis=0), np.mean(m4, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g = 0.5 * (3.0 - m4 / m2 ** 2)
-    return {"chi_sg": num_sites * m2, "g": g}
+        out = {"chi_sg": num_sites * m2, "g": 0.5 * (3.0 - m4 / m2 ** 2)}
+        if k2 is not None:
+            ratio = m2 / np.mean(k2, axis=0)
+            out["xi_over_l"] = np.sqrt(np.maximum(ratio - 1.0, 0.0)) / (2.0 * length * np.sin(np.pi / length))
+    return out
 
 
 def bootstrap_problems(statistic, arrays, resamples: int = 1000, seed: int = 0):

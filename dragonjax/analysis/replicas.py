@@ -41,6 +41,7 @@ class ReplicaSamples(NamedTuple):
     energy: np.ndarray  # (M, S, K, T) energies (with the problem's offset and extra field)
     overlap: np.ndarray  # (M, S, P, T) site overlaps of the P = K (K - 1) / 2 replica pairs over `sites`
     link: np.ndarray | None  # (M, S, P, T) sum_{i<j} V_ij c_i c_j + sum_i v_i c_i with c = s^a s^b
+    overlap_k2: np.ndarray | None  # (M, S, P, T) |q(k)|^2 averaged over the given wavevectors
     acceptance: np.ndarray  # (S, K, L - 1) exchange acceptance between neighbours of the tempering ladder
     ladder: np.ndarray  # (L,) temperatures of the tempering ladder (the measured ones and hotter ones)
     num_sites: int  # n, the number of spins in the overlap
@@ -67,7 +68,7 @@ def _ladder(temperatures, hottest):
 @functools.partial(jax.jit, static_argnames=("num_measured", "sweep", "num_replicas", "burn_in",
                                              "num_measurements", "thin", "batched_model", "num_problems",
                                              "with_link"))
-def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance, field_variance, *,
+def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance, field_variance, fourier, *,
                         num_measured, sweep, num_replicas, burn_in, num_measurements, thin, batched_model,
                         num_problems, with_link):
     """K tempering runs per problem, vmapped over problems: (final spins, (energy, q, link) series,
@@ -80,7 +81,11 @@ def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance
         q = jnp.mean(c[..., sites], axis=-1)
         link = (0.5 * jnp.sum(dot(c, coupling_variance) * c, axis=-1) + dot(c, field_variance)
                 if with_link else None)
-        return state.energies[..., :num_measured], q, link
+        qk2 = None
+        if fourier is not None:  # |q(k)|^2 = |(1/n) sum_i c_i exp(i k.r_i)|^2, averaged over the wavevectors
+            amplitudes = dot(c[..., sites], fourier) / sites.shape[0]  # (P, T, 2W): cos and sin parts
+            qk2 = 2.0 * jnp.mean(amplitudes ** 2, axis=-1)
+        return state.energies[..., :num_measured], q, link, qk2
 
     def one_problem(key, model, extra_field):
         k_init, k_burn, k_measure = jax.random.split(key, 3)
@@ -103,7 +108,7 @@ def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance
 def equilibrium_replicas(key, model: IsingModel, temperatures, num_replicas: int = 2, burn_in: int = 1024,
                          num_measurements: int = 256, thin: int = 4, extra_field=None, sites=None,
                          hottest: float | None = None, coupling_variance=None, field_variance=None,
-                         method: str = "auto") -> ReplicaSamples:
+                         wavevectors=None, positions=None, method: str = "auto") -> ReplicaSamples:
     """K = ``num_replicas`` independent parallel-tempering replicas of each of S problems at each of the
     ``temperatures``.
 
@@ -117,6 +122,9 @@ def equilibrium_replicas(key, model: IsingModel, temperatures, num_replicas: int
         sites: indices of the spins entering the overlap (default all; e.g. a network's hidden spins).
         coupling_variance, field_variance: (N, N) and (N,) variances of the Gaussian disorder, for the
             equilibrium identity (:func:`equilibration_check`); None skips the link overlap.
+        wavevectors, positions: (W, d) wavevectors and (n, d) positions of the ``sites``: records the
+            Fourier-transformed overlap |q(k)|^2 averaged over the W wavevectors (for the finite-size
+            correlation length of lattices).
         method: the sweep schedule (``auto``, ``dense``, ``block``; see :func:`~dragonjax.kernels.make_sweep`).
     """
     t = np.asarray(temperatures, np.float64)
@@ -140,14 +148,18 @@ def equilibrium_replicas(key, model: IsingModel, temperatures, num_replicas: int
     with_link = coupling_variance is not None or field_variance is not None
     cv = jnp.zeros((n, n), single.dtype) if coupling_variance is None else jnp.asarray(coupling_variance, single.dtype)
     fv = jnp.zeros(n, single.dtype) if field_variance is None else jnp.asarray(field_variance, single.dtype)
+    fourier = None
+    if wavevectors is not None:
+        phase = np.asarray(positions, np.float64) @ np.asarray(wavevectors, np.float64).T  # (n, W)
+        fourier = jnp.asarray(np.concatenate([np.cos(phase), np.sin(phase)], axis=1), single.dtype)
     num_problems = model.J.shape[0] if batched_model else (1 if extra_field is None else np.shape(extra_field)[0])
     spins, series, acceptance = _tempering_replicas(
         key, model, None if extra_field is None else jnp.asarray(extra_field, single.dtype),
-        jnp.asarray(1.0 / ladder, single.dtype), jnp.asarray(sites), cv, fv, num_measured=len(t), sweep=sweep,
+        jnp.asarray(1.0 / ladder, single.dtype), jnp.asarray(sites), cv, fv, fourier, num_measured=len(t), sweep=sweep,
         num_replicas=int(num_replicas), burn_in=int(burn_in), num_measurements=int(num_measurements),
         thin=int(thin), batched_model=batched_model, num_problems=num_problems, with_link=with_link)
-    energy, q, link = (np.moveaxis(np.asarray(x), 1, 0) if x is not None else None for x in series)
-    return ReplicaSamples(t, np.asarray(spins), energy, q, link, np.asarray(acceptance), ladder, len(sites),
+    energy, q, link, qk2 = (np.moveaxis(np.asarray(x), 1, 0) if x is not None else None for x in series)
+    return ReplicaSamples(t, np.asarray(spins), energy, q, link, qk2, np.asarray(acceptance), ladder, len(sites),
                           int(burn_in) + int(num_measurements) * int(thin))
 
 

@@ -15,15 +15,11 @@ are equilibrated (:func:`~dragonjax.analysis.replicas.equilibrium_replicas`) and
 Binder cumulant g(T) and chi_SG(T) are averaged over samples, with errors from a bootstrap over samples. The
 Gaussian-disorder equilibrium identity flags temperatures that are not equilibrated.
 
-Crossing rule (stated before looking): for two sizes N_small < N_large let d(T) = g_large - g_small on the
-temperature grid. A crossing is a change of sign of d from + (ordered side, low T) to - (high T); when there
-are several, the one with the largest drop d_i - d_{i+1}. Its temperature is linearly interpolated, its value
-g* is the interpolated g. The study's ``crossing_temperature`` is that of the two largest sizes (null when
-they do not cross on the grid) and ``crossing_interval`` the 2.5 / 97.5 % percentiles of the crossing
-temperature over bootstrap resamplings of the disorder samples (``crossing_fraction``: the share of
-resamplings that cross at all). A crossing at g* ~ 0 is the Gaussian (paramagnetic) fixed point, not a
-transition: ``transition`` is true only when the crossing exists in >= 95 % of resamplings and the lower
-end of g*'s interval is above 0.
+The crossing rule (:mod:`dragonjax.analysis.fss`) is stated before looking: a crossing must be resolved by
+the error bars on both sides, and a crossing at g* ~ 0 (two paramagnets) is not a transition. The study's
+``crossing_temperature`` is that of the two largest sizes (null when unresolved), ``crossing_interval`` its
+95 % bootstrap interval over disorder samples; on lattices the crossings of the finite-size correlation length
+xi_L / L are the primary estimator (Katzgraber, Koerner & Young 2006 use it), the Binder crossings are reported too.
 
 :func:`run_sk_ground_state` is the second check on SK: ground-state energies per spin found by population
 annealing at several N, extrapolated with an N^(-2/3) correction to the Parisi value -0.7633.
@@ -34,17 +30,17 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import problems
+from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics
 from ..analysis.replicas import equilibration_check, equilibrium_replicas
 from ..ising import IsingModel, ProblemError, stack_models
 from .results import RunDirectory, save_arrays
 
-__all__ = ["GLASS_MODELS", "PARISI_GROUND_STATE", "glass_problem", "crossing", "run_glass", "plot_glass",
-           "run_sk_ground_state", "parse_temperatures"]
+__all__ = ["GLASS_MODELS", "PARISI_GROUND_STATE", "glass_problem", "parse_temperatures", "plot_glass",
+           "run_glass", "run_sk_ground_state"]
 
 GLASS_MODELS = ("sk", "ea2d", "ea3d", "free")
 PARISI_GROUND_STATE = -0.7633  # SK ground-state energy per spin, N -> infinity (Parisi; Crisanti-Rizzo)
@@ -89,33 +85,32 @@ def num_spins(model: str, size: int) -> int:
     return size ** 2 if model == "ea2d" else size ** 3 if model == "ea3d" else size
 
 
-def crossing(temperatures, g_small, g_large):
-    """(T*, g*) of the crossing of two Binder curves by the rule of the module docstring; (None, None)
-    when d = g_large - g_small never changes sign from + to - on the grid."""
-    t = np.asarray(temperatures, np.float64)
-    d = np.asarray(g_large, np.float64) - np.asarray(g_small, np.float64)
-    changes = np.flatnonzero((d[:-1] > 0) & (d[1:] < 0))
-    if not changes.size:
+def _lattice_geometry(model: str, size: int):
+    """(wavevectors (d, d), positions (N, d)) of the smallest non-zero wavevectors 2 pi / L along each axis,
+    for the finite-size correlation length; (None, None) off a lattice."""
+    if model not in ("ea2d", "ea3d"):
         return None, None
-    i = changes[np.argmax(d[changes] - d[changes + 1])]
-    frac = d[i] / (d[i] - d[i + 1])
-    g = np.asarray(g_small, np.float64)
-    return float(t[i] + frac * (t[i + 1] - t[i])), float(g[i] + frac * (g[i + 1] - g[i]))
+    dim = 2 if model == "ea2d" else 3
+    positions = np.stack(np.unravel_index(np.arange(size ** dim), (size,) * dim), axis=1)
+    return 2.0 * np.pi / size * np.eye(dim), positions
 
 
 def _measure_size(key, model, size, temperatures, samples, seed, couplings, replicas, sweeps, hottest):
     built = [glass_problem(model, size, i, seed, couplings) for i in range(samples)]
     stacked = stack_models([b[0] for b in built])
     cv, fv = built[0][1], built[0][2]
+    wavevectors, positions = _lattice_geometry(model, size)
     burn_in = sweeps // 2
     thin = max(1, (sweeps - burn_in) // 256)
     start = time.perf_counter()
     r = equilibrium_replicas(key, stacked, temperatures, num_replicas=replicas, burn_in=burn_in,
                              num_measurements=(sweeps - burn_in) // thin, thin=thin, hottest=hottest,
-                             coupling_variance=cv, field_variance=fv)
+                             coupling_variance=cv, field_variance=fv, wavevectors=wavevectors,
+                             positions=positions)
     seconds = time.perf_counter() - start
-    symmetric = model != "free"
-    moments = connected_moments(r.overlap, symmetric=symmetric)
+    moments = connected_moments(r.overlap, symmetric=model != "free")
+    if r.overlap_k2 is not None:
+        moments["k2"] = r.overlap_k2.astype(np.float64).mean(axis=(0, 2))
     checks = equilibration_check(r, cv, fv) if cv is not None else None
     return r, moments, checks, seconds
 
@@ -150,58 +145,50 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
         from tqdm.auto import tqdm
 
         grid = tqdm(sizes, desc=f"glass {model} sizes")
-    per_size, moments = {}, {}
+    per_size, measured = {}, {}
     for size in grid:
         key = jax.random.fold_in(jax.random.key(seed), size)
         r, mom, checks, seconds = _measure_size(key, model, size, temperatures, int(samples), seed, couplings,
                                                 int(replicas), int(sweeps), hottest)
         n = num_spins(model, size)
-        stats = glass_statistics(mom["m2"], mom["m4"], n)
-        draws = bootstrap_problems(lambda a, b: glass_statistics(a, b, n), (mom["m2"], mom["m4"]),
-                                   resamples, seed)
-        moments[size] = (mom, n, draws)
+
+        def statistics(m2, m4, k2=None, n=n, size=size):
+            return glass_statistics(m2, m4, n, k2, size)
+
+        arrays = (mom["m2"], mom["m4"]) + ((mom["k2"],) if "k2" in mom else ())
+        stats = statistics(*arrays)
+        draws = bootstrap_problems(statistics, arrays, resamples, seed)
+        measured[size] = (stats, draws)
         per_size[str(size)] = {
             "num_spins": n, "seconds": seconds, "ladder": r.ladder.tolist(),
             "acceptance": r.acceptance.mean(axis=(0, 1)).tolist(),
-            "g": stats["g"].tolist(), "g_error": np.nanstd(draws["g"], axis=0, ddof=1).tolist(),
-            "chi_sg": stats["chi_sg"].tolist(), "chi_sg_error": np.std(draws["chi_sg"], axis=0, ddof=1).tolist(),
+            **{k: stats[k].tolist() for k in stats},
+            **{f"{k}_error": np.nanstd(draws[k], axis=0, ddof=1).tolist() for k in stats},
             "mean_overlap": mom["mean"].mean(axis=0).tolist(),
             "equilibration": checks,
             "equilibrated": None if checks is None else all(c["equilibrated"] for c in checks)}
-    pairs = [_pair_crossing(temperatures, moments[a], moments[b], a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-    top = pairs[-1]
-    results = {**config, "per_size": per_size, "crossings": pairs,
+    observables = ["g"] + (["xi_over_l"] if "xi_over_l" in measured[sizes[0]][0] else [])
+    crossings = {obs: [size_crossing(temperatures, measured[a], measured[b], obs) | {"sizes": [a, b]}
+                       for a, b in zip(sizes[:-1], sizes[1:])] for obs in observables}
+    primary = observables[-1]  # lattices: xi / L (KKY 2006's main estimator); SK and free spins: g
+    top = crossings[primary][-1]
+    results = {**config, "per_size": per_size, "crossings": crossings, "crossing_observable": primary,
                "crossing_temperature": top["temperature"], "crossing_interval": top["interval"],
                "crossing_value": top["value"], "crossing_value_interval": top["value_interval"],
                "crossing_fraction": top["fraction"], "transition": top["transition"],
                "chi_sg_ratio_largest_smallest": _chi_ratio(per_size, sizes),
                "equilibrated": None if per_size[str(sizes[0])]["equilibrated"] is None else all(
                    p["equilibrated"] for p in per_size.values()),
-               "rule": "crossing: sign change of g_large - g_small from + (low T) to - (high T), the largest "
-                       "drop if several; interval: 95% bootstrap over disorder samples; transition: crosses in "
-                       ">= 95% of resamplings and g* interval above 0",
+               "rule": "crossing: sign change of d = y_large - y_small (y = g or xi/L) from + (low T) to - "
+                       "(high T), the largest drop if several, resolved when d > 2 sigma_d below and d < -2 "
+                       "sigma_d above it; interval: 95% bootstrap over disorder samples; transition: a resolved "
+                       "crossing with the value's interval above 0",
                "study_seconds": time.perf_counter() - start}
     if run is not None:
         _save_glass_arrays(results, run.file("arrays.npz"))
         plot_glass(results, os.path.join(out, "binder"))
         run.finish(results, "results.json")
     return results
-
-
-def _pair_crossing(temperatures, small, large, size_small, size_large) -> dict:
-    (m_s, n_s, draws_s), (m_l, n_l, draws_l) = small, large
-    g_s = glass_statistics(m_s["m2"], m_s["m4"], n_s)["g"]
-    g_l = glass_statistics(m_l["m2"], m_l["m4"], n_l)["g"]
-    t_star, g_star = crossing(temperatures, g_s, g_l)
-    found = [crossing(temperatures, a, b) for a, b in zip(draws_s["g"], draws_l["g"])]
-    ts = np.array([f[0] for f in found if f[0] is not None])
-    gs = np.array([f[1] for f in found if f[1] is not None])
-    fraction = len(ts) / len(found)
-    interval = [float(np.percentile(ts, 2.5)), float(np.percentile(ts, 97.5))] if len(ts) else None
-    value_interval = [float(np.percentile(gs, 2.5)), float(np.percentile(gs, 97.5))] if len(gs) else None
-    transition = bool(t_star is not None and fraction >= 0.95 and value_interval[0] > 0)
-    return {"sizes": [size_small, size_large], "temperature": t_star, "interval": interval, "value": g_star,
-            "value_interval": value_interval, "fraction": fraction, "transition": transition}
 
 
 def _chi_ratio(per_size, sizes):
@@ -214,8 +201,9 @@ def _chi_ratio(per_size, sizes):
 def _save_glass_arrays(results, path):
     sizes = results["sizes"]
     per = [results["per_size"][str(s)] for s in sizes]
+    names = [k for k in ("g", "chi_sg", "xi_over_l") if k in per[0]]
     variables = {k: (("size", "temperature"), np.array([p[k] for p in per], float))
-                 for k in ("g", "g_error", "chi_sg", "chi_sg_error", "mean_overlap")}
+                 for k in names + [f"{k}_error" for k in names] + ["mean_overlap"]}
     if per[0]["equilibration"] is not None:
         for k in ("residual", "residual_error", "z"):
             variables[f"equilibrium_{k}"] = (("size", "temperature"),
@@ -229,33 +217,44 @@ def plot_glass(results: dict, stem: str):
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
     t = np.asarray(results["temperatures"])
-    fig = Figure(figsize=(13, 4.2))
-    ax_g, ax_chi, ax_z = fig.subplots(1, 3)
+    lattice = "xi_over_l" in results["per_size"][str(results["sizes"][0])]
+    fig = Figure(figsize=(17 if lattice else 13, 4.2))
+    axes = fig.subplots(1, 4 if lattice else 3)
+    ax_g, ax_chi, ax_z = axes[0], axes[-2], axes[-1]
+    ax_primary = axes[1] if lattice else ax_g
     for i, size in enumerate(results["sizes"]):
         p = results["per_size"][str(size)]
         colour = f"C{i}"
         label = f"{'N' if results['model'] in ('sk', 'free') else 'L'} = {size}"
         ax_g.errorbar(t, p["g"], yerr=p["g_error"], fmt="o-", ms=3, capsize=2, color=colour, label=label)
-        ax_chi.errorbar(t, np.asarray(p["chi_sg"]) / p["num_spins"], yerr=np.asarray(p["chi_sg_error"]) / p["num_spins"],
-                        fmt="o-", ms=3, capsize=2, color=colour, label=label)
+        if lattice:
+            ax_primary.errorbar(t, p["xi_over_l"], yerr=p["xi_over_l_error"], fmt="o-", ms=3, capsize=2,
+                                color=colour, label=label)
+        ax_chi.errorbar(t, np.asarray(p["chi_sg"]) / p["num_spins"],
+                        yerr=np.asarray(p["chi_sg_error"]) / p["num_spins"], fmt="o-", ms=3, capsize=2,
+                        color=colour, label=label)
         if p["equilibration"] is not None:
             ax_z.plot(t, [c["z"] for c in p["equilibration"]], "o-", ms=3, color=colour, label=label)
     if results["crossing_interval"] is not None:
-        ax_g.axvspan(*results["crossing_interval"], color="grey", alpha=0.2, label="crossing, 95% interval")
+        ax_primary.axvspan(*results["crossing_interval"], color="grey", alpha=0.2, label="crossing, 95% interval")
     if results["crossing_temperature"] is not None:
-        ax_g.axvline(results["crossing_temperature"], color="k", lw=1, ls="--")
+        ax_primary.axvline(results["crossing_temperature"], color="k", lw=1, ls="--")
     known = {"sk": 1.0, "ea3d": 0.95}.get(results["model"])
     if known is not None:
-        ax_g.axvline(known, color="r", lw=1, ls=":", label=f"known T_c = {known}")
+        ax_primary.axvline(known, color="r", lw=1, ls=":", label=f"known T_c = {known}")
     verdict = "transition" if results["transition"] else "no transition"
     ax_g.set(xlabel="temperature T", ylabel="Binder cumulant g of the connected overlap",
-             title=f"{results['model']} ({results['couplings']}): {verdict}")
+             title=f"{results['model']} ({results['couplings']}): Binder cumulant")
+    ax_primary.set_title(f"{results['model']}: {verdict} (crossings of "
+                         f"{'ξ_L/L' if lattice else 'g'})")
+    if lattice:
+        ax_primary.set(xlabel="temperature T", ylabel="ξ_L / L (finite-size correlation length)")
     ax_chi.set(xlabel="temperature T", ylabel="χ_SG / n = [⟨δq²⟩]", yscale="log",
                title="spin-glass susceptibility per spin")
     ax_z.axhspan(-3, 3, color="green", alpha=0.1, label="|z| ≤ 3: equilibrated")
     ax_z.set(xlabel="temperature T", ylabel="z = (E − identity) / error",
              title="equilibrium identity (Gaussian disorder)")
-    for ax in (ax_g, ax_chi, ax_z):
+    for ax in axes:
         ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)
     fig.suptitle(f"Spin-glass validation: {results['samples']} disorder samples per size, "
@@ -263,3 +262,59 @@ def plot_glass(results: dict, stem: str):
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
+
+
+def run_sk_ground_state(sizes=(32, 64, 128, 256), samples: int = 16, seed: int = 0, num_replicas: int = 512,
+                        num_betas: int = 400, beta_final: float = 5.0, out: str | None = None) -> dict:
+    """SK (Gaussian) ground-state energy per spin from population annealing, extrapolated to N -> infinity.
+
+    Per size, ``samples`` disorder samples, each annealed by two independent PA runs (R = ``num_replicas``,
+    ``num_betas`` geometric steps from beta = 0.1 to ``beta_final``); the ground-state estimate is the lowest
+    energy either run found, and ``agreement`` the fraction of samples where both runs found the same lowest
+    energy (a run-to-run check that the ground state was reached). The sample means e(N) (errors: standard
+    error over samples) are fitted by weighted least squares with e(N) = e_inf + a N^(-2/3) (the leading
+    finite-size correction of the SK ground state), and e_inf is compared with the Parisi value -0.7633."""
+    from ..kernels import beta_schedule, cached_sweep, population_annealing, random_spins
+
+    sizes = sorted(int(s) for s in sizes)
+    if len(sizes) < 3:
+        raise ProblemError(f"the N^(-2/3) extrapolation needs at least three sizes, got {sizes}")
+    config = {"study": "sk_ground_state", "sizes": sizes, "samples": int(samples), "seed": int(seed),
+              "num_replicas": int(num_replicas), "num_betas": int(num_betas), "beta_final": float(beta_final)}
+    run = RunDirectory(out, config) if out else None
+    start = time.perf_counter()
+    betas = beta_schedule((0.1, beta_final), num_betas)
+    per_size = {}
+    for size in sizes:
+        models = stack_models([glass_problem("sk", size, i, seed)[0] for i in range(samples)])
+        sweep = cached_sweep(jax.tree_util.tree_map(lambda x: x[0], models))
+        keys = jax.random.split(jax.random.fold_in(jax.random.key(seed), size), (2, samples, 2))
+
+        def anneal(keys, model, sweep=sweep, size=size):
+            spins = random_spins(keys[0], (num_replicas, size), model.dtype)
+            return population_annealing(keys[1], model, sweep, spins, betas).energies.min()
+
+        runs = jax.jit(jax.vmap(jax.vmap(anneal), in_axes=(0, None)))
+        lowest = np.asarray(runs(keys, models), np.float64)  # (2 runs, samples)
+        e = lowest.min(axis=0) / size
+        per_size[str(size)] = {"energy_per_spin": float(e.mean()), "error": float(e.std(ddof=1) / np.sqrt(samples)),
+                               "agreement": float(np.mean(np.isclose(lowest[0], lowest[1], rtol=1e-5))),
+                               "energies": e.tolist()}
+    n = np.array(sizes, np.float64)
+    y = np.array([per_size[str(s)]["energy_per_spin"] for s in sizes])
+    sigma = np.array([per_size[str(s)]["error"] for s in sizes])
+    design = np.stack([np.ones_like(n), n ** (-2.0 / 3.0)], axis=1)
+    w = 1.0 / sigma ** 2
+    covariance = np.linalg.inv(design.T @ (design * w[:, None]))
+    e_inf, slope = covariance @ design.T @ (w * y)
+    chi2 = float(np.sum(w * (y - design @ np.array([e_inf, slope])) ** 2))
+    error = float(np.sqrt(covariance[0, 0]))
+    results = {**config, "per_size": per_size, "e_inf": float(e_inf), "e_inf_error": error,
+               "correction_amplitude": float(slope), "chi2": chi2, "dof": len(sizes) - 2,
+               "parisi": PARISI_GROUND_STATE, "z": float((e_inf - PARISI_GROUND_STATE) / error),
+               "agrees": bool(abs(e_inf - PARISI_GROUND_STATE) <= 2.0 * error),
+               "rule": "agrees when |e_inf - (-0.7633)| <= 2 x its standard error",
+               "study_seconds": time.perf_counter() - start}
+    if run is not None:
+        run.finish(results, "ground_state.json")
+    return results

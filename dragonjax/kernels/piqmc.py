@@ -33,7 +33,7 @@ from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, resample
 from .rng import uniform
-from .sweeps import SweepFn, make_sweep, random_spins
+from .sweeps import SweepFn, block_fields, make_sweep, random_spins
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
@@ -76,10 +76,9 @@ def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_
     extra = None if extra_field is None else extra_field[..., None, :]
     blocks = getattr(sweep, "blocks", None)
     if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
-        for k, (members, neighbours) in zip(jax.random.split(key, len(blocks)), blocks):
-            fields = model.h[members] + dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)])
-            if extra is not None:
-                fields = fields + extra[..., members]
+        for k, block in zip(jax.random.split(key, len(blocks)), blocks):
+            members = block[0]
+            fields = block_fields(model, spins, block, extra)
             spins = spins.at[..., members].set(
                 _flip_segments(k, spins[..., members], fields, beta_slice, coupling))
         return spins

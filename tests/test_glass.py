@@ -1,0 +1,121 @@
+"""Parallel tempering, independent equilibrium replicas, the equilibrium identity and the spin-glass
+validation study (DESIGN section 10): against enumeration and known transitions."""
+import jax
+import numpy as np
+import pytest
+from scipy import stats
+
+import dragonjax as dj
+from dragonjax import problems
+from dragonjax.analysis.overlaps import connected_moments, glass_statistics
+from dragonjax.analysis.replicas import equilibration_check, equilibrium_replicas
+from dragonjax.analysis.fss import crossing, size_crossing
+from dragonjax.experiments.glass import run_glass
+from tests.conftest import all_spin_states
+
+
+def exact_sk_moments(model, temperature):
+    """<E> and <q^2> = (1/N^2) sum_ij <s_i s_j>^2 of two independent replicas, by enumeration."""
+    s = all_spin_states(model.num_variables).astype(float)
+    e = np.asarray(model.energy(s), float)
+    w = np.exp(-(e - e.min()) / temperature)
+    w /= w.sum()
+    corr = np.einsum("k,ki,kj->ij", w, s, s)
+    return float(w @ e), float(np.mean(corr ** 2))
+
+
+def test_tempering_replicas_match_enumeration():
+    """Energies and overlaps of independent tempering replicas of SK N = 8 equal the exact thermal averages;
+    errors from disjoint replica pairs (independent runs), combined into one chi-square."""
+    n, k = 8, 16
+    models = [problems.sherrington_kirkpatrick(n, seed=s) for s in range(3)]
+    temperatures = np.array([0.4, 1.0, 2.0])
+    r = equilibrium_replicas(jax.random.key(1), dj.stack_models(models), temperatures, num_replicas=k,
+                             burn_in=200, num_measurements=200, thin=2)
+    a, b = np.triu_indices(k, 1)
+    disjoint = np.flatnonzero((a % 2 == 0) & (b == a + 1))  # pairs (0,1), (2,3), ...: independent
+    z = []
+    for i, model in enumerate(models):
+        for t, temperature in enumerate(temperatures):
+            e_exact, q2_exact = exact_sk_moments(model, temperature)
+            e = r.energy[:, i, :, t].astype(float).mean(axis=0)  # per independent replica
+            q2 = (r.overlap[:, i, disjoint, t].astype(float) ** 2).mean(axis=0)  # per independent pair
+            for values, target in ((e, e_exact), (q2, q2_exact)):
+                z.append((values.mean() - target) / (values.std(ddof=1) / np.sqrt(len(values))))
+    z = np.array(z)
+    # t-distributed z (15 and 7 degrees of freedom): compare their squares with the F(1, dof) distribution
+    dof = np.tile([k - 1, k // 2 - 1], len(z) // 2)
+    p = stats.f.sf(z ** 2, 1, dof)
+    assert stats.combine_pvalues(p, method="fisher").pvalue > 1e-3, z
+
+
+def test_independent_replicas_of_free_spins_match_the_product_measure():
+    """Null control for independence: for free spins in fields h_i (magnetisations m_i = -tanh(beta h_i)) two
+    independent replicas have <q> = (1/N) sum m_i^2 and <q^2> = (N + (sum m_i^2)^2 - sum m_i^4) / N^2 exactly
+    (members of one population-annealing population, which share ancestors, would overshoot both). Errors from
+    the 16 disjoint replica pairs (independent runs); |t| < 4.5 for 15 degrees of freedom (p ~ 4e-4)."""
+    n, k, temperature = 48, 32, 1.0
+    h = np.random.default_rng(5).normal(size=n)
+    model = dj.IsingModel(np.zeros((n, n)), h)
+    r = equilibrium_replicas(jax.random.key(2), model, [temperature], num_replicas=k, burn_in=16,
+                             num_measurements=64, thin=2)
+    m2 = np.tanh(h / temperature) ** 2
+    exact_q, exact_q2 = m2.mean(), (n + m2.sum() ** 2 - np.sum(m2 ** 2)) / n ** 2
+    a, b = np.triu_indices(k, 1)
+    disjoint = np.flatnonzero((a % 2 == 0) & (b == a + 1))
+    q = r.overlap[:, 0, disjoint, 0].astype(float)  # (M, 16)
+    for values, target in ((q.mean(axis=0), exact_q), ((q ** 2).mean(axis=0), exact_q2)):
+        t = (values.mean() - target) / (values.std(ddof=1) / np.sqrt(len(values)))
+        assert abs(t) < 4.5, (values.mean(), target, t)
+
+
+def test_equilibration_check_flags_a_quenched_run_and_passes_an_equilibrated_one():
+    n = 64
+    models = dj.stack_models([problems.sherrington_kirkpatrick(n, seed=s) for s in range(16)])
+    variance = (1 - np.eye(n)) / n
+    quenched = equilibrium_replicas(jax.random.key(3), models, [0.4], burn_in=0, num_measurements=2, thin=1,
+                                    coupling_variance=variance)
+    assert not equilibration_check(quenched, variance)[0]["equilibrated"]
+    tempered = equilibrium_replicas(jax.random.key(3), models, [0.6, 1.0], burn_in=512, num_measurements=64,
+                                    thin=4, hottest=2.0, coupling_variance=variance)
+    assert all(c["equilibrated"] for c in equilibration_check(tempered, variance))
+
+
+def test_connected_moments_and_binder_limits():
+    rng = np.random.default_rng(0)
+    # two delta peaks at +-0.8 (a Z2-symmetric ordered state): g = 1
+    q = rng.choice([-0.8, 0.8], size=(500, 10, 1, 1))
+    m = connected_moments(q, symmetric=True)
+    assert glass_statistics(m["m2"], m["m4"], 100)["g"][0] == pytest.approx(1.0)
+    # a Gaussian around a field-induced q0 = 0.7: the plain moments would give g ~ 1, the connected ones 0
+    q = 0.7 + 0.05 * rng.normal(size=(4000, 10, 1, 1))
+    m = connected_moments(q, symmetric=False)
+    assert abs(glass_statistics(m["m2"], m["m4"], 100)["g"][0]) < 0.05
+    assert m["mean"].mean() == pytest.approx(0.7, abs=1e-3)
+
+
+def test_crossing_rule():
+    t = np.array([0.5, 1.0, 1.5])
+    assert crossing(t, [0.6, 0.3, 0.2], [0.7, 0.25, 0.1])[0] == pytest.approx(0.5 + 0.5 / 1.5)
+    assert crossing(t, [0.6, 0.3, 0.2], [0.5, 0.2, 0.1]) == (None, None)  # never above: no crossing
+    assert crossing(t, [0.5, 0.3, 0.1], [0.4, 0.3, 0.2]) == (None, None)  # wrong direction (- to +)
+
+
+def test_size_crossing_needs_curves_told_apart_on_both_sides():
+    t = np.linspace(0.5, 1.5, 5)
+    rng = np.random.default_rng(0)
+    small = np.array([0.6, 0.5, 0.4, 0.3, 0.2])
+    large = np.array([0.8, 0.6, 0.4, 0.2, 0.0])
+
+    def measured(curve, noise):
+        return {"g": curve}, {"g": curve + noise * rng.normal(size=(400, t.size))}
+
+    sharp = size_crossing(t, measured(small, 0.01), measured(large, 0.01))
+    assert sharp["resolved"] and sharp["transition"] and sharp["temperature"] == pytest.approx(1.0)
+    assert sharp["interval"][0] < 1.0 < sharp["interval"][1]
+    blurred = size_crossing(t, measured(small, 0.2), measured(large, 0.2))  # same means, errors too large
+    assert not blurred["resolved"] and blurred["temperature"] is None
+    assert blurred["unresolved_crossing"] == pytest.approx(1.0)
+    paramagnets = size_crossing(t, measured(np.array([0.02, 0.01, 0.0, -0.01, -0.02]), 0.001),
+                                measured(np.array([0.03, 0.015, 0.0, -0.015, -0.03]), 0.001))
+    assert paramagnets["resolved"] and not paramagnets["transition"]  # crossing at g* = 0: no transition
