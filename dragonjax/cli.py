@@ -195,21 +195,25 @@ def cmd_transition(args) -> int:
 
     if args.dataset != "digits":
         raise ValueError("the transition study runs on digits in this version")
-    results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_reads, args.seed,
-                             args.train_size, progress=not args.quiet)
+    results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_samples, args.seed,
+                             args.train_size, window=args.window, progress=not args.quiet)
+    print(f"{args.probe_size} probe inputs x {args.num_samples} independent anneals; heads within {args.window:g} "
+          f"rms local field of the lowest state; null control: hidden -> output couplings set to zero")
     for width, r in results["widths"].items():
         first, last = r["records"][0], r["records"][-1]
-        print(f"width {width:>4}: t* = {r['t_star']}  sharpness {r['sharpness']:.3f}/epoch  m {first['m']:.2f} -> "
-              f"{last['m']:.2f}  heads {first['mean_heads']:.2f} -> {last['mean_heads']:.2f}  "
-              f"minima {first['mean_minima']:.1f} -> {last['mean_minima']:.1f}  median gap "
-              f"{first['median_gap']:.2f} -> {last['median_gap']:.2f}  test acc {r['test_accuracy']:.3f}")
-    for width, r in results["widths"].items():
-        print(f"width {width:>4}: Binder g = 1/2 at T = {r['half_order_T_untrained']} (untrained), "
-              f"{r['half_order_T_trained']} (trained)")
-    for c in results["binder_crossings"]:
-        print(f"Binder crossing widths {c['widths']}: untrained T = {c['untrained_crossing_T']}, "
-              f"trained T = {c['trained_crossing_T']}")
-    print(f"-> {args.out}/results.json, transition.png/pdf, binder.png/pdf ({results['study_seconds']:.0f} s)")
+        print(f"width {width:>4}: t* = {r['t_star']}  m {first['m']:.2f} -> {last['m']:.2f}  heads "
+              f"{first['mean_heads']:.2f} -> {last['mean_heads']:.2f} (null {first['null']['mean_heads']:.2f} -> "
+              f"{last['null']['mean_heads']:.2f})  minima {first['mean_minima']:.1f} -> {last['mean_minima']:.1f}  "
+              f"chi_SG/n {first['chi_sg'] / int(width):.3f} -> {last['chi_sg'] / int(width):.3f} (null "
+              f"{first['null']['chi_sg'] / int(width):.3f} -> {last['null']['chi_sg'] / int(width):.3f})  "
+              f"test acc {r['test_accuracy']:.3f}")
+    for name, pairs in results["thermal_crossings"].items():
+        text = [f"{c['widths']}: " + (f"T/sigma = {c['temperature']:.2f} [{c['interval'][0]:.2f}, "
+                                      f"{c['interval'][1]:.2f}]" if c["resolved"] else "none resolved")
+                for c in pairs]
+        print(f"Binder crossings over widths, {name.replace('_', ' ')}: " + "; ".join(text))
+    print(f"-> {args.out}/results.json, arrays.npz, transition.png/pdf, binder.png/pdf "
+          f"({results['study_seconds']:.0f} s)")
     return 0
 
 
@@ -381,10 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transition", help="track the glass -> order transition during training, over widths",
                        description="Train annealer-assisted networks of several hidden widths on digits and, after "
-                                   "every epoch, measure on a fixed probe set: P(q) of hidden overlaps, q_EA, Binder "
-                                   "cumulant, label order m, output magnetisation, distinct deep minima, Hydra heads "
-                                   "and the energy gap. Writes results.json and transition.png/pdf; t* = first "
-                                   "epoch with m >= 1/2.")
+                                   "every epoch, measure on a fixed probe set from independent anneals: P(q) of hidden "
+                                   "overlaps, q_EA, connected chi_SG and Binder cumulant, label order m, output "
+                                   "magnetisation, distinct minima (Chao1), Hydra heads and the energy gap -- and the "
+                                   "same for the null control (hidden -> output couplings zero). Then the thermal "
+                                   "Binder cumulant of untrained and trained nets and their null controls vs T in "
+                                   "units of the local-field scale. Writes results.json, arrays.npz, "
+                                   "transition.png/pdf and binder.png/pdf; t* = first epoch with m >= 1/2.")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--dataset", choices=("digits",), default="digits", help="digits (the only choice here)")
     p.add_argument("--widths", type=_int_list, default=[32, 64, 128], help="hidden widths (default 32,64,128)")
@@ -392,7 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-size", type=_positive_int, default=256,
                    help="training examples per epoch (a subset, so the transition spans epochs; default 256)")
     p.add_argument("--probe-size", type=_positive_int, default=24, help="probe inputs (default 24)")
-    p.add_argument("--num-reads", type=_positive_int, default=32, help="reads per probe input (default 32)")
+    p.add_argument("--num-samples", type=_positive_int, default=32,
+                   help="independent simulated-annealing runs per probe input (default 32)")
+    p.add_argument("--window", type=float, default=1.0,
+                   help="heads window dE in units of the rms local field at the lowest state (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_transition)

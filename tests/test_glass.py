@@ -119,3 +119,22 @@ def test_size_crossing_needs_curves_told_apart_on_both_sides():
     paramagnets = size_crossing(t, measured(np.array([0.02, 0.01, 0.0, -0.01, -0.02]), 0.001),
                                 measured(np.array([0.03, 0.015, 0.0, -0.015, -0.03]), 0.001))
     assert paramagnets["resolved"] and not paramagnets["transition"]  # crossing at g* = 0: no transition
+
+
+def test_thermal_glass_of_the_null_control_shows_no_transition():
+    """Free hidden spins in a network's input fields (hidden -> output couplings zero): the connected Binder
+    cumulants of two widths must not show a resolved crossing with g* > 0 (DESIGN section 7's null control)."""
+    from dragonjax.analysis.fss import size_crossing
+    from dragonjax.experiments.transition import decoupled_output, thermal_glass
+    from dragonjax.nn import IsingNetwork
+
+    x = np.random.default_rng(0).normal(size=(12, 16))
+    reduced = np.geomspace(0.1, 3.0, 6)
+    measured = {}
+    for width in (16, 64):
+        net = IsingNetwork([16, width], num_classes=4, spins_per_class=2)
+        params = decoupled_output(net.init(jax.random.key(width)))
+        glass = thermal_glass(net, params, x, reduced, sweeps=256, resamples=200)
+        assert glass["equilibrated"]
+        measured[width] = ({"g": np.array([c["g"] for c in glass["curve"]])}, glass["draws"])
+    assert not size_crossing(reduced, measured[16], measured[64])["transition"]

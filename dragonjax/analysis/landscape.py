@@ -140,6 +140,7 @@ def _landscape_record(model: IsingModel, minima, decode, y: int, window: float) 
             "head_energies": energies[order], "deep_minima": int(deep.sum()),
             "deep_labels": int(len(np.unique(labels[deep]))), "gap": gap, "gap_per_spin": gap / model.num_variables,
             "num_spins": model.num_variables, "lowest_energy": float(energies[best]), "correct": bool(right[best]),
+            "lowest_state": census["states"][best],
             "energy_scale": energy_scale, "window": float(window), "delta_e": float(delta_e)}
 
 
@@ -170,7 +171,7 @@ def heads(network, params, x, y, states, window: float = DEFAULT_WINDOW, max_swe
     Returns a dict: ``heads`` (count), ``head_states`` and ``head_energies`` (lowest first), ``deep_minima``,
     ``deep_labels`` (distinct decoded labels among the deep minima), ``gap`` = Delta = E(best wrong-label
     minimum) - E(best right-label minimum) (nan unless both labels occur) and ``gap_per_spin`` = Delta / N
-    (N = num_free spins, ``num_spins``), ``lowest_energy``, ``correct`` (the lowest state decodes to y),
+    (N = num_free spins, ``num_spins``), ``lowest_energy`` and ``lowest_state``, ``correct`` (the lowest state decodes to y),
     ``energy_scale`` (f_rms), ``window``, ``delta_e``, and the :func:`minima_census` of the K samples
     (``num_samples`` = K, ``num_minima``, ``chao1``, ``singleton_fraction``, ``lower_bound``, ...).
     """

@@ -31,7 +31,7 @@ from ..ising import IsingModel, ProblemError, dot, stack_models  # noqa: F401  (
 from ..kernels import cached_sweep, random_spins
 from ..kernels.tempering import parallel_tempering, tempering_init
 
-__all__ = ["ReplicaSamples", "equilibrium_replicas", "equilibration_check", "replica_pairs"]
+__all__ = ["ReplicaSamples", "equilibration_check", "equilibrium_replicas", "replica_pairs", "stationarity_check"]
 
 
 class ReplicaSamples(NamedTuple):
@@ -202,5 +202,28 @@ def equilibration_check(samples: ReplicaSamples, coupling_variance, field_varian
         out.append({"temperature": float(temperature), "energy": float(energy[:, t].mean() / n),
                     "identity": float(-beta[t] * (total_variance - link[:, t].mean()) / n), "residual": mean,
                     "residual_error": error, "z": float(z), "min_acceptance_above": slowest,
+                    "equilibrated": bool(abs(z) <= z_max and slowest >= min_acceptance)})
+    return out
+
+
+def stationarity_check(samples: ReplicaSamples, z_max: float = 3.0, min_acceptance: float = 0.05) -> list[dict]:
+    """A check that needs no known identity (e.g. for trained networks): per measured temperature, the mean
+    energy of the second half of the measurements minus that of the first half, averaged over replicas, with
+    its standard error over the S problems; a run still relaxing drifts down. ``equilibrated`` is False when
+    |z| > ``z_max`` or when an exchange of the ladder above this temperature accepts fewer than
+    ``min_acceptance`` of its proposals. A pass is necessary, not sufficient, for equilibrium."""
+    e = samples.energy.astype(np.float64).mean(axis=2)  # (M, S, T)
+    half = e.shape[0] // 2
+    drift = e[half:].mean(axis=0) - e[:half].mean(axis=0)  # (S, T)
+    acceptance = samples.acceptance.mean(axis=(0, 1))
+    out = []
+    for t, temperature in enumerate(samples.temperatures):
+        s = drift.shape[0]
+        error = float(drift[:, t].std(ddof=1) / np.sqrt(s)) if s > 1 else float("nan")
+        mean = float(drift[:, t].mean())
+        z = mean / error if error > 0 else (0.0 if mean == 0 else float("inf"))
+        slowest = float(acceptance[t:].min()) if acceptance[t:].size else 1.0
+        out.append({"temperature": float(temperature), "drift": mean, "drift_error": error, "z": float(z),
+                    "min_acceptance_above": slowest,
                     "equilibrated": bool(abs(z) <= z_max and slowest >= min_acceptance)})
     return out

@@ -1,16 +1,30 @@
-"""The glass -> order transition of training (DESIGN section 7): a tracker of order parameters on a fixed
-probe set, the transition epoch t*, and a study over hidden widths.
+"""The glass -> order transition of training (DESIGN section 7): a tracker of landscape and overlap observables
+on a fixed probe set, the transition epoch t*, the thermal glass of the trained network, and a study over hidden
+widths -- each beside its null control.
 
-After every epoch the tracker anneals the free phase of each probe input (R reads), quenches the reads to
-single-flip-stable minima and records:
-- P(q) of the hidden-spin overlaps between all pairs of the R quenched reads of the same input (pooled over
-  inputs; independent low-energy states, so identical states give q = 1), q_EA = <q^2> and the Binder cumulant;
-- m: the fraction of probe inputs whose lowest state decodes to the right label; m_out: the output
-  magnetisation along the target, (1/|O|) sum o_i t_i, of that state;
-- distinct deep minima per input and Hydra heads per input (distinct wrong-label minima below the best
-  correct-label one);
-- the gap Delta = min_{c != y} E_c - E_y, where E_c is the lowest energy found with the output clamped to the
-  code t(c) of class c (one more anneal per class): > 0 means the right label is the lowest code state.
+**Tracker** (the dynamical transition, T -> 0). After every epoch each probe input's free phase is annealed K
+times by *independent* simulated-annealing runs (never members of one population-annealing population, which
+share families) and the reads are quenched to single-flip-stable minima. Recorded:
+- the landscape (:func:`dragonjax.analysis.probe_landscape`): distinct minima among the K (with Chao1, the
+  singleton fraction and whether Chao1 is only a lower bound), Hydra heads (distinct wrong-label minima within
+  dE = window x rms local field of the lowest state found), distinct labels among the deep minima, the gap per
+  spin Delta / N, and how many correctly classified inputs still carry heads (heads are not a restatement of m);
+- P(q) of the hidden-spin overlaps between the K independent minima of an input (pooled), q_EA = <q^2>, and
+  the connected quantities per input, dq = q - <q>_input: chi_SG = n [<dq^2>] and the Binder cumulant of dq,
+  with errors from a bootstrap over probe inputs (the independent unit);
+- m (fraction of inputs whose lowest state decodes right: the accuracy) and m_out = (1/|O|) sum o_i t_i;
+- the code gap: lowest energy with the output clamped to the best wrong code minus with the right code.
+The null control -- the same network with its hidden -> output couplings set to zero, so the hidden spins are
+free spins in the same input fields -- is measured alongside at every epoch.
+
+**Thermal glass** (:func:`thermal_glass`, the transition at fixed trained weights). K = 2 independent
+parallel-tempering replicas per probe input, the connected overlap's Binder cumulant g and chi_SG vs temperature,
+errors by bootstrap over probe inputs, a stationarity check per temperature. Temperatures are given in units of
+the conditioned problem's rms local-field scale sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) (the
+standard deviation of a spin's local field when the others are random), so that an untrained and a trained
+network -- whose fields grow in training -- are compared at equal energy scale; the null control is measured at
+the network's own absolute temperatures. Crossings over widths follow the resolved-crossing rule of
+:mod:`dragonjax.analysis.fss`.
 
 Transition rule (stated, not fitted by eye): t* is the first tracked epoch at which m >= 1/2; the sharpness is
 the largest increase of m between consecutive tracked epochs divided by their epoch spacing.
@@ -24,54 +38,123 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..analysis import binder_cumulant, heads, overlap_distribution, quench
+from ..analysis import DEFAULT_WINDOW, probe_landscape
+from ..analysis.fss import size_crossing
+from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics
+from ..analysis.replicas import equilibrium_replicas, stationarity_check
 from ..train.phases import phase_sampler
 from .results import RunDirectory, save_arrays
 from .training import run_training
 
-__all__ = ["TransitionTracker", "transition_point", "run_transition", "plot_transition"]
+__all__ = ["TransitionTracker", "transition_point", "run_transition", "plot_transition", "thermal_glass",
+           "decoupled_output", "local_field_scale", "plot_thermal"]
+
+REDUCED_TEMPERATURES = np.geomspace(0.1, 3.0, 9)  # in units of the rms local-field scale sigma
+
+
+def decoupled_output(params):
+    """The null control: the same parameters with the hidden -> output couplings (the last weight matrix) set
+    to zero, so the hidden spins are non-interacting spins in the same input fields."""
+    weights = list(params["weights"])
+    weights[-1] = jnp.zeros_like(weights[-1])
+    return {**params, "weights": weights}
+
+
+def local_field_scale(base, fields) -> float:
+    """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins and the B conditioned problems
+    base + fields (B, N): the rms local field of a spin whose neighbours are random."""
+    J, h = np.asarray(base.J, np.float64), np.asarray(base.h, np.float64)
+    f = h[None, :] + np.asarray(fields, np.float64)
+    return float(np.sqrt(np.mean(np.sum(J ** 2, axis=1)[None, :] + f ** 2)))
+
+
+def _overlap_statistics(states, num_hidden: int, resamples: int, seed: int) -> dict:
+    """Pair overlaps of the hidden spins among the K states of each input (B, K, N): pooled P(q), q_EA, and the
+    connected chi_SG and Binder cumulant with bootstrap errors over inputs."""
+    hidden = np.asarray(states, np.float64)[..., :num_hidden]
+    k = hidden.shape[1]
+    a, b = np.triu_indices(k, 1)
+    q = np.einsum("bpi,bpi->bp", hidden[:, a], hidden[:, b]) / num_hidden  # (B, P)
+    moments = connected_moments(q.T[:, :, None, None], symmetric=False)  # series axis = pairs
+    m2, m4 = moments["m2"][:, 0], moments["m4"][:, 0]
+    stats = glass_statistics(m2, m4, num_hidden)
+    draws = bootstrap_problems(lambda x, y: glass_statistics(x, y, num_hidden), (m2, m4), resamples, seed)
+    density = np.histogram(q.ravel(), bins=41, range=(-1, 1), density=True)[0]
+    return {"q_ea": float(np.mean(q ** 2)), "chi_sg": float(stats["chi_sg"]),
+            "chi_sg_error": float(np.std(draws["chi_sg"], ddof=1)), "binder": float(stats["g"]),
+            "binder_error": _nan_std(draws["g"]), "p_q": density.tolist()}
+
+
+def _nan_median(values):
+    """Median of the finite values (the label gap is undefined for an input whose minima all share a
+    label); None when there are none."""
+    values = np.asarray(values, np.float64)
+    return float(np.median(values[np.isfinite(values)])) if np.isfinite(values).any() else None
+
+
+def _nan_std(values):
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    return float(np.std(values, ddof=1)) if values.size > 1 else None
 
 
 class TransitionTracker:
-    """Order parameters of a network on a fixed probe set; call :meth:`record` with the parameters."""
+    """Landscape and overlap observables of a network on a fixed probe set, and of its null control; call
+    :meth:`record` with the parameters after each epoch.
 
-    def __init__(self, network, x_probe, y_probe, num_reads: int = 32, sampler="pa", seed: int = 0,
-                 sampler_options: dict | None = None):
+    Args:
+        num_samples: K independent simulated-annealing runs per probe input.
+        window: heads window dE in units of the rms local field at the lowest state found.
+        sampler_options: options of the SA phase sampler (num_sweeps, beta_range).
+        null_control: also measure the network with its hidden -> output couplings set to zero.
+    """
+
+    def __init__(self, network, x_probe, y_probe, num_samples: int = 32, seed: int = 0,
+                 window: float = DEFAULT_WINDOW, sampler_options: dict | None = None, null_control: bool = True,
+                 resamples: int = 200):
         self.net = network
         self.x = jnp.asarray(x_probe, jnp.float32)
         self.y = np.asarray(y_probe)
-        self.num_reads = int(num_reads)
-        self.sample = phase_sampler(sampler, **(sampler_options or {}))
+        network.check_inputs(self.x)
+        network.check_labels(self.y)
+        self.num_samples = int(num_samples)
+        self.window = float(window)
+        self.sample = phase_sampler("sa", **(sampler_options or {}))
         self.seed = seed
+        self.null_control = null_control
+        self.resamples = int(resamples)
         self.records = []
 
-    def record(self, params, epoch: int) -> dict:
+    def measure(self, params, key) -> dict:
+        """The observables of one set of parameters (no code gap; see :meth:`record`)."""
         net = self.net
-        base = net.couplings(params)
-        fields, offsets = net.input_fields(params, self.x)
-        key = jax.random.key(self.seed + epoch)
-        states, _ = self.sample(key, base, fields, offsets, self.num_reads)
-        minima = np.asarray(jax.vmap(lambda f, s: quench(type(base)(base.J, base.h + f), s))(fields, states))
-        gaps = self._label_gaps(jax.random.fold_in(key, 1), params)
-        q_all, n_minima, n_heads, right, m_out = [], [], [], [], []
-        for k in range(len(self.y)):
-            distinct = np.unique(minima[k], axis=0)
-            n_minima.append(len(distinct))
-            q_all.append(overlap_distribution(minima[k][:, :net.num_hidden])["q"])
-            found, _, _ = heads(net, params, self.x[k], self.y[k], distinct)
-            n_heads.append(len(found))
-            energies = np.asarray(net.energy(params, self.x[k][None, :], jnp.asarray(distinct, jnp.float32)))
-            best = distinct[np.argmin(energies)]
-            right.append(int(net.decode(best[net.output_slice])) == int(self.y[k]))
-            m_out.append(float(np.mean(best[net.output_slice] * np.asarray(net.target_code(self.y[k])))))
-        q = np.concatenate(q_all) if q_all else np.zeros(0)
-        dist = np.histogram(q, bins=41, range=(-1, 1), density=bool(len(q)))[0] if len(q) else np.zeros(41)
-        rec = {"epoch": int(epoch), "m": float(np.mean(right)), "m_out": float(np.mean(m_out)),
-               "mean_minima": float(np.mean(n_minima)), "mean_heads": float(np.mean(n_heads)),
-               "median_gap": float(np.median(gaps)),
-               "q_ea": float(np.mean(q ** 2)) if len(q) else None,
-               "binder": binder_cumulant(q, resamples=50)["g"] if len(q) > 2 else None,
-               "p_q": dist.tolist(), "gaps": [float(g) for g in gaps]}
+        found = probe_landscape(net, params, self.x, self.y, self.sample, key, self.num_samples, self.window)
+        states = np.stack([np.repeat(r["states"], r["hits"], axis=0) for r in found])  # (B, K, N)
+        correct = np.array([r["correct"] for r in found])
+        heads = np.array([r["heads"] for r in found], float)
+        targets = np.asarray(net.target_code(jnp.asarray(self.y)))
+        m_out = [float(np.mean(r["lowest_state"][net.output_slice] * t)) for r, t in zip(found, targets)]
+        return {"m": float(np.mean(correct)), "m_out": float(np.mean(m_out)),
+                "mean_heads": float(heads.mean()), "heads_error": float(heads.std(ddof=1) / np.sqrt(len(heads))),
+                "heads_on_correct_inputs": float(np.mean(heads[correct] > 0)) if correct.any() else None,
+                "mean_deep_labels": float(np.mean([r["deep_labels"] for r in found])),
+                "mean_minima": float(np.mean([r["num_minima"] for r in found])),
+                "mean_chao1": float(np.mean([r["chao1"] for r in found])),
+                "singleton_fraction": float(np.mean([r["singleton_fraction"] for r in found])),
+                "chao1_lower_bound_fraction": float(np.mean([r["lower_bound"] for r in found])),
+                "median_gap_per_spin": _nan_median([r["gap_per_spin"] for r in found]),
+                **_overlap_statistics(states, net.num_hidden, self.resamples, self.seed)}
+
+    def record(self, params, epoch: int) -> dict:
+        key = jax.random.fold_in(jax.random.key(self.seed), epoch)
+        k_net, k_gap, k_null = jax.random.split(key, 3)
+        gaps = self._label_gaps(k_gap, params)
+        rec = {"epoch": int(epoch), **self.measure(params, k_net), "median_gap": float(np.median(gaps)),
+               "gaps": [float(g) for g in gaps], "num_samples": self.num_samples, "window": self.window}
+        if self.null_control:
+            null = self.measure(decoupled_output(params), k_null)
+            rec["null"] = {k: null[k] for k in ("mean_heads", "mean_minima", "q_ea", "chi_sg", "chi_sg_error",
+                                                "binder", "binder_error", "m")}
         self.records.append(rec)
         return rec
 
@@ -87,12 +170,44 @@ class TransitionTracker:
             energies = net.energy(params, x, net.target_code(codes))
         else:
             fields, offsets = net.input_fields(params, x, {net.num_layers: net.target_code(codes)}, hidden_layers)
-            _, e = self.sample(key, net.couplings(params, hidden_layers), fields, offsets, self.num_reads)
+            _, e = self.sample(key, net.couplings(params, hidden_layers), fields, offsets, self.num_samples)
             energies = e.min(axis=1)
         energies = np.asarray(energies).reshape(len(self.y), c)
         right = energies[np.arange(len(self.y)), self.y]
         wrong = np.where(np.arange(c)[None, :] == self.y[:, None], np.inf, energies).min(axis=1)
         return (wrong - right).tolist()
+
+
+def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERATURES, energy_scale=None,
+                  replicas: int = 2, sweeps: int = 2048, seed: int = 0, resamples: int = 500):
+    """Binder cumulant g and chi_SG of the connected hidden-spin overlap vs temperature, from ``replicas``
+    independent parallel-tempering runs per probe input (the problems; errors by bootstrap over them).
+    Temperatures are ``reduced_temperatures`` x ``energy_scale`` (default: this network's
+    :func:`local_field_scale`). Returns the curve, the scale, the bootstrap draws (for crossings) and a
+    stationarity check per temperature."""
+    base = network.couplings(params)
+    fields, _ = network.input_fields(params, jnp.asarray(x_probe, jnp.float32))
+    scale = local_field_scale(base, fields) if energy_scale is None else float(energy_scale)
+    reduced = np.asarray(reduced_temperatures, np.float64)
+    burn_in = sweeps // 2
+    thin = max(1, (sweeps - burn_in) // 128)
+    r = equilibrium_replicas(jax.random.key(seed), base, reduced * scale, num_replicas=replicas, burn_in=burn_in,
+                             num_measurements=(sweeps - burn_in) // thin, thin=thin, extra_field=fields,
+                             sites=np.arange(network.num_hidden), hottest=2.0 * float(reduced.max()) * scale)
+    moments = connected_moments(r.overlap, symmetric=False)
+    n = network.num_hidden
+    stats = glass_statistics(moments["m2"], moments["m4"], n)
+    draws = bootstrap_problems(lambda a, b: glass_statistics(a, b, n), (moments["m2"], moments["m4"]),
+                               resamples, seed)
+    checks = stationarity_check(r)
+    curve = [{"reduced_temperature": float(t), "temperature": float(t * scale), "g": float(stats["g"][i]),
+              "g_error": float(np.nanstd(draws["g"][:, i], ddof=1)), "chi_sg": float(stats["chi_sg"][i]),
+              "chi_sg_error": float(np.std(draws["chi_sg"][:, i], ddof=1)),
+              "mean_overlap": float(moments["mean"][:, i].mean()), "equilibrated": checks[i]["equilibrated"],
+              "drift_z": checks[i]["z"]} for i, t in enumerate(reduced)]
+    return {"energy_scale": scale, "curve": curve, "draws": draws,
+            "min_acceptance": float(r.acceptance.mean(axis=(0, 1)).min()),
+            "equilibrated": all(c["equilibrated"] for c in checks)}
 
 
 def transition_point(records) -> dict:
@@ -105,22 +220,26 @@ def transition_point(records) -> dict:
     return {"t_star": t_star, "sharpness": float(rates.max()) if rates.size else None}
 
 
-def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size: int = 24, num_reads: int = 32,
-                   seed: int = 0, train_size: int = 256, progress: bool = True) -> dict:
-    """Tracked annealer training (PA) on digits for each hidden width; JSON + figures in ``out``. An
-    'epoch' here is ``train_size`` examples (a subset), so that the transition spans several epochs."""
+def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size: int = 24, num_samples: int = 32,
+                   seed: int = 0, train_size: int = 256, thermal_probes: int = 8, thermal_sweeps: int = 2048,
+                   window: float = DEFAULT_WINDOW, progress: bool = True) -> dict:
+    """Tracked annealer training (PA) on digits for each hidden width, with the null control; then the thermal
+    glass of the untrained and trained network and of their null controls; crossings over widths. JSON, arrays
+    and figures in ``out``. An 'epoch' here is ``train_size`` examples (a subset), so that the transition spans
+    several epochs."""
     from .. import data as datasets
     from ..nn import IsingNetwork
 
-    run = RunDirectory(out, {"study": "transition", "widths": list(widths), "epochs": epochs,
-                             "probe_size": probe_size, "num_reads": num_reads, "seed": seed,
-                             "train_size": train_size})
+    config = {"study": "transition", "widths": list(widths), "epochs": epochs, "probe_size": probe_size,
+              "num_samples": num_samples, "seed": seed, "train_size": train_size, "thermal_probes": thermal_probes,
+              "thermal_sweeps": thermal_sweeps, "window": window}
+    run = RunDirectory(out, config)
     start = time.perf_counter()
     ds = datasets.digits().centered()
     probe_x, probe_y = ds.x_test[:probe_size], ds.y_test[:probe_size]
-    temperatures = np.geomspace(0.1, 10.0, 9)
-    results = {"widths": {}, "train_size": train_size, "temperatures": temperatures.tolist(),
+    results = {**config, "widths": {}, "reduced_temperatures": REDUCED_TEMPERATURES.tolist(),
                "rule": "t* = first tracked epoch with m >= 1/2; sharpness = max dm/d(epoch)"}
+    draws = {}
     grid = widths
     if progress:
         from tqdm.auto import tqdm
@@ -128,170 +247,151 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
         grid = tqdm(widths, desc="transition widths")
     for width in grid:
         net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
-        tracker = TransitionTracker(net, probe_x, probe_y, num_reads, seed=seed)
-        tracker.record(net.init(jax.random.split(jax.random.key(seed))[0]), 0)  # the trainer's initial params
-
-        config = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seed": seed, "num_reads": 8,
-                  "lr_schedule": "constant", "train_size": train_size}
-        metrics, final = run_training(config, progress=progress, return_state=True,
+        tracker = TransitionTracker(net, probe_x, probe_y, num_samples, seed=seed, window=window)
+        untrained = net.init(jax.random.split(jax.random.key(seed))[0])  # the trainer's initial params
+        tracker.record(untrained, 0)
+        training = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seed": seed, "num_reads": 8,
+                    "lr_schedule": "constant", "train_size": train_size}
+        metrics, final = run_training(training, progress=progress, return_state=True,
                                       on_epoch=lambda state, rec: tracker.record(state.params, state.epoch))
-        trained = final.params
-        untrained = net.init(jax.random.split(jax.random.key(seed))[0])
-        results["widths"][str(width)] = {
-            "records": tracker.records, **transition_point(tracker.records), "test_accuracy": metrics["test_accuracy"],
-            "binder_untrained": binder_vs_temperature(net, untrained, probe_x[:8], temperatures, seed=seed),
-            "binder_trained": binder_vs_temperature(net, trained, probe_x[:8], temperatures, seed=seed)}
-        for phase in ("untrained", "trained"):
-            results["widths"][str(width)][f"half_order_T_{phase}"] = half_order_temperature(
-                results["widths"][str(width)][f"binder_{phase}"])
-    names = list(results["widths"])
-    results["binder_crossings"] = [
-        {"widths": [a, b], **{f"{phase}_crossing_T": crossing_temperature(results["widths"][a][f"binder_{phase}"],
-                                                                        results["widths"][b][f"binder_{phase}"])
-                              for phase in ("untrained", "trained")}}
-        for a, b in zip(names[:-1], names[1:])]
+        entry = {"records": tracker.records, **transition_point(tracker.records),
+                 "test_accuracy": metrics["test_accuracy"]}
+        thermal_x = probe_x[:thermal_probes]
+        for phase, params in (("untrained", untrained), ("trained", final.params)):
+            glass = thermal_glass(net, params, thermal_x, sweeps=thermal_sweeps, seed=seed)
+            null = thermal_glass(net, decoupled_output(params), thermal_x, energy_scale=glass["energy_scale"],
+                                 sweeps=thermal_sweeps, seed=seed)
+            for name, g in ((phase, glass), (f"null_{phase}", null)):
+                draws.setdefault(name, {})[width] = ({"g": np.array([c["g"] for c in g["curve"]])}, g.pop("draws"))
+                entry[f"thermal_{name}"] = g
+        results["widths"][str(width)] = entry
+    results["thermal_crossings"] = {
+        name: [{"widths": [a, b], **size_crossing(REDUCED_TEMPERATURES, per[a], per[b], "g")}
+               for a, b in zip(list(widths)[:-1], list(widths)[1:])]
+        for name, per in draws.items()}
     results["study_seconds"] = time.perf_counter() - start
     save_transition_arrays(results, run.file("arrays.npz"))
     plot_transition(results, os.path.join(out, "transition"))
-    plot_binder(results, os.path.join(out, "binder"))
+    plot_thermal(results, os.path.join(out, "binder"))
     run.finish(results, "results.json")
     return results
 
 
+TRACKED = ("m", "m_out", "mean_heads", "heads_error", "mean_minima", "mean_chao1", "singleton_fraction",
+           "mean_deep_labels", "median_gap_per_spin", "median_gap", "q_ea", "chi_sg", "chi_sg_error", "binder",
+           "binder_error")
+THERMAL = ("untrained", "trained", "null_untrained", "null_trained")
+
+
 def save_transition_arrays(results: dict, path: str):
-    """The tracked observables as arrays over (width, epoch[, q | probe]) and the Binder curves over
-    (width, temperature)."""
+    """The tracked observables over (width, epoch[, q | probe]) -- the null control's with a ``null_`` prefix --
+    and the thermal curves over (width, temperature)."""
     widths = list(results["widths"])
     per_width = [results["widths"][w] for w in widths]
 
-    def stack(field):
-        return np.array([[np.nan if r[field] is None else r[field] for r in w["records"]] for w in per_width], float)
+    def stack(field, null=False):
+        return np.array([[np.nan if (v := (r["null"] if null else r).get(field)) is None else v
+                          for r in w["records"]] for w in per_width], float)
 
-    variables = {f: (("width", "epoch"), stack(f))
-                 for f in ("m", "m_out", "mean_minima", "mean_heads", "median_gap", "q_ea", "binder")}
+    variables = {f: (("width", "epoch"), stack(f)) for f in TRACKED}
+    variables.update({f"null_{f}": (("width", "epoch"), stack(f, True))
+                      for f in ("mean_heads", "mean_minima", "q_ea", "chi_sg", "chi_sg_error", "binder", "m")})
     variables["p_q"] = (("width", "epoch", "q"), stack("p_q"))
     variables["gap"] = (("width", "epoch", "probe"), stack("gaps"))
-    for phase in ("untrained", "trained"):
-        for field in ("g", "g_error"):
-            variables[f"binder_{field}_{phase}"] = (("width", "temperature"), np.array(
-                [[p[field] for p in w[f"binder_{phase}"]] for w in per_width], float))
+    for name in THERMAL:
+        for field in ("g", "g_error", "chi_sg", "chi_sg_error", "temperature"):
+            variables[f"thermal_{field}_{name}"] = (("width", "temperature"), np.array(
+                [[c[field] for c in w[f"thermal_{name}"]["curve"]] for w in per_width], float))
     edges = np.linspace(-1, 1, variables["p_q"][1].shape[-1] + 1)
     save_arrays(path, variables, {
         "width": np.array(widths, int), "epoch": [r["epoch"] for r in per_width[0]["records"]],
         "q": 0.5 * (edges[1:] + edges[:-1]), "probe": np.arange(variables["gap"][1].shape[-1]),
-        "temperature": results["temperatures"]})
+        "temperature": results["reduced_temperatures"]})
 
 
 def plot_transition(results: dict, stem: str):
+    """P(q) of the largest width, heads and minima, the order parameters and chi_SG -- network (solid) and
+    null control (dotted) in one colour per width -- and the code gap before and after training."""
+    from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
     widths = list(results["widths"])
-    fig = Figure(figsize=(11, 8))
-    axes = fig.subplots(2, 2)
-    ax_pq, ax_heads, ax_m, ax_gap = axes.ravel()
+    fig = Figure(figsize=(12, 8.5))
+    (ax_pq, ax_heads), (ax_order, ax_gap) = fig.subplots(2, 2)
+    epoch_label = f"epoch ({results['train_size']} examples each)"
     largest = results["widths"][widths[-1]]
     pq = np.array([r["p_q"] for r in largest["records"]]).T
     epochs = [r["epoch"] for r in largest["records"]]
-    from matplotlib.colors import LogNorm
-
-    floor = 1e-2  # log colours: the glass is the weak tail towards small q, next to the peak near q = 1
+    floor = 1e-2
     im = ax_pq.imshow(np.maximum(pq, floor), aspect="auto", origin="lower", cmap="viridis",
-                      extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1), norm=LogNorm(vmin=floor, vmax=max(pq.max(), 1)))
+                      extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1),
+                      norm=LogNorm(vmin=floor, vmax=max(pq.max(), 1)))
     fig.colorbar(im, ax=ax_pq, label=f"P(q) (log; floored at {floor})")
-    ax_pq.set(xlabel=f"epoch ({results['train_size']} examples each)", ylabel="hidden-spin overlap q",
-              title=f"P(q) of quenched free-phase reads, width {widths[-1]}")
-    for w in widths:
-        recs = results["widths"][w]["records"]
+    ax_pq.set(xlabel=epoch_label, ylabel="hidden-spin overlap q",
+              title=f"P(q) among {largest['records'][0]['num_samples']} independent anneals, width {widths[-1]}")
+    for i, w in enumerate(widths):
+        recs, colour = results["widths"][w]["records"], f"C{i}"
         e = [r["epoch"] for r in recs]
-        line, = ax_heads.plot(e, [max(r["mean_heads"], 1e-2) for r in recs], "o-", label=f"heads, width {w}")
-        ax_heads.plot(e, [r["mean_minima"] for r in recs], "s--", color=line.get_color(), alpha=0.6,
+        ax_heads.errorbar(e, [r["mean_heads"] for r in recs], yerr=[r["heads_error"] for r in recs], fmt="o-",
+                          ms=3, capsize=2, color=colour, label=f"heads, width {w}")
+        ax_heads.plot(e, [r["mean_minima"] for r in recs], "s--", color=colour, alpha=0.6,
                       label=f"distinct minima, width {w}")
-        ax_m.plot(e, [r["m"] for r in recs], "o-", color=line.get_color(), label=f"m, width {w}")
-        ax_m.plot(e, [r["q_ea"] if r["q_ea"] is not None else np.nan for r in recs], "^:", color=line.get_color(),
-                  alpha=0.7, label=f"q_EA, width {w}")
+        ax_heads.plot(e, [r["null"]["mean_heads"] for r in recs], "x:", color=colour, alpha=0.8,
+                      label=f"heads, null control, width {w}")
+        ax_order.plot(e, [r["m"] for r in recs], "o-", color=colour, label=f"m, width {w}")
+        ax_order.errorbar(e, [r["chi_sg"] / int(w) for r in recs],
+                          yerr=[r["chi_sg_error"] / int(w) for r in recs], fmt="^--", ms=3, color=colour, alpha=0.7,
+                          label=f"χ_SG / n (connected), width {w}")
+        ax_order.plot(e, [r["null"]["chi_sg"] / int(w) for r in recs], "x:", color=colour, alpha=0.8,
+                      label=f"χ_SG / n, null control, width {w}")
         t_star = results["widths"][w]["t_star"]
         if t_star is not None:
-            ax_m.axvline(t_star, color=line.get_color(), ls="--", lw=1)
-        first, last = recs[0]["gaps"], recs[-1]["gaps"]
-        if w == widths[-1]:
-            bins = np.linspace(min(first + last), max(first + last), 25)
-            ax_gap.hist(first, bins=bins, alpha=0.6, label=f"epoch {recs[0]['epoch']} (untrained)")
-            ax_gap.hist(last, bins=bins, alpha=0.6, label=f"epoch {recs[-1]['epoch']}")
-    ax_heads.set(yscale="log", xlabel=f"epoch ({results['train_size']} examples each)", ylabel="per probe input (heads floored at 0.01)",
-                 title="Hydra heads and distinct deep minima")
-    ax_m.set(xlabel=f"epoch ({results['train_size']} examples each)", ylabel="order parameter", ylim=(-0.05, 1.05),
-             title="label order m and q_EA (dashed: t*, first m ≥ 1/2)")
+            ax_order.axvline(t_star, color=colour, ls="--", lw=1)
+    first, last = largest["records"][0]["gaps"], largest["records"][-1]["gaps"]
+    bins = np.linspace(min(first + last), max(first + last), 25)
+    ax_gap.hist(first, bins=bins, alpha=0.6, label=f"epoch {largest['records'][0]['epoch']} (untrained)")
+    ax_gap.hist(last, bins=bins, alpha=0.6, label=f"epoch {largest['records'][-1]['epoch']}")
+    window = largest["records"][0]["window"]
+    ax_heads.set(xlabel=epoch_label, ylabel="per probe input",
+                 title=f"Hydra heads (within {window:g} rms local field of the lowest state) and minima")
+    ax_order.set(xlabel=epoch_label, ylabel="order parameter", ylim=(-0.05, 1.05),
+                 title="label order m and connected χ_SG / n (dashed verticals: t*)")
     ax_gap.axvline(0, color="k", lw=1)
-    ax_gap.set(xlabel="gap Δ = min over wrong codes E − E(right code)  (> 0: ordered)", ylabel="probe inputs",
+    ax_gap.set(xlabel="code gap Δ = min over wrong codes E − E(right code)  (> 0: ordered)", ylabel="probe inputs",
                title=f"Energy gap before and after training, width {widths[-1]}")
-    for ax in (ax_heads, ax_m, ax_gap):
-        ax.legend(fontsize=7)
-    fig.suptitle("Training as a glass → order transition (digits, annealer-assisted, PA)", fontsize=12)
+    for ax in (ax_heads, ax_order, ax_gap):
+        ax.legend(fontsize=6)
+    fig.suptitle("Training as a glass → order transition (digits, annealer-assisted, PA); "
+                 "null control: hidden → output couplings set to zero", fontsize=11)
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
 
 
-def binder_vs_temperature(network, params, x_probe, temperatures, num_replicas: int = 32, num_sweeps: int = 200,
-                          seed: int = 0) -> list:
-    """Binder cumulant g(T) of the hidden-spin overlap between independent equilibrium replicas (simulated
-    annealing from T = 10 down to T, ``num_sweeps`` Metropolis sweeps), pooled over the probe inputs."""
-    base = network.couplings(params)
-    fields, offsets = network.input_fields(params, jnp.asarray(x_probe, jnp.float32))
-    out = []
-    for k, temperature in enumerate(temperatures):
-        beta = 1.0 / temperature
-        sample = phase_sampler("sa", num_sweeps=num_sweeps, beta_range=(min(0.1, beta), beta))
-        states, _ = sample(jax.random.key(seed + k), base, fields, offsets, num_replicas)
-        hidden = np.asarray(states)[..., :network.num_hidden]
-        q = np.concatenate([overlap_distribution(h)["q"] for h in hidden])
-        g = binder_cumulant(q, resamples=100)
-        out.append({"temperature": float(temperature), "g": g["g"], "g_error": g["g_error"],
-                    "q2": float(np.mean(q ** 2))})
-    return out
-
-
-def half_order_temperature(curve):
-    """Temperature at which g(T) first falls through 1/2 (log-linear interpolation); None if it does not."""
-    t = np.array([p["temperature"] for p in curve])
-    g = np.array([p["g"] for p in curve])
-    below = np.flatnonzero(g < 0.5)
-    if not below.size or below[0] == 0:
-        return None
-    i = below[0] - 1
-    frac = (g[i] - 0.5) / (g[i] - g[i + 1])
-    return float(np.exp(np.log(t[i]) + frac * (np.log(t[i + 1]) - np.log(t[i]))))
-
-
-def crossing_temperature(curve_a, curve_b):
-    """Temperature where two g(T) curves (same temperature grid) cross, by linear interpolation of their
-    difference; None when they do not cross on the grid."""
-    t = np.array([p["temperature"] for p in curve_a])
-    d = np.array([p["g"] for p in curve_a]) - np.array([p["g"] for p in curve_b])
-    sign_change = np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)
-    if not sign_change.size:
-        return None
-    i = sign_change[0]
-    return float(t[i] - d[i] * (t[i + 1] - t[i]) / (d[i + 1] - d[i]))
-
-
-def plot_binder(results: dict, stem: str):
+def plot_thermal(results: dict, stem: str):
+    """Binder cumulant of the connected overlap vs reduced temperature: network (left) and null control
+    (right), one colour per width, untrained dashed, trained solid."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
-    fig = Figure(figsize=(6.4, 4.6))
-    ax = fig.subplots()
-    for w, r in results["widths"].items():
-        for key, style in (("binder_untrained", "--"), ("binder_trained", "-")):
-            curve = r[key]
-            t = [p["temperature"] for p in curve]
-            ax.errorbar(t, [p["g"] for p in curve], yerr=[p["g_error"] for p in curve], fmt="o" + style, ms=3,
-                        capsize=2, label=f"width {w}, {'trained' if key.endswith('_trained') else 'untrained'}")
-    ax.set(xscale="log", xlabel="temperature T (energy units of the network)",
-           ylabel="Binder cumulant g of hidden overlaps",
-           title="Binder cumulant of hidden overlaps vs temperature\n"
-                 "untrained (dashed) vs trained (solid) networks")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(True, which="both", alpha=0.3)
+    fig = Figure(figsize=(12, 4.6))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, prefix, title in ((axes[0], "", "network"), (axes[1], "null_", "null control (hidden → output = 0)")):
+        for i, (w, r) in enumerate(results["widths"].items()):
+            for phase, style in (("untrained", "--"), ("trained", "-")):
+                curve = r[f"thermal_{prefix}{phase}"]["curve"]
+                ax.errorbar([c["reduced_temperature"] for c in curve], [c["g"] for c in curve],
+                            yerr=[c["g_error"] for c in curve], fmt="o" + style, ms=3, capsize=2, color=f"C{i}",
+                            label=f"width {w}, {phase}")
+        crossings = results["thermal_crossings"]
+        resolved = [f"{c['widths']}: T/σ = {c['temperature']:.2f}" for phase in ("untrained", "trained")
+                    for c in crossings[f"{prefix}{phase}"] if c["resolved"]]
+        ax.set(xscale="log", xlabel="temperature / σ (σ: the network's rms local-field scale)",
+               title=f"{title}; resolved crossings: {', '.join(resolved) if resolved else 'none'}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    axes[0].set_ylabel("Binder cumulant g of the connected hidden overlap")
+    fig.suptitle("Thermal glass of the network at fixed weights (independent tempering replicas, errors over "
+                 "probe inputs)", fontsize=10)
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=140)
