@@ -198,12 +198,14 @@ def cmd_transition(args) -> int:
     results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_samples, args.seed,
                              args.train_size, window=args.window, progress=not args.quiet)
     print(f"{args.probe_size} probe inputs x {args.num_samples} independent anneals; heads within {args.window:g} "
-          f"rms local field of the lowest state; null control: hidden -> output couplings set to zero")
+          f"rms local field of the lowest state, not counting a misclassified input's lowest state; null control: "
+          f"hidden -> output couplings permuted (tracker) or zero (thermal)")
     for width, r in results["widths"].items():
         first, last = r["records"][0], r["records"][-1]
         print(f"width {width:>4}: t* = {r['t_star']}  m {first['m']:.2f} -> {last['m']:.2f}  heads "
-              f"{first['mean_heads']:.2f} -> {last['mean_heads']:.2f} (null {first['null']['mean_heads']:.2f} -> "
-              f"{last['null']['mean_heads']:.2f})  minima {first['mean_minima']:.1f} -> {last['mean_minima']:.1f}  "
+              f"{first['mean_heads_beyond_lowest']:.2f} -> {last['mean_heads_beyond_lowest']:.2f} (null "
+              f"{first['null']['mean_heads_beyond_lowest']:.2f} -> {last['null']['mean_heads_beyond_lowest']:.2f})  "
+              f"minima {first['mean_minima']:.1f} -> {last['mean_minima']:.1f}  "
               f"chi_SG/n {first['chi_sg'] / int(width):.3f} -> {last['chi_sg'] / int(width):.3f} (null "
               f"{first['null']['chi_sg'] / int(width):.3f} -> {last['null']['chi_sg'] / int(width):.3f})  "
               f"test acc {r['test_accuracy']:.3f}")
@@ -234,11 +236,14 @@ def cmd_glass(args) -> int:
         for name in ("g", "xi_over_l"):
             if name in p:
                 print(f"{name:<4} {size_name}={size:<4}" + "  ".join(f"{v:6.3f}" for v in p[name]))
-        print(f"chi/n {size_name}={size:<3}" + "  ".join(f"{c / p['num_spins']:6.3f}" for c in p["chi_sg"]))
-        if p["equilibration"] is not None:
-            bad = [c["temperature"] for c in p["equilibration"] if not c["equilibrated"]]
-            print(f"   equilibrium identity: max |z| = {max(abs(c['z']) for c in p['equilibration']):.1f}"
-                  + (f"; NOT equilibrated at T = {', '.join(f'{t:.3f}' for t in bad)}" if bad else " (equilibrated)"))
+        print(f"chi  {size_name}={size:<4}" + "  ".join(f"{c:6.2f}" for c in p["chi_sg"]))
+        checks = p["equilibration"]
+        bad = [c["temperature"] for c in checks if not c["equilibrated"]]
+        identity = (f"energy identity max |z| = {max(abs(c['identity_z']) for c in checks):.1f}, "
+                    if "identity_z" in checks[0] else "")
+        print(f"   {identity}drift of <q^2> max |z| = {max(abs(c['q2_z']) for c in checks):.1f}"
+              + (f"; NOT equilibrated at T = {', '.join(f'{t:.3f}' for t in bad)}" if bad else
+                 " (checks passed)"))
     for obs, pairs in r["crossings"].items():
         for c in pairs:
             if c["resolved"]:

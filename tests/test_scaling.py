@@ -37,7 +37,8 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
         "training": {"annealer": {"test_accuracy": 0.97, "train_accuracy": 0.99, "wall_seconds": 100.0},
                      "backprop": {"test_accuracy": 0.98, "train_accuracy": 1.0, "wall_seconds": 3.0}},
         "transition": {"32": {"t_star": 2.0, "sharpness": 0.3, "test_accuracy": 0.9},
-                       "first_and_last": {"32": {"heads": [2.4, 0.0], "null_heads": [1.0, 1.5], "m": [0.0, 1.0],
+                       "first_and_last": {"32": {"heads": [2.4, 0.0], "heads_beyond_lowest": [1.4, 0.0],
+                                                 "null_heads_beyond_lowest": [1.0, 1.5], "m": [0.0, 1.0],
                                                  "chi_sg_per_spin": [0.1, 0.02], "null_chi_sg_per_spin": [0.01, 0.01],
                                                  "minima": [12.0, 3.0], "median_gap": [-5.0, 2.0]}},
                        "thermal_crossings": {"trained": [{"widths": [32, 64], "temperature": None, "interval": None,
@@ -53,6 +54,6 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     text = path.read_text()
     assert "α = 0.500, 95% CI [0.300, 0.700]" in text and "α = 0.400" in text
     assert "paper: annealer 1.01, backprop 0.78" in text and "the intervals overlap" in text
-    assert "| 32 | 2.0 | 2.40 → 0.00 (1.00 → 1.50) | 0.00 → 1.00 | 12.0 → 3.0 |" in text
+    assert "| 32 | 2.0 | 0.00 → 1.00 | 1.40 → 0.00 (1.00 → 1.50) | 12.0 → 3.0 |" in text
     assert "- trained: [32, 64]: none" in text
     assert "20 comparisons: largest |z| = 2.30" in text

@@ -136,7 +136,7 @@ def _landscape_record(model: IsingModel, minima, decode, y: int, window: float) 
     head = deep & ~right
     order = np.flatnonzero(head)[np.argsort(energies[head], kind="stable")]
     gap = float(energies[~right].min() - energies[right].min()) if right.any() and (~right).any() else np.nan
-    return {**census, "heads": int(head.sum()), "head_states": census["states"][order],
+    return {**census, "heads": int(head.sum()), "heads_beyond_lowest": int(head.sum()) - int(not right[best]), "head_states": census["states"][order],
             "head_energies": energies[order], "deep_minima": int(deep.sum()),
             "deep_labels": int(len(np.unique(labels[deep]))), "gap": gap, "gap_per_spin": gap / model.num_variables,
             "num_spins": model.num_variables, "lowest_energy": float(energies[best]), "correct": bool(right[best]),
@@ -168,7 +168,9 @@ def heads(network, params, x, y, states, window: float = DEFAULT_WINDOW, max_swe
     label is not y. The scale is the landscape's own: when training strengthens the fields, dE grows with
     them, so networks are compared at equal energy scale.
 
-    Returns a dict: ``heads`` (count), ``head_states`` and ``head_energies`` (lowest first), ``deep_minima``,
+    Returns a dict: ``heads`` (count; a misclassified input's lowest state is itself a head, so
+    ``heads_beyond_lowest`` = heads - [lowest state wrong] is the part that does not contain the accuracy),
+    ``head_states`` and ``head_energies`` (lowest first), ``deep_minima``,
     ``deep_labels`` (distinct decoded labels among the deep minima), ``gap`` = Delta = E(best wrong-label
     minimum) - E(best right-label minimum) (nan unless both labels occur) and ``gap_per_spin`` = Delta / N
     (N = num_free spins, ``num_spins``), ``lowest_energy`` and ``lowest_state``, ``correct`` (the lowest state decodes to y),

@@ -13,14 +13,21 @@ replicas (:func:`dragonjax.analysis.replicas.equilibrium_replicas`): per problem
 chi_SG = n [<dq^2>] and the Binder cumulant g = (3 - [<dq^4>] / [<dq^2>]^2) / 2 (:func:`glass_statistics`),
 with errors and intervals from a bootstrap over the problems -- the independent unit -- never over the
 correlated replica pairs of one problem (:func:`bootstrap_problems`).
+
+In a field, n <dq^2> of two replicas is not the spin-glass susceptibility: it equals
+(1/n) sum_ij C_ij^2 + (2/n) sum_ij C_ij m_i m_j (C the connected correlation, m the magnetisations), the second
+term a longitudinal response along the magnetisation pattern. The spin-glass (replicon) susceptibility
+chi_SG = (1/n) sum_ij C_ij^2 needs four replicas: n [<q_ab^2> - 2 <q_ab q_ac> + <q_ab q_cd>]
+(:func:`replicon_susceptibility`); it is the one to use with fields. The connected Binder cumulant keeps the
+longitudinal part and is reported as such.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["overlap", "link_overlap", "pair_overlaps", "overlap_distribution", "edwards_anderson",
-           "binder_cumulant", "connected_moments", "glass_statistics", "bootstrap_problems"]
+__all__ = ["binder_cumulant", "bootstrap_problems", "connected_moments", "edwards_anderson", "glass_statistics",
+           "link_overlap", "overlap", "overlap_distribution", "pair_overlaps", "replicon_susceptibility"]
 
 
 def overlap(a, b):
@@ -92,15 +99,36 @@ def connected_moments(q_series, symmetric: bool) -> dict:
     return {"mean": mean, "m2": np.mean(dq ** 2, axis=(0, 2)), "m4": np.mean(dq ** 4, axis=(0, 2))}
 
 
-def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None) -> dict:
+def replicon_susceptibility(q_series, num_replicas: int, num_sites: int):
+    """Per problem and temperature (S, T): chi_SG = n [<q_ab^2> - 2 <q_ab q_ac> + <q_ab q_cd>]
+    = (1/n) sum_ij (<s_i s_j> - <s_i><s_j>)^2 from the overlap series (M, S, P, T) of K >= 4 replicas, pairs in
+    the order of ``numpy.triu_indices(K, 1)``; products of overlaps at equal times, averaged over time and over
+    all pairs of pairs of each kind (the same pair, one shared replica, disjoint)."""
+    if num_replicas < 4:
+        raise ValueError("the replicon susceptibility needs at least 4 replicas")
+    a, b = np.triu_indices(num_replicas, 1)
+    q = np.asarray(q_series, np.float64)
+    products = np.einsum("mspt,msqt->spqt", q, q) / q.shape[0]  # (S, P, P, T)
+    shared = (a[:, None] == a[None, :]).astype(int) + (a[:, None] == b[None, :]) + (b[:, None] == a[None, :]) \
+        + (b[:, None] == b[None, :])
+    same, one, none = shared == 2, shared == 1, shared == 0
+    mean = lambda mask: products[:, mask].mean(axis=1)  # noqa: E731
+    return num_sites * (mean(same) - 2.0 * mean(one) + mean(none))
+
+
+def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None, replicon=None) -> dict:
     """Disorder averages over the problems (axis 0) of per-problem moments (S, ...): ``chi_sg`` =
-    n [<dq^2>] and the Binder cumulant ``g`` = (3 - [<dq^4>] / [<dq^2>]^2) / 2. With ``k2`` (S, ...) the
-    per-problem <|q(k_min)|^2> of a lattice of side ``length`` (k_min = 2 pi / L), also the finite-size
-    correlation length over L (Cooper, Freedman & Preston 1982; Ballesteros et al. 2000):
+    n [<dq^2>] and the Binder cumulant ``g`` = (3 - [<dq^4>] / [<dq^2>]^2) / 2. With ``replicon`` (S, ...)
+    per-problem four-replica susceptibilities (:func:`replicon_susceptibility`), ``chi_sg`` is their average and
+    the two-replica n [<dq^2>] is kept as ``chi_two_replica``. With ``k2`` (S, ...) the per-problem
+    <|q(k_min)|^2> of a lattice of side ``length`` (k_min = 2 pi / L), also the finite-size correlation length
+    over L (Cooper, Freedman & Preston 1982; Ballesteros et al. 2000):
     ``xi_over_l`` = sqrt(chi(0) / chi(k_min) - 1) / (2 L sin(k_min / 2))."""
     m2, m4 = np.mean(m2, axis=0), np.mean(m4, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {"chi_sg": num_sites * m2, "g": 0.5 * (3.0 - m4 / m2 ** 2)}
+        if replicon is not None:
+            out["chi_two_replica"], out["chi_sg"] = out["chi_sg"], np.mean(replicon, axis=0)
         if k2 is not None:
             ratio = m2 / np.mean(k2, axis=0)
             out["xi_over_l"] = np.sqrt(np.maximum(ratio - 1.0, 0.0)) / (2.0 * length * np.sin(np.pi / length))

@@ -13,7 +13,9 @@ known, and nothing on a null model:
 For each size, S disorder samples are drawn, K = 2 (or more) independent parallel-tempering replicas of each
 are equilibrated (:func:`~dragonjax.analysis.replicas.equilibrium_replicas`) and the connected overlap's
 Binder cumulant g(T) and chi_SG(T) are averaged over samples, with errors from a bootstrap over samples. The
-Gaussian-disorder equilibrium identity flags temperatures that are not equilibrated.
+Gaussian-disorder equilibrium identity and a drift check of the energy and of <q^2> flag temperatures that are
+not equilibrated (necessary conditions, not proofs). In a field (the free model) four replicas give the
+replicon chi_SG (:func:`~dragonjax.analysis.overlaps.replicon_susceptibility`).
 
 The crossing rule (:mod:`dragonjax.analysis.fss`) is stated before looking: a crossing must be resolved by
 the error bars on both sides, and a crossing at g* ~ 0 (two paramagnets) is not a transition. The study's
@@ -34,8 +36,8 @@ import numpy as np
 
 from .. import problems
 from ..analysis.fss import size_crossing
-from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics
-from ..analysis.replicas import equilibration_check, equilibrium_replicas
+from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
+from ..analysis.replicas import equilibration_check, equilibrium_replicas, family_z_max, stationarity_check
 from ..ising import IsingModel, ProblemError, stack_models
 from .results import RunDirectory, save_arrays
 
@@ -95,7 +97,7 @@ def _lattice_geometry(model: str, size: int):
     return 2.0 * np.pi / size * np.eye(dim), positions
 
 
-def _measure_size(key, model, size, temperatures, samples, seed, couplings, replicas, sweeps, hottest):
+def _measure_size(key, model, size, temperatures, samples, seed, couplings, replicas, sweeps, hottest, num_sizes):
     built = [glass_problem(model, size, i, seed, couplings) for i in range(samples)]
     stacked = stack_models([b[0] for b in built])
     cv, fv = built[0][1], built[0][2]
@@ -109,9 +111,16 @@ def _measure_size(key, model, size, temperatures, samples, seed, couplings, repl
                              positions=positions)
     seconds = time.perf_counter() - start
     moments = connected_moments(r.overlap, symmetric=model != "free")
+    if replicas >= 4:
+        moments["replicon"] = replicon_susceptibility(r.overlap, replicas, r.num_sites)
     if r.overlap_k2 is not None:
         moments["k2"] = r.overlap_k2.astype(np.float64).mean(axis=(0, 2))
-    checks = equilibration_check(r, cv, fv) if cv is not None else None
+    z_max = family_z_max(3 * len(temperatures) * num_sizes)  # identity and two drifts per size and T
+    identity = equilibration_check(r, cv, fv, z_max=z_max) if cv is not None else None
+    stationary = stationarity_check(r, z_max=z_max)
+    checks = [{**s, **({"identity_z": i["z"], "identity_residual": i["residual"]} if identity else {}),
+               "equilibrated": s["equilibrated"] and (identity is None or i["equilibrated"])}
+              for s, i in zip(stationary, identity or stationary)]
     return r, moments, checks, seconds
 
 
@@ -135,6 +144,8 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
     if int(sweeps) != sweeps or sweeps < 8:
         raise ProblemError(f"sweeps must be an integer >= 8, got {sweeps!r}")
     hottest = 1.6 * float(temperatures.max()) if hottest is None else float(hottest)
+    if model == "free":  # a field: the spin-glass susceptibility needs four replicas
+        replicas = max(int(replicas), 4)
     config = {"study": "glass", "model": model, "sizes": sizes, "temperatures": temperatures.tolist(),
               "samples": int(samples), "seed": int(seed), "couplings": couplings, "replicas": int(replicas),
               "sweeps": int(sweeps), "hottest": hottest, "resamples": int(resamples)}
@@ -149,15 +160,17 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
     for size in grid:
         key = jax.random.fold_in(jax.random.key(seed), size)
         r, mom, checks, seconds = _measure_size(key, model, size, temperatures, int(samples), seed, couplings,
-                                                int(replicas), int(sweeps), hottest)
+                                                int(replicas), int(sweeps), hottest, len(sizes))
         n = num_spins(model, size)
 
-        def statistics(m2, m4, k2=None, n=n, size=size):
-            return glass_statistics(m2, m4, n, k2, size)
+        names = ["m2", "m4"] + [k for k in ("k2", "replicon") if k in mom]
 
-        arrays = (mom["m2"], mom["m4"]) + ((mom["k2"],) if "k2" in mom else ())
+        def statistics(*arrays, n=n, size=size, names=names):
+            return glass_statistics(*arrays[:2], n, length=size, **dict(zip(names[2:], arrays[2:])))
+
+        arrays = tuple(mom[k] for k in names)
         stats = statistics(*arrays)
-        draws = bootstrap_problems(statistics, arrays, resamples, seed)
+        draws = bootstrap_problems(statistics, arrays, resamples, seed + size)
         measured[size] = (stats, draws)
         per_size[str(size)] = {
             "num_spins": n, "seconds": seconds, "ladder": r.ladder.tolist(),
@@ -204,10 +217,11 @@ def _save_glass_arrays(results, path):
     names = [k for k in ("g", "chi_sg", "xi_over_l") if k in per[0]]
     variables = {k: (("size", "temperature"), np.array([p[k] for p in per], float))
                  for k in names + [f"{k}_error" for k in names] + ["mean_overlap"]}
-    if per[0]["equilibration"] is not None:
-        for k in ("residual", "residual_error", "z"):
-            variables[f"equilibrium_{k}"] = (("size", "temperature"),
-                                             np.array([[c[k] for c in p["equilibration"]] for p in per], float))
+    for k in ("identity_z", "identity_residual", "z", "q2_z"):
+        if k in per[0]["equilibration"][0]:
+            name = k if k.startswith("identity") else f"drift_{'energy_z' if k == 'z' else k}"
+            variables[name] = (("size", "temperature"),
+                               np.array([[c[k] for c in p["equilibration"]] for p in per], float))
     save_arrays(path, variables, {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
 
 
@@ -230,11 +244,12 @@ def plot_glass(results: dict, stem: str):
         if lattice:
             ax_primary.errorbar(t, p["xi_over_l"], yerr=p["xi_over_l_error"], fmt="o-", ms=3, capsize=2,
                                 color=colour, label=label)
-        ax_chi.errorbar(t, np.asarray(p["chi_sg"]) / p["num_spins"],
-                        yerr=np.asarray(p["chi_sg_error"]) / p["num_spins"], fmt="o-", ms=3, capsize=2,
-                        color=colour, label=label)
-        if p["equilibration"] is not None:
-            ax_z.plot(t, [c["z"] for c in p["equilibration"]], "o-", ms=3, color=colour, label=label)
+        ax_chi.errorbar(t, p["chi_sg"], yerr=p["chi_sg_error"], fmt="o-", ms=3, capsize=2, color=colour,
+                        label=label)
+        checks = p["equilibration"]
+        if "identity_z" in checks[0]:
+            ax_z.plot(t, [c["identity_z"] for c in checks], "o-", ms=3, color=colour, label=f"{label}: identity")
+        ax_z.plot(t, [c["q2_z"] for c in checks], "s:", ms=3, color=colour, label=f"{label}: drift of ⟨q²⟩")
     if results["crossing_interval"] is not None:
         ax_primary.axvspan(*results["crossing_interval"], color="grey", alpha=0.2, label="crossing, 95% interval")
     if results["crossing_temperature"] is not None:
@@ -249,11 +264,11 @@ def plot_glass(results: dict, stem: str):
                          f"{'ξ_L/L' if lattice else 'g'})")
     if lattice:
         ax_primary.set(xlabel="temperature T", ylabel="ξ_L / L (finite-size correlation length)")
-    ax_chi.set(xlabel="temperature T", ylabel="χ_SG / n = [⟨δq²⟩]", yscale="log",
-               title="spin-glass susceptibility per spin")
-    ax_z.axhspan(-3, 3, color="green", alpha=0.1, label="|z| ≤ 3: equilibrated")
-    ax_z.set(xlabel="temperature T", ylabel="z = (E − identity) / error",
-             title="equilibrium identity (Gaussian disorder)")
+    ax_chi.set(xlabel="temperature T", ylabel="χ_SG", yscale="log",
+               title="spin-glass susceptibility (grows with size only in a glass)")
+    ax_z.axhspan(-3, 3, color="green", alpha=0.1, label="|z| ≤ 3")
+    ax_z.set(xlabel="temperature T", ylabel="z (standard errors over samples)",
+             title="equilibration: energy identity, drift of ⟨q²⟩")
     for ax in axes:
         ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)

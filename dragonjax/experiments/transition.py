@@ -14,17 +14,23 @@ share families) and the reads are quenched to single-flip-stable minima. Recorde
   with errors from a bootstrap over probe inputs (the independent unit);
 - m (fraction of inputs whose lowest state decodes right: the accuracy) and m_out = (1/|O|) sum o_i t_i;
 - the code gap: lowest energy with the output clamped to the best wrong code minus with the right code.
-The null control -- the same network with its hidden -> output couplings set to zero, so the hidden spins are
-free spins in the same input fields -- is measured alongside at every epoch.
+The null control is measured alongside at every epoch: the same network with its hidden -> output couplings
+randomly permuted (:func:`permuted_output`: the same coupling values, no learned alignment with the codes). (The
+decoupled network -- couplings zero -- is the thermal null below; at T -> 0 it has one minimum per input, so it
+would control nothing here.) ``heads`` of a misclassified input include its lowest state;
+``mean_heads_beyond_lowest`` leaves it out and does not contain the accuracy.
 
-**Thermal glass** (:func:`thermal_glass`, the transition at fixed trained weights). K = 2 independent
-parallel-tempering replicas per probe input, the connected overlap's Binder cumulant g and chi_SG vs temperature,
+**Thermal glass** (:func:`thermal_glass`, the transition at fixed trained weights). K = 4 independent
+parallel-tempering replicas per probe input, the replicon chi_SG and the connected overlap's Binder cumulant g
+vs temperature,
 errors by bootstrap over probe inputs, a stationarity check per temperature. Temperatures are given in units of
 the conditioned problem's rms local-field scale sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) (the
 standard deviation of a spin's local field when the others are random), so that an untrained and a trained
 network -- whose fields grow in training -- are compared at equal energy scale; the null control is measured at
-the network's own absolute temperatures. Crossings over widths follow the resolved-crossing rule of
-:mod:`dragonjax.analysis.fss`.
+the network's own absolute temperatures. The decoupled null control has hidden -> output couplings zero, so
+with one hidden layer its hidden spins are free spins in the same input fields. Crossings over widths follow
+the resolved-crossing rule of :mod:`dragonjax.analysis.fss`; note that hidden width is not a thermodynamic size
+(inputs, outputs and data stay fixed), so such crossings carry no finite-size-scaling meaning (DESIGN §7).
 
 Transition rule (stated, not fitted by eye): t* is the first tracked epoch at which m >= 1/2; the sharpness is
 the largest increase of m between consecutive tracked epochs divided by their epoch spacing.
@@ -40,14 +46,14 @@ import numpy as np
 
 from ..analysis import DEFAULT_WINDOW, probe_landscape
 from ..analysis.fss import size_crossing
-from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics
-from ..analysis.replicas import equilibrium_replicas, stationarity_check
+from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
+from ..analysis.replicas import equilibrium_replicas, family_z_max, stationarity_check
 from ..train.phases import phase_sampler
 from .results import RunDirectory, save_arrays
 from .training import run_training
 
-__all__ = ["TransitionTracker", "transition_point", "run_transition", "plot_transition", "thermal_glass",
-           "decoupled_output", "local_field_scale", "plot_thermal"]
+__all__ = ["TransitionTracker", "decoupled_output", "local_field_scale", "permuted_output", "plot_thermal",
+           "plot_transition", "run_transition", "thermal_glass", "transition_point"]
 
 REDUCED_TEMPERATURES = np.geomspace(0.1, 3.0, 9)  # in units of the rms local-field scale sigma
 
@@ -60,6 +66,17 @@ def decoupled_output(params):
     return {**params, "weights": weights}
 
 
+def permuted_output(params, key):
+    """A null control with an interacting landscape but no learned structure: the hidden -> output couplings
+    randomly permuted (same values, same rms, any learned alignment with the codes destroyed). At T -> 0 the
+    decoupled network (:func:`decoupled_output`) is trivial -- one minimum per input -- so the tracker uses
+    this one."""
+    weights = list(params["weights"])
+    flat = weights[-1].ravel()
+    weights[-1] = jax.random.permutation(key, flat).reshape(weights[-1].shape)
+    return {**params, "weights": weights}
+
+
 def local_field_scale(base, fields) -> float:
     """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins and the B conditioned problems
     base + fields (B, N): the rms local field of a spin whose neighbours are random."""
@@ -69,16 +86,23 @@ def local_field_scale(base, fields) -> float:
 
 
 def _overlap_statistics(states, num_hidden: int, resamples: int, seed: int) -> dict:
-    """Pair overlaps of the hidden spins among the K states of each input (B, K, N): pooled P(q), q_EA, and the
-    connected chi_SG and Binder cumulant with bootstrap errors over inputs."""
+    """Pair overlaps of the hidden spins among the K anneal outcomes of each input (B, K, N): pooled P(q),
+    q_EA, the replicon chi_SG = (1/n) sum_ij C_ij^2 of the outcomes' distribution (four-replica estimator over
+    all pairs of pairs) and the connected Binder cumulant, with bootstrap errors over inputs. These describe
+    where independent anneals land, not an equilibrium P(q) (for that see :func:`thermal_glass`)."""
     hidden = np.asarray(states, np.float64)[..., :num_hidden]
     k = hidden.shape[1]
     a, b = np.triu_indices(k, 1)
     q = np.einsum("bpi,bpi->bp", hidden[:, a], hidden[:, b]) / num_hidden  # (B, P)
     moments = connected_moments(q.T[:, :, None, None], symmetric=False)  # series axis = pairs
     m2, m4 = moments["m2"][:, 0], moments["m4"][:, 0]
-    stats = glass_statistics(m2, m4, num_hidden)
-    draws = bootstrap_problems(lambda x, y: glass_statistics(x, y, num_hidden), (m2, m4), resamples, seed)
+    replicon = replicon_susceptibility(q[None, :, :, None], k, num_hidden)[:, 0]
+
+    def statistics(m2, m4, replicon):
+        return glass_statistics(m2, m4, num_hidden, replicon=replicon)
+
+    stats = statistics(m2, m4, replicon)
+    draws = bootstrap_problems(statistics, (m2, m4, replicon), resamples, seed)
     density = np.histogram(q.ravel(), bins=41, range=(-1, 1), density=True)[0]
     return {"q_ea": float(np.mean(q ** 2)), "chi_sg": float(stats["chi_sg"]),
             "chi_sg_error": float(np.std(draws["chi_sg"], ddof=1)), "binder": float(stats["g"]),
@@ -105,13 +129,16 @@ class TransitionTracker:
     Args:
         num_samples: K independent simulated-annealing runs per probe input.
         window: heads window dE in units of the rms local field at the lowest state found.
-        sampler_options: options of the SA phase sampler (num_sweeps, beta_range).
+        num_sweeps: sweeps of each simulated-annealing run.
+        reduced_beta_range: the annealing schedule's (hot, cold) beta in units of 1 / sigma, sigma the
+            conditioned problems' :func:`local_field_scale` at the parameters measured -- so that the anneals
+            are equally thorough when training strengthens the fields.
         null_control: also measure the network with its hidden -> output couplings set to zero.
     """
 
     def __init__(self, network, x_probe, y_probe, num_samples: int = 32, seed: int = 0,
-                 window: float = DEFAULT_WINDOW, sampler_options: dict | None = None, null_control: bool = True,
-                 resamples: int = 200):
+                 window: float = DEFAULT_WINDOW, num_sweeps: int = 64, reduced_beta_range=(0.1, 10.0),
+                 null_control: bool = True, resamples: int = 200):
         self.net = network
         self.x = jnp.asarray(x_probe, jnp.float32)
         self.y = np.asarray(y_probe)
@@ -119,7 +146,8 @@ class TransitionTracker:
         network.check_labels(self.y)
         self.num_samples = int(num_samples)
         self.window = float(window)
-        self.sample = phase_sampler("sa", **(sampler_options or {}))
+        self.num_sweeps = int(num_sweeps)
+        self.reduced_beta_range = tuple(float(b) for b in reduced_beta_range)
         self.seed = seed
         self.null_control = null_control
         self.resamples = int(resamples)
@@ -128,14 +156,18 @@ class TransitionTracker:
     def measure(self, params, key) -> dict:
         """The observables of one set of parameters (no code gap; see :meth:`record`)."""
         net = self.net
-        found = probe_landscape(net, params, self.x, self.y, self.sample, key, self.num_samples, self.window)
+        sample = self.sampler(params)
+        found = probe_landscape(net, params, self.x, self.y, sample, key, self.num_samples, self.window)
         states = np.stack([np.repeat(r["states"], r["hits"], axis=0) for r in found])  # (B, K, N)
         correct = np.array([r["correct"] for r in found])
         heads = np.array([r["heads"] for r in found], float)
+        beyond = np.array([r["heads_beyond_lowest"] for r in found], float)
         targets = np.asarray(net.target_code(jnp.asarray(self.y)))
         m_out = [float(np.mean(r["lowest_state"][net.output_slice] * t)) for r, t in zip(found, targets)]
         return {"m": float(np.mean(correct)), "m_out": float(np.mean(m_out)),
                 "mean_heads": float(heads.mean()), "heads_error": float(heads.std(ddof=1) / np.sqrt(len(heads))),
+                "mean_heads_beyond_lowest": float(beyond.mean()),
+                "heads_beyond_lowest_error": float(beyond.std(ddof=1) / np.sqrt(len(beyond))),
                 "heads_on_correct_inputs": float(np.mean(heads[correct] > 0)) if correct.any() else None,
                 "mean_deep_labels": float(np.mean([r["deep_labels"] for r in found])),
                 "mean_minima": float(np.mean([r["num_minima"] for r in found])),
@@ -145,6 +177,13 @@ class TransitionTracker:
                 "median_gap_per_spin": _nan_median([r["gap_per_spin"] for r in found]),
                 **_overlap_statistics(states, net.num_hidden, self.resamples, self.seed)}
 
+    def sampler(self, params):
+        """Independent simulated-annealing runs with the beta range in units of 1 / sigma of these params."""
+        fields, _ = self.net.input_fields(params, self.x)
+        scale = local_field_scale(self.net.couplings(params), fields)
+        hot, cold = self.reduced_beta_range
+        return phase_sampler("sa", num_sweeps=self.num_sweeps, beta_range=(hot / scale, cold / scale))
+
     def record(self, params, epoch: int) -> dict:
         key = jax.random.fold_in(jax.random.key(self.seed), epoch)
         k_net, k_gap, k_null = jax.random.split(key, 3)
@@ -152,9 +191,10 @@ class TransitionTracker:
         rec = {"epoch": int(epoch), **self.measure(params, k_net), "median_gap": float(np.median(gaps)),
                "gaps": [float(g) for g in gaps], "num_samples": self.num_samples, "window": self.window}
         if self.null_control:
-            null = self.measure(decoupled_output(params), k_null)
-            rec["null"] = {k: null[k] for k in ("mean_heads", "mean_minima", "q_ea", "chi_sg", "chi_sg_error",
-                                                "binder", "binder_error", "m")}
+            k_perm, k_null = jax.random.split(k_null)
+            null = self.measure(permuted_output(params, k_perm), k_null)
+            rec["null"] = {k: null[k] for k in ("mean_heads", "mean_heads_beyond_lowest", "mean_minima", "q_ea",
+                                                "chi_sg", "chi_sg_error", "binder", "binder_error", "m")}
         self.records.append(rec)
         return rec
 
@@ -170,7 +210,7 @@ class TransitionTracker:
             energies = net.energy(params, x, net.target_code(codes))
         else:
             fields, offsets = net.input_fields(params, x, {net.num_layers: net.target_code(codes)}, hidden_layers)
-            _, e = self.sample(key, net.couplings(params, hidden_layers), fields, offsets, self.num_samples)
+            _, e = self.sampler(params)(key, net.couplings(params, hidden_layers), fields, offsets, self.num_samples)
             energies = e.min(axis=1)
         energies = np.asarray(energies).reshape(len(self.y), c)
         right = energies[np.arange(len(self.y)), self.y]
@@ -179,34 +219,43 @@ class TransitionTracker:
 
 
 def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERATURES, energy_scale=None,
-                  replicas: int = 2, sweeps: int = 2048, seed: int = 0, resamples: int = 500):
-    """Binder cumulant g and chi_SG of the connected hidden-spin overlap vs temperature, from ``replicas``
-    independent parallel-tempering runs per probe input (the problems; errors by bootstrap over them).
-    Temperatures are ``reduced_temperatures`` x ``energy_scale`` (default: this network's
-    :func:`local_field_scale`). Returns the curve, the scale, the bootstrap draws (for crossings) and a
-    stationarity check per temperature."""
+                  replicas: int = 4, sweeps: int = 2048, seed: int = 0, resamples: int = 500):
+    """The thermal glass of a network at fixed weights: the replicon chi_SG (four-replica estimator) and the
+    Binder cumulant g of the connected hidden-spin overlap vs temperature, from ``replicas`` independent
+    parallel-tempering runs per probe input (the problems; errors by bootstrap over them). Temperatures are
+    ``reduced_temperatures`` x ``energy_scale`` (default: this network's :func:`local_field_scale`); the
+    tempering ladder holds them, two intermediate temperatures between neighbours, and hotter ones up to twice
+    the highest. Returns the curve, the scale, the bootstrap draws (for crossings) and the stationarity check."""
     base = network.couplings(params)
     fields, _ = network.input_fields(params, jnp.asarray(x_probe, jnp.float32))
     scale = local_field_scale(base, fields) if energy_scale is None else float(energy_scale)
-    reduced = np.asarray(reduced_temperatures, np.float64)
+    reduced = np.sort(np.asarray(reduced_temperatures, np.float64))
+    ladder = np.exp(np.interp(np.arange(3 * len(reduced) - 2) / 3.0, np.arange(len(reduced)), np.log(reduced)))
+    measured = np.flatnonzero(np.isin(np.arange(len(ladder)) % 3, [0]))
     burn_in = sweeps // 2
     thin = max(1, (sweeps - burn_in) // 128)
-    r = equilibrium_replicas(jax.random.key(seed), base, reduced * scale, num_replicas=replicas, burn_in=burn_in,
+    r = equilibrium_replicas(jax.random.key(seed), base, ladder * scale, num_replicas=replicas, burn_in=burn_in,
                              num_measurements=(sweeps - burn_in) // thin, thin=thin, extra_field=fields,
                              sites=np.arange(network.num_hidden), hottest=2.0 * float(reduced.max()) * scale)
+    r = r._replace(temperatures=r.temperatures[measured], energy=r.energy[..., measured],
+                   overlap=r.overlap[..., measured])
     moments = connected_moments(r.overlap, symmetric=False)
     n = network.num_hidden
-    stats = glass_statistics(moments["m2"], moments["m4"], n)
-    draws = bootstrap_problems(lambda a, b: glass_statistics(a, b, n), (moments["m2"], moments["m4"]),
-                               resamples, seed)
-    checks = stationarity_check(r)
+    replicon = replicon_susceptibility(r.overlap, replicas, n)
+
+    def statistics(m2, m4, replicon):
+        return glass_statistics(m2, m4, n, replicon=replicon)
+
+    stats = statistics(moments["m2"], moments["m4"], replicon)
+    draws = bootstrap_problems(statistics, (moments["m2"], moments["m4"], replicon), resamples, seed)
+    checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced)))
     curve = [{"reduced_temperature": float(t), "temperature": float(t * scale), "g": float(stats["g"][i]),
               "g_error": float(np.nanstd(draws["g"][:, i], ddof=1)), "chi_sg": float(stats["chi_sg"][i]),
               "chi_sg_error": float(np.std(draws["chi_sg"][:, i], ddof=1)),
               "mean_overlap": float(moments["mean"][:, i].mean()), "equilibrated": checks[i]["equilibrated"],
-              "drift_z": checks[i]["z"]} for i, t in enumerate(reduced)]
+              "drift_z": checks[i]["z"], "q2_drift_z": checks[i]["q2_z"]} for i, t in enumerate(reduced)]
     return {"energy_scale": scale, "curve": curve, "draws": draws,
-            "min_acceptance": float(r.acceptance.mean(axis=(0, 1)).min()),
+            "min_acceptance": float(r.acceptance.min()),
             "equilibrated": all(c["equilibrated"] for c in checks)}
 
 
@@ -277,7 +326,8 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
     return results
 
 
-TRACKED = ("m", "m_out", "mean_heads", "heads_error", "mean_minima", "mean_chao1", "singleton_fraction",
+TRACKED = ("m", "m_out", "mean_heads", "heads_error", "mean_heads_beyond_lowest", "heads_beyond_lowest_error",
+           "mean_minima", "mean_chao1", "singleton_fraction",
            "mean_deep_labels", "median_gap_per_spin", "median_gap", "q_ea", "chi_sg", "chi_sg_error", "binder",
            "binder_error")
 THERMAL = ("untrained", "trained", "null_untrained", "null_trained")
@@ -295,7 +345,8 @@ def save_transition_arrays(results: dict, path: str):
 
     variables = {f: (("width", "epoch"), stack(f)) for f in TRACKED}
     variables.update({f"null_{f}": (("width", "epoch"), stack(f, True))
-                      for f in ("mean_heads", "mean_minima", "q_ea", "chi_sg", "chi_sg_error", "binder", "m")})
+                      for f in ("mean_heads", "mean_heads_beyond_lowest", "mean_minima", "q_ea", "chi_sg",
+                                "chi_sg_error", "binder", "m")})
     variables["p_q"] = (("width", "epoch", "q"), stack("p_q"))
     variables["gap"] = (("width", "epoch", "probe"), stack("gaps"))
     for name in THERMAL:
@@ -332,16 +383,17 @@ def plot_transition(results: dict, stem: str):
     for i, w in enumerate(widths):
         recs, colour = results["widths"][w]["records"], f"C{i}"
         e = [r["epoch"] for r in recs]
-        ax_heads.errorbar(e, [r["mean_heads"] for r in recs], yerr=[r["heads_error"] for r in recs], fmt="o-",
-                          ms=3, capsize=2, color=colour, label=f"heads, width {w}")
+        ax_heads.errorbar(e, [r["mean_heads_beyond_lowest"] for r in recs],
+                          yerr=[r["heads_beyond_lowest_error"] for r in recs], fmt="o-", ms=3, capsize=2,
+                          color=colour, label=f"heads beyond the lowest state, width {w}")
         ax_heads.plot(e, [r["mean_minima"] for r in recs], "s--", color=colour, alpha=0.6,
                       label=f"distinct minima, width {w}")
-        ax_heads.plot(e, [r["null"]["mean_heads"] for r in recs], "x:", color=colour, alpha=0.8,
-                      label=f"heads, null control, width {w}")
+        ax_heads.plot(e, [r["null"]["mean_heads_beyond_lowest"] for r in recs], "x:", color=colour, alpha=0.8,
+                      label=f"heads beyond lowest, null control, width {w}")
         ax_order.plot(e, [r["m"] for r in recs], "o-", color=colour, label=f"m, width {w}")
         ax_order.errorbar(e, [r["chi_sg"] / int(w) for r in recs],
                           yerr=[r["chi_sg_error"] / int(w) for r in recs], fmt="^--", ms=3, color=colour, alpha=0.7,
-                          label=f"χ_SG / n (connected), width {w}")
+                          label=f"χ_SG / n among anneals, width {w}")
         ax_order.plot(e, [r["null"]["chi_sg"] / int(w) for r in recs], "x:", color=colour, alpha=0.8,
                       label=f"χ_SG / n, null control, width {w}")
         t_star = results["widths"][w]["t_star"]
@@ -355,14 +407,14 @@ def plot_transition(results: dict, stem: str):
     ax_heads.set(xlabel=epoch_label, ylabel="per probe input",
                  title=f"Hydra heads (within {window:g} rms local field of the lowest state) and minima")
     ax_order.set(xlabel=epoch_label, ylabel="order parameter", ylim=(-0.05, 1.05),
-                 title="label order m and connected χ_SG / n (dashed verticals: t*)")
+                 title="label order m and replicon χ_SG / n among anneal outcomes (dashed: t*)")
     ax_gap.axvline(0, color="k", lw=1)
     ax_gap.set(xlabel="code gap Δ = min over wrong codes E − E(right code)  (> 0: ordered)", ylabel="probe inputs",
                title=f"Energy gap before and after training, width {widths[-1]}")
     for ax in (ax_heads, ax_order, ax_gap):
         ax.legend(fontsize=6)
     fig.suptitle("Training as a glass → order transition (digits, annealer-assisted, PA); "
-                 "null control: hidden → output couplings set to zero", fontsize=11)
+                 "null control: the same network with its hidden → output couplings permuted", fontsize=11)
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)
@@ -375,7 +427,7 @@ def plot_thermal(results: dict, stem: str):
 
     fig = Figure(figsize=(12, 4.6))
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, prefix, title in ((axes[0], "", "network"), (axes[1], "null_", "null control (hidden → output = 0)")):
+    for ax, prefix, title in ((axes[0], "", "network"), (axes[1], "null_", "null control: hidden → output = 0")):
         for i, (w, r) in enumerate(results["widths"].items()):
             for phase, style in (("untrained", "--"), ("trained", "-")):
                 curve = r[f"thermal_{prefix}{phase}"]["curve"]
@@ -383,10 +435,10 @@ def plot_thermal(results: dict, stem: str):
                             yerr=[c["g_error"] for c in curve], fmt="o" + style, ms=3, capsize=2, color=f"C{i}",
                             label=f"width {w}, {phase}")
         crossings = results["thermal_crossings"]
-        resolved = [f"{c['widths']}: T/σ = {c['temperature']:.2f}" for phase in ("untrained", "trained")
-                    for c in crossings[f"{prefix}{phase}"] if c["resolved"]]
-        ax.set(xscale="log", xlabel="temperature / σ (σ: the network's rms local-field scale)",
-               title=f"{title}; resolved crossings: {', '.join(resolved) if resolved else 'none'}")
+        found = [f"{phase} {c['widths']}: T/σ = {c['temperature']:.2f}" + ("" if c["transition"] else " (g*≈0)")
+                 for phase in ("untrained", "trained") for c in crossings[f"{prefix}{phase}"] if c["resolved"]]
+        ax.set(xscale="log", xlabel="temperature / σ (σ: the network's rms local-field scale)")
+        ax.set_title(f"{title}\nresolved crossings: {'; '.join(found) if found else 'none'}", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
     axes[0].set_ylabel("Binder cumulant g of the connected hidden overlap")
