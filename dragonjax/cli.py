@@ -229,7 +229,7 @@ def cmd_glass(args) -> int:
                   couplings=args.couplings, replicas=args.replicas, sweeps=args.sweeps, hottest=args.hottest,
                   out=args.out, progress=not args.quiet)
     size_name = "L" if args.model.startswith("ea") else "N"
-    print(f"{args.model} ({args.couplings}), {args.samples} disorder samples per size, {args.replicas} independent "
+    print(f"{args.model} ({args.couplings}), {args.samples} disorder samples per size, {r['replicas']} independent "
           f"tempering replicas, {args.sweeps} sweeps each (half burn-in)")
     print("T        " + "  ".join(f"{t:6.3f}" for t in r["temperatures"]))
     for size, p in r["per_size"].items():
