@@ -132,6 +132,11 @@ def test_the_paper_names_its_command_and_its_figures_exist():
     tex = (papers / "reproduction.tex").read_text()
     for figure in figures:
         assert (papers / figure).stat().st_size > 10_000 and figure in tex
+    # the committed glass validation (section 2.1) is the one in the text
+    sk = json.loads((papers / "glass" / "sk" / "results.json").read_text())
+    low, high = sk["crossing_interval"]
+    assert f"T = {sk['crossing_temperature']:.2f}, 95 % interval [{low:.2f}, {high:.2f}]" in text
+    assert (papers / "glass" / "sk" / "binder.png").stat().st_size > 10_000 and "glass/sk/binder.png" in tex
     # the committed run's numbers are the ones in the text
     results = json.loads((papers / "run" / "results.json").read_text())
     for trainer in ("annealer", "backprop"):

@@ -205,8 +205,8 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
 
 
 def _chi_ratio(per_size, sizes):
-    """chi_SG(largest) / chi_SG(smallest) per temperature: grows like (N_L/N_S)^(2 - eta) / d at and below
-    a transition, stays near 1 for a paramagnet."""
+    """chi_SG(largest) / chi_SG(smallest) per temperature: grows like (L_L/L_S)^(2 - eta) at a transition (SK:
+    (N_L/N_S)^(1/3)) and faster below it, stays near 1 for a paramagnet."""
     a, b = np.asarray(per_size[str(sizes[-1])]["chi_sg"]), np.asarray(per_size[str(sizes[0])]["chi_sg"])
     return (a / b).tolist()
 

@@ -421,29 +421,37 @@ def plot_transition(results: dict, stem: str):
 
 
 def plot_thermal(results: dict, stem: str):
-    """Binder cumulant of the connected overlap vs reduced temperature: network (left) and null control
-    (right), one colour per width, untrained dashed, trained solid."""
+    """The thermal glass vs reduced temperature: replicon chi_SG / n (top) and the connected Binder cumulant
+    (bottom, clipped to [-1, 1]: frozen states with rare jumps make it very negative), network (left) and
+    decoupled null control (right), one colour per width, untrained dashed, trained solid."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
-    fig = Figure(figsize=(12, 4.6))
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, prefix, title in ((axes[0], "", "network"), (axes[1], "null_", "null control: hidden → output = 0")):
+    fig = Figure(figsize=(12, 8))
+    axes = fig.subplots(2, 2, sharex=True)
+    for column, prefix, title in ((0, "", "network"), (1, "null_", "null control: hidden → output = 0")):
+        ax_chi, ax_g = axes[0, column], axes[1, column]
         for i, (w, r) in enumerate(results["widths"].items()):
             for phase, style in (("untrained", "--"), ("trained", "-")):
                 curve = r[f"thermal_{prefix}{phase}"]["curve"]
-                ax.errorbar([c["reduced_temperature"] for c in curve], [c["g"] for c in curve],
-                            yerr=[c["g_error"] for c in curve], fmt="o" + style, ms=3, capsize=2, color=f"C{i}",
-                            label=f"width {w}, {phase}")
+                t = [c["reduced_temperature"] for c in curve]
+                ax_chi.errorbar(t, [max(c["chi_sg"] / int(w), 1e-5) for c in curve],
+                                yerr=[c["chi_sg_error"] / int(w) for c in curve], fmt="o" + style, ms=3, capsize=2,
+                                color=f"C{i}", label=f"width {w}, {phase}")
+                ax_g.errorbar(t, [c["g"] for c in curve], yerr=[c["g_error"] for c in curve], fmt="o" + style, ms=3,
+                              capsize=2, color=f"C{i}", label=f"width {w}, {phase}")
         crossings = results["thermal_crossings"]
         found = [f"{phase} {c['widths']}: T/σ = {c['temperature']:.2f}" + ("" if c["transition"] else " (g*≈0)")
                  for phase in ("untrained", "trained") for c in crossings[f"{prefix}{phase}"] if c["resolved"]]
-        ax.set(xscale="log", xlabel="temperature / σ (σ: the network's rms local-field scale)")
-        ax.set_title(f"{title}\nresolved crossings: {'; '.join(found) if found else 'none'}", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-    axes[0].set_ylabel("Binder cumulant g of the connected hidden overlap")
-    fig.suptitle("Thermal glass of the network at fixed weights (independent tempering replicas, errors over "
-                 "probe inputs)", fontsize=10)
+        ax_chi.set(xscale="log", yscale="log", ylim=(1e-5, None), ylabel="replicon χ_SG / n (floored at 1e-5)")
+        ax_chi.set_title(f"{title}", fontsize=10)
+        ax_g.set(xscale="log", ylim=(-1.05, 1.05), xlabel="temperature / σ (σ: the network's rms local-field scale)",
+                 ylabel="Binder g of the connected overlap")
+        ax_g.set_title(f"resolved Binder crossings over widths: {'; '.join(found) if found else 'none'}", fontsize=9)
+        for ax in (ax_chi, ax_g):
+            ax.grid(True, which="both", alpha=0.3)
+        ax_chi.legend(fontsize=7, ncol=2)
+    fig.suptitle("Thermal glass of the network at fixed weights (4 independent tempering replicas per probe input, "
+                 "errors by bootstrap over probe inputs)", fontsize=10)
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=140)

@@ -1,6 +1,7 @@
 """Parallel tempering (replica exchange; Swendsen & Wang 1986, Hukushima & Nemoto 1996).
 
-One chain per inverse temperature beta_0 < beta_1 < ... < beta_{T-1} of the same problem. A step is one
+One chain per inverse temperature beta_0, beta_1, ..., beta_{T-1} of the same problem (any order; neighbours in
+this order are exchanged, so list them monotonically). A step is one
 sweep of every chain at its own beta (the sweep of :mod:`dragonjax.kernels.sweeps`), then exchange
 proposals between neighbouring temperatures: configurations at beta_t and beta_{t+1} swap with probability
 min(1, exp((beta_{t+1} - beta_t)(E_{t+1} - E_t))), which keeps the product of Boltzmann distributions
@@ -34,7 +35,7 @@ __all__ = ["TemperingState", "TemperingInfo", "tempering_init", "tempering_step"
 class TemperingState(NamedTuple):
     spins: jax.Array  # (..., T, N): chain t at betas[t]
     energies: jax.Array  # (..., T), including the extra field
-    betas: jax.Array  # (T,) increasing
+    betas: jax.Array  # (T,) monotonic
     step: jax.Array  # number of steps taken (sets which neighbour pairs are proposed next)
     accepted: jax.Array  # (..., T - 1) accepted exchanges between t and t + 1
     proposed: jax.Array  # (T - 1,) proposals made between t and t + 1 (the same for every batch element)
@@ -45,7 +46,7 @@ class TemperingInfo(NamedTuple):
 
 
 def tempering_init(model: IsingModel, spins, betas, extra_field=None) -> TemperingState:
-    """State of chains ``spins`` (..., T, N) at the increasing inverse temperatures ``betas`` (T,).
+    """State of chains ``spins`` (..., T, N) at the monotonic inverse temperatures ``betas`` (T,).
     ``extra_field`` (..., N) or (..., T, N) adds to h (e.g. a per-problem field)."""
     betas = jnp.asarray(betas, spins.dtype)
     batch = spins.shape[:-1]
