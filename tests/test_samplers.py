@@ -242,3 +242,20 @@ def test_adaptive_population_annealing_reports_the_fraction_of_beta():
     done = sorted(d for d, _ in reports)
     assert {t for _, t in reports} == {20} and done[-1] == 20 and len(set(done)) == len(done) >= 5
     assert np.array_equal(reported.record.sample, plain.record.sample) and reported.info["log_z"] == plain.info["log_z"]
+
+
+def test_population_annealing_warns_when_its_reads_are_few_families():
+    """A PA population is not a set of independent samples: below R / rho_t = 100 the sampler says so."""
+    import warnings
+
+    from dragonjax.samplers import PopulationAnnealingSampler
+
+    bqm = dj.problems.sherrington_kirkpatrick(32, seed=1).to_bqm()
+    with pytest.warns(UserWarning, match="effective population"):
+        ss = PopulationAnnealingSampler().sample(bqm, num_reads=16, num_sweeps=50, beta_range=(0.1, 5.0), seed=0)
+    assert not ss.info["effective_population_ok"] and ss.info["effective_population"] < 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ss = PopulationAnnealingSampler().sample(bqm, num_reads=16, num_sweeps=50, beta_range=(0.1, 5.0), seed=0,
+                                                 min_effective_population=0)
+    assert ss.info["effective_population_ok"]

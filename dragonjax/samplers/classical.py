@@ -7,6 +7,7 @@ Parameter names follow dwave-samplers' ``SimulatedAnnealingSampler`` where they 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
 import numpy as np
@@ -95,14 +96,18 @@ class PopulationAnnealingSampler(KernelSampler):
     steps are chosen so that successive energy histograms overlap by ``target_overlap`` up to
     ``beta_range[1]`` (at most ``max_steps`` steps). The SampleSet's ``info`` has ``log_z`` (estimate of
     ln sum_s exp(-beta_final E(s)), E including the BQM's offset), ``beta_schedule``, ``num_families``,
-    ``rho_t`` and ``effective_population``.
+    ``rho_t`` and ``effective_population`` R / rho_t. The reads descend from ``num_families`` initial replicas
+    and are *not* independent samples: thermal averages over them are trustworthy when R / rho_t is large, so a
+    ``UserWarning`` is raised when it falls below ``min_effective_population`` (default 100; 0 switches the
+    check off) and ``info["effective_population_ok"]`` records the verdict. For independent equilibrium
+    replicas use :func:`dragonjax.analysis.equilibrium_replicas`.
     """
 
     @property
     def parameters(self) -> dict:
         return {**self._common_parameters, "num_sweeps": [], "num_sweeps_per_beta": [], "beta_range": [],
                 "beta_schedule_type": ["beta_schedule_options"], "beta_schedule": [], "resampling": [],
-                "adaptive": [], "target_overlap": [], "max_steps": []}
+                "adaptive": [], "target_overlap": [], "max_steps": [], "min_effective_population": []}
 
     @property
     def properties(self) -> dict:
@@ -110,7 +115,7 @@ class PopulationAnnealingSampler(KernelSampler):
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, resampling="systematic", adaptive=False,
-             target_overlap=0.85, max_steps=1000, progress=False):
+             target_overlap=0.85, max_steps=1000, min_effective_population=100, progress=False):
         check_resampling(resampling)
         if adaptive:
             if beta_schedule is not None:
@@ -131,7 +136,13 @@ class PopulationAnnealingSampler(KernelSampler):
                                  _replicated(spins), bool(progress))
         info = {"log_z": float(result.log_z), "beta_schedule": np.concatenate([[0.0], betas]),
                 "num_families": int(result.num_families), "rho_t": float(result.rho_t),
-                "effective_population": float(result.effective_population), "resampling": resampling}
+                "effective_population": float(result.effective_population), "resampling": resampling,
+                "effective_population_ok": bool(float(result.effective_population) >= min_effective_population)}
+        if not info["effective_population_ok"]:
+            warnings.warn(f"population annealing kept {info['num_families']} families, effective population "
+                          f"R / rho_t = {info['effective_population']:.1f} < {min_effective_population}: the reads "
+                          "are strongly correlated, thermal averages over them are unreliable (raise num_reads or "
+                          "num_sweeps_per_beta, or use independent replicas)", UserWarning, stacklevel=3)
         return result.spins, info
 
 
