@@ -230,7 +230,7 @@ def test_glass_sk_crossing_at_tc_slow():
 @pytest.mark.slow
 def test_glass_null_models_slow():
     free = run_glass("free", (32, 64, 128), np.geomspace(0.3, 3.0, 12), samples=64, sweeps=512, progress=False)
-    assert free["crossing_temperature"] is None and not free["transition"] and _chi_sg_independent_of_size(free)
+    assert not free["transition"] and _chi_sg_independent_of_size(free)
     ea2d = run_glass("ea2d", (4, 6, 8), np.linspace(0.4, 1.6, 7), samples=64, sweeps=2048, progress=False)
     assert ea2d["equilibrated"] and not ea2d["transition"]
 

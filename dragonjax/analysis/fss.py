@@ -8,17 +8,19 @@ low T) to - (high T); when there are several, the one with the largest drop d_i 
 is linearly interpolated, its value y* is the interpolated y_small. It is *resolved* when the curves are told
 apart on both sides: some grid temperature at or below it has d > 2 sigma_d and some at or above it has
 d < -2 sigma_d; otherwise the crossing temperature is None and the naive sign change is kept as
-``unresolved_crossing`` (and its bootstrap interval as ``sign_change_interval``). ``interval``: 2.5 / 97.5 % percentiles of the crossing temperature over the bootstrap
-resamplings that change sign, ``fraction`` their share; when fraction < 0.975 the interval is conditional on a
-crossing (``interval_conditional``) and is not a 95 % interval.
+``unresolved_crossing`` (its bootstrap interval as ``sign_change_interval``). ``interval``: 2.5 / 97.5 %
+percentiles of the crossing temperature over the bootstrap resamplings that change sign, ``fraction`` their
+share; when fraction < 0.975 the interval is conditional on a crossing (``interval_conditional``) and is not a
+95 % interval.
 
 A resolved crossing is not yet a transition. Two paramagnets cross too: for free spins in random fields the
 Binder cumulant is g_N(T) = c(T) / N with c changing sign, so g_small - g_large changes sign at g* ~ 0 -- the
 Gaussian fixed point -- and with enough samples that crossing is resolved. ``transition`` is therefore true
-only for a resolved crossing found in >= 95 % of resamplings whose value interval lies above 0. For xi_L / L
-(>= 0 by construction) that guard is void; there a paramagnet's xi_L / L falls with L at every T, so it gives
-no + to - sign change in the first place. With many temperatures and pairs, about 1-2 % of comparisons of
-coinciding curves are resolved by chance (2-sigma rule, correlated neighbouring temperatures).
+only for a resolved crossing found in >= 97.5 % of resamplings (so that its interval is a 95 % one) whose value
+interval lies above 0. For xi_L / L (>= 0 by construction) that guard is void; there a paramagnet's xi_L / L
+falls with L at every T, so it gives no + to - sign change in the first place. With many temperatures and pairs,
+about 1-2 % of comparisons of coinciding curves are resolved by chance (2-sigma rule, correlated neighbouring
+temperatures).
 """
 from __future__ import annotations
 
@@ -66,4 +68,4 @@ def size_crossing(temperatures, small, large, observable: str = "g") -> dict:
             "resolved": resolved, "unresolved_crossing": None if resolved else t_star,
             "fraction": len(ts) / len(found), "interval_conditional": len(ts) / len(found) < 0.975,
             "separation": (d / sigma).tolist(),
-            "transition": bool(resolved and len(ts) >= 0.95 * len(found) and value_interval[0] > 0)}
+            "transition": bool(resolved and len(ts) >= 0.975 * len(found) and value_interval[0] > 0)}

@@ -136,7 +136,8 @@ def _landscape_record(model: IsingModel, minima, decode, y: int, window: float) 
     head = deep & ~right
     order = np.flatnonzero(head)[np.argsort(energies[head], kind="stable")]
     gap = float(energies[~right].min() - energies[right].min()) if right.any() and (~right).any() else np.nan
-    return {**census, "heads": int(head.sum()), "heads_beyond_lowest": int(head.sum()) - int(not right[best]), "head_states": census["states"][order],
+    return {**census, "heads": int(head.sum()), "heads_beyond_lowest": int(head.sum()) - int(not right[best]),
+            "head_states": census["states"][order],
             "head_energies": energies[order], "deep_minima": int(deep.sum()),
             "deep_labels": int(len(np.unique(labels[deep]))), "gap": gap, "gap_per_spin": gap / model.num_variables,
             "num_spins": model.num_variables, "lowest_energy": float(energies[best]), "correct": bool(right[best]),

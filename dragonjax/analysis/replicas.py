@@ -49,12 +49,15 @@ class ReplicaSamples(NamedTuple):
     sweeps: int  # sweeps per replica in all (burn-in + measurement)
 
 
-def family_z_max(num_tests: int, family_rate: float = 0.01) -> float:
-    """One-sided z threshold that keeps the chance of any false alarm among ``num_tests`` independent tests of
-    an equilibrated run at ``family_rate`` (Bonferroni); at least 3."""
-    from statistics import NormalDist
+def family_z_max(num_tests: int, family_rate: float = 0.01, samples: int | None = None) -> float:
+    """One-sided threshold that keeps the chance of any false alarm among ``num_tests`` independent tests of an
+    equilibrated run at ``family_rate`` (Bonferroni); the z-scores of means over ``samples`` problems are
+    Student-t distributed with samples - 1 degrees of freedom (normal when None). At least 3."""
+    from scipy import stats
 
-    return max(3.0, NormalDist().inv_cdf(1.0 - family_rate / max(int(num_tests), 1)))
+    tail = family_rate / max(int(num_tests), 1)
+    quantile = stats.norm.isf(tail) if samples is None or samples < 2 else stats.t.isf(tail, int(samples) - 1)
+    return max(3.0, float(quantile))
 
 
 def replica_pairs(k: int):
@@ -191,8 +194,8 @@ def equilibration_check(samples: ReplicaSamples, coupling_variance, field_varian
     (3 sigma: one false alarm in ~740 temperatures of an equilibrated run; studies that test many temperatures
     raise ``z_max`` to keep their family-wise rate, see :func:`family_z_max`) -- or when the slowest exchange
     of the tempering ladder above this temperature accepts fewer than ``min_acceptance`` of its proposals in
-    some problem (the ladder then does not connect the chain to the hot end). The identity involves only the energy and the
-    link overlap, which relax faster than P(q): a pass does not show that g or chi_SG are equilibrated --
+    some problem (the ladder then does not connect the chain to the hot end). The identity involves only the
+    energy and the link overlap, which relax faster than P(q): a pass does not show that g or chi_SG are equilibrated --
     combine it with :func:`stationarity_check`. Offsets and extra fields must be zero-mean Gaussian parts
     of the disorder or absent."""
     if samples.link is None:

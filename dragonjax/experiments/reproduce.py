@@ -83,7 +83,7 @@ def write_report(results: dict, path: str):
         "| trainer | test accuracy | train accuracy | wall time |", "|---|---|---|---|",
         *[f"| {name} | {r['test_accuracy']:.4f} | {r['train_accuracy']:.4f} | {r['wall_seconds']:.0f} s |"
           for name, r in t.items()], "",
-        "## Claim 1–2: training is a glass → order transition that removes the Hydra heads", "",
+        "## Claims 1–2 (the paper's): training is a glass → order transition that removes the Hydra heads", "",
         "Rule: t* = first epoch (of 256 examples) with label order m ≥ 1/2. Heads: distinct wrong-label minima "
         "within one rms local field of the lowest state, among 32 independent anneals per probe input; 'beyond "
         "lowest' leaves out a misclassified input's lowest state (so it does not contain the accuracy). Null "

@@ -133,7 +133,7 @@ class TransitionTracker:
         reduced_beta_range: the annealing schedule's (hot, cold) beta in units of 1 / sigma, sigma the
             conditioned problems' :func:`local_field_scale` at the parameters measured -- so that the anneals
             are equally thorough when training strengthens the fields.
-        null_control: also measure the network with its hidden -> output couplings set to zero.
+        null_control: also measure the network with its hidden -> output couplings randomly permuted.
     """
 
     def __init__(self, network, x_probe, y_probe, num_samples: int = 32, seed: int = 0,
@@ -237,8 +237,11 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
     r = equilibrium_replicas(jax.random.key(seed), base, ladder * scale, num_replicas=replicas, burn_in=burn_in,
                              num_measurements=(sweeps - burn_in) // thin, thin=thin, extra_field=fields,
                              sites=np.arange(network.num_hidden), hottest=2.0 * float(reduced.max()) * scale)
+    # keep the measured rungs; the exchange rate "above" a measured rung covers every ladder edge above it
+    edges = [slice(3 * i, 3 * (i + 1) if i < len(measured) - 1 else None) for i in range(len(measured))]
+    acceptance = np.stack([r.acceptance[..., e].min(axis=-1) for e in edges], axis=-1)
     r = r._replace(temperatures=r.temperatures[measured], energy=r.energy[..., measured],
-                   overlap=r.overlap[..., measured])
+                   overlap=r.overlap[..., measured], acceptance=acceptance)
     moments = connected_moments(r.overlap, symmetric=False)
     n = network.num_hidden
     replicon = replicon_susceptibility(r.overlap, replicas, n)
@@ -248,14 +251,14 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
 
     stats = statistics(moments["m2"], moments["m4"], replicon)
     draws = bootstrap_problems(statistics, (moments["m2"], moments["m4"], replicon), resamples, seed)
-    checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced)))
+    checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced), samples=len(fields)))
     curve = [{"reduced_temperature": float(t), "temperature": float(t * scale), "g": float(stats["g"][i]),
               "g_error": float(np.nanstd(draws["g"][:, i], ddof=1)), "chi_sg": float(stats["chi_sg"][i]),
               "chi_sg_error": float(np.std(draws["chi_sg"][:, i], ddof=1)),
               "mean_overlap": float(moments["mean"][:, i].mean()), "equilibrated": checks[i]["equilibrated"],
               "drift_z": checks[i]["z"], "q2_drift_z": checks[i]["q2_z"]} for i, t in enumerate(reduced)]
     return {"energy_scale": scale, "curve": curve, "draws": draws,
-            "min_acceptance": float(r.acceptance.min()),
+            "min_acceptance": float(acceptance.min()),
             "equilibrated": all(c["equilibrated"] for c in checks)}
 
 
