@@ -154,6 +154,13 @@ def _chi_sg_independent_of_size(results):
     return bool(np.all(diff <= 3 * np.hypot(large["chi_sg_error"], small["chi_sg_error"])))
 
 
+def _assert_resolved_crossings_contain(results, critical_temperature):
+    """Every resolved crossing (of g and of xi/L, every size pair) has the known T_c inside its 95 % interval."""
+    for pairs in results["crossings"].values():
+        for c in pairs:
+            assert not c["resolved"] or c["interval"][0] <= critical_temperature <= c["interval"][1], c
+
+
 def test_glass_sk_default_sizes_consistent_with_tc():
     """N = 64 and 128 (64 samples, 1024 sweeps): the paramagnetic side is resolved (g_128 below g_64 by more than
     2 sigma) and the sign change of g_128 - g_64 has a bootstrap interval containing T_c = 1. Smaller sizes
@@ -215,9 +222,7 @@ def test_glass_ea3d_small_sizes_equilibrated_and_no_spurious_crossing():
     r = run_glass("ea3d", (4, 6), np.linspace(0.7, 1.3, 4), samples=32, sweeps=1024, resamples=500,
                   progress=False)
     assert r["equilibrated"]
-    for pairs in r["crossings"].values():
-        for c in pairs:
-            assert not c["resolved"] or c["interval"][0] <= 0.95 <= c["interval"][1], c
+    _assert_resolved_crossings_contain(r, 0.95)
 
 
 @pytest.mark.slow
@@ -241,9 +246,7 @@ def test_glass_ea3d_slow():
     a resolved crossing must contain 0.95."""
     r = run_glass("ea3d", (4, 6, 8), np.linspace(0.7, 1.3, 7), samples=384, sweeps=4096, progress=False)
     assert r["equilibrated"]
-    for pairs in r["crossings"].values():
-        for c in pairs:
-            assert not c["resolved"] or c["interval"][0] <= 0.95 <= c["interval"][1], c
+    _assert_resolved_crossings_contain(r, 0.95)
 
 
 @pytest.mark.slow
