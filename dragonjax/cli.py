@@ -103,67 +103,85 @@ def _positive_int(text):
     return value
 
 
-def add_training_arguments(p, epochs_default=20):
-    from .data import DATASETS
+def _float_pair(text):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected two comma-separated numbers hot,cold, got {text!r}")
+    return values
 
-    g = p.add_argument_group("data and network")
-    g.add_argument("--dataset", choices=DATASETS, default="digits",
-                   help="digits (scikit-learn's bundled 8x8 digits, stratified 70/30 split, random_state=0), "
-                        "teacher-student, or mnist from --data-path (default digits)")
-    g.add_argument("--data-path", help="local MNIST .npz or IDX folder (never downloaded)")
-    g.add_argument("--input-encoding", choices=("centered", "unit"), default="centered",
-                   help="inputs as 2x-1 in [-1, 1] (centered, default) or x in [0, 1] (unit)")
-    g.add_argument("--train-size", type=_positive_int, help="use only the first N training examples")
-    g.add_argument("--test-size", type=_positive_int, help="use only the first N test examples")
-    g.add_argument("--hidden", type=_int_list, default=[256], help="hidden layer sizes, e.g. 256 or 128,128 (default 256)")
-    g.add_argument("--spins-per-class", type=_positive_int, default=8, help="output spins per class K (default 8)")
-    g.add_argument("--init-scale", type=float, default=1.0,
-                   help="initial weights N(0, scale^2 / fan-in) (default 1; 2 helps nets with several hidden layers)")
-    g = p.add_argument_group("training")
-    g.add_argument("--trainer", choices=("annealer", "backprop"), default="annealer", help="default annealer")
-    g.add_argument("--sampler", choices=("pa", "sa", "piqmc", "exact", "dwave", "mock-dwave"), default="pa",
-                   help="phase sampler for the annealer trainer: population annealing (default), simulated "
-                        "annealing, path-integral QMC, exact enumeration (tiny nets), a D-Wave QPU (needs "
-                        "DWAVE_API_TOKEN or `dwave config create`) or its offline mock")
-    g.add_argument("--epochs", type=_positive_int, default=epochs_default, help=f"epochs (default {epochs_default})")
-    g.add_argument("--batch-size", type=_positive_int, default=32, help="mini-batch size (default 32)")
-    g.add_argument("--lr", type=float, dest="learning_rate",
-                   help="peak Adam learning rate, cosine-decayed (default 0.01 annealer, 0.003 backprop)")
-    g.add_argument("--num-reads", type=_positive_int, default=16, help="states per example and phase (default 16)")
-    g.add_argument("--num-sweeps", type=_positive_int, default=32, help="sweeps per anneal (default 32)")
-    g.add_argument("--nudge", default="strong", help="'strong' (clamped output) or a weak-nudge strength")
-    g.add_argument("--active-layers", type=_positive_int, help="train deep nets a window of k layers at a time")
-    g.add_argument("--max-variables", type=_positive_int, help="refuse windows larger than this many spins")
-    g.add_argument("--activation", choices=("tanh", "sign"), default="tanh", help="backprop hidden units")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+def _seeds(text):
+    from .train import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "float": float, "ints": _int_list, "pair": _float_pair,
+                  "str": str, "nudge": str, "seeds": _seeds}
+TRAINING_GROUPS = {"data and network": ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden",
+                                        "spins_per_class", "init_scale")}
+
+
+def _shown(value):
+    return ",".join(str(v) for v in value) if isinstance(value, tuple) else value
+
+
+def add_training_arguments(p):
+    """One option per :class:`~dragonjax.experiments.training.TrainConfig` field, its default and help from the
+    dataclass. Options not given are absent from the namespace (so ``--resume`` can tell them apart)."""
+    import dataclasses
+
+    from .experiments.training import TrainConfig
+
+    groups = {name: p.add_argument_group(name) for name in ("data and network", "training")}
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        group = groups["data and network" if f.name in TRAINING_GROUPS["data and network"] else "training"]
+        flags = [meta.get("flag", "--" + f.name.replace("_", "-"))]
+        default = "" if f.default is None else f" (default {_shown(f.default)})"
+        kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": meta["help"] + default}
+        if "choices" in meta:
+            kwargs["choices"] = meta["choices"]
+        else:
+            kwargs["type"] = ARGUMENT_TYPES[meta["kind"]]
+        group.add_argument(*flags, **kwargs)
 
 
 def _training_config(args) -> dict:
-    nudge = args.nudge
-    if nudge != "strong":
-        try:
-            nudge = float(nudge)
-        except ValueError:
-            raise ValueError(f"--nudge must be 'strong' or a number, got {args.nudge!r}") from None
-    keys = ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden", "spins_per_class",
-            "init_scale", "trainer", "sampler", "epochs", "batch_size", "learning_rate", "num_reads", "num_sweeps",
-            "active_layers", "max_variables", "activation", "seed")
-    return {**{k: getattr(args, k) for k in keys}, "nudge": nudge}
+    import dataclasses
+
+    from .experiments.training import TrainConfig
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
 
 
 def cmd_train(args) -> int:
     from .experiments.training import run_training
 
-    config = {} if args.resume else _training_config(args)
-    metrics = run_training(config, out=args.out, resume=args.resume, progress=not args.quiet)
+    metrics = run_training(_training_config(args), out=args.out, resume=args.resume, progress=not args.quiet)
+    ensemble = "seeds" in metrics
     if not args.quiet:
         for h in metrics["history"]:
-            extra = (f"  wrong-label states {h['mean_wrong_label_states']:.3f}"
-                     if "mean_wrong_label_states" in h else "")
-            print(f"epoch {h['epoch']:>3}  test {h.get('test_accuracy', float('nan')):.4f}{extra}  "
-                  f"{h['wall_seconds']:.1f} s")
-    print(f"test_accuracy {metrics['test_accuracy']:.4f}  train_accuracy {metrics['train_accuracy']:.4f}  "
-          f"wall {metrics['wall_seconds']:.1f} s" + (f"  -> {args.out}/metrics.json" if args.out else ""))
+            test = np.atleast_1d(np.asarray(h.get("test_accuracy", np.nan), float))
+            wrong = h.get("mean_wrong_label_states")
+            extra = "" if wrong is None else f"  wrong-label states {np.mean(wrong):.3f}"
+            shown = (f"test {test.mean():.4f} +- {test.std(ddof=1) / np.sqrt(test.size):.4f} (mean of "
+                     f"{test.size} seeds)" if ensemble else f"test {test[0]:.4f}")
+            print(f"epoch {h['epoch']:>3}  {shown}{extra}  {h['wall_seconds']:.1f} s")
+    if ensemble:
+        t, tr = metrics["test_accuracy"], metrics["train_accuracy"]
+        print(f"{len(metrics['seeds'])} seeds: test_accuracy {t['mean']:.4f} +- {t['sem']:.4f} (sem; min {t['min']:.4f}, "
+              f"max {t['max']:.4f})  train_accuracy {tr['mean']:.4f}  wall {metrics['wall_seconds']:.1f} s"
+              + (f"  -> {args.out}/metrics.json, {args.out}/history.nc" if args.out else ""))
+    else:
+        print(f"test_accuracy {metrics['test_accuracy']:.4f}  train_accuracy {metrics['train_accuracy']:.4f}  "
+              f"wall {metrics['wall_seconds']:.1f} s" + (f"  -> {args.out}/metrics.json" if args.out else ""))
     return 0
 
 
@@ -344,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--coordinator", help="coordinator host:port (with --num-processes and --process-id)")
     g.add_argument("--num-processes", type=_positive_int, help="number of processes")
     g.add_argument("--process-id", type=int, help="this process's index, 0 .. num-processes - 1")
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="do not keep compiled programs between runs (default: kept under ~/.cache/dragonjax/jax "
+                             "or $DRAGONJAX_COMPILATION_CACHE; 'off' there also turns it off)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("anneal", help="anneal a generated problem or a BQM file and print the result",
                        description="Run a dragonjax sampler on a generated Ising problem or on a BQM file "
@@ -363,12 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_anneal)
 
     p = sub.add_parser("train", help="train an Ising network (annealer-assisted) or its backprop baseline",
-                       description="Train an Ising network on a dataset and write DIR/config.json (all parameters, "
-                                   "seed, package versions, devices, git commit), DIR/checkpoint.pkl (every epoch) "
-                                   "and DIR/metrics.json (test_accuracy, train_accuracy, per-epoch history).")
+                       description="Train an Ising network (or, with --seeds, an ensemble of one network per seed as "
+                                   "one compiled computation) on a dataset and write DIR/config.json (all parameters, "
+                                   "seeds, package versions, devices, git commit), DIR/checkpoint.npz (every epoch), "
+                                   "DIR/history.nc (xarray/netCDF, dims seed x epoch) and DIR/metrics.json (final "
+                                   "test and train accuracy; per seed, mean and spread for an ensemble).")
     add_training_arguments(p)
     p.add_argument("--out", help="output directory")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (options given must match its config)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.set_defaults(func=cmd_train)
 
@@ -473,6 +497,10 @@ def main(argv=None) -> int:
     manual = (args.coordinator, args.num_processes, args.process_id)
     if any(v is not None for v in manual) and not args.distributed:
         parser.error("--coordinator, --num-processes and --process-id go with --distributed")
+    if not args.no_compile_cache:
+        from .compilation import enable_compilation_cache
+
+        enable_compilation_cache()
     if args.distributed:
         import jax
 

@@ -14,7 +14,7 @@ this is a layered Sherrington-Kirkpatrick glass.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,16 @@ import numpy as np
 
 from .ising import IsingModel, ProblemError, dot
 
-__all__ = ["IsingNetwork"]
+__all__ = ["IsingNetwork", "ConditionedBatch"]
+
+
+class ConditionedBatch(NamedTuple):
+    """The Ising problems of a batch of inputs over the free spins of a window: one shared x-independent
+    part ``base`` (couplings among the free spins, h = -biases) and per-example ``fields`` (B, n) and
+    constant energies ``offsets`` (B,), so that E(s) = base.energy(s) + fields . s + offset."""
+    base: IsingModel
+    fields: jax.Array
+    offsets: jax.Array
 
 
 class IsingNetwork:
@@ -171,6 +180,35 @@ class IsingNetwork:
         fields, offset = self.input_fields(params, x, fixed, free, nudge, target)
         return IsingModel(base.J, base.h + fields, offset)
 
+    def window_problem(self, params, x, window: Sequence[int], fixed: dict, nudge=None,
+                       target=None) -> ConditionedBatch:
+        """The conditioned problem of the batch x (B, num_inputs) over the spins of the ``window`` layers
+        (indices 1..L) that are not in ``fixed`` (layer -> spins (B, size) held fixed; layers outside the
+        window must all be fixed). ``nudge`` (a weak-nudge strength) with ``target`` = t(y) pulls a free
+        output towards the target. See :meth:`stitch` for the way back to full states."""
+        free = [l for l in window if l not in fixed]
+        missing = [l for l in range(1, self.num_layers + 1) if l not in window and l not in fixed]
+        if missing or not free:
+            raise ProblemError(f"a window problem needs every layer outside the window fixed and a free layer in "
+                               f"it; layers {missing} are neither, window {list(window)}")
+        fields, offsets = self.input_fields(params, x, {l: v for l, v in fixed.items() if l not in free}, free,
+                                            nudge, target)
+        return ConditionedBatch(self.couplings(params, free), fields, offsets)
+
+    def stitch(self, window_states, window: Sequence[int], fixed: dict):
+        """Full states (B, R, num_free) from the sampled spins of a window problem (B, R, n) and the
+        ``fixed`` layers (layer -> (B, size), broadcast over the R reads); inverse of :meth:`window_problem`."""
+        free = [l for l in window if l not in fixed]
+        batch, reads = window_states.shape[:2]
+        parts, start = [], 0
+        for l in range(1, self.num_layers + 1):
+            if l in free:
+                parts.append(window_states[..., start:start + self.sizes[l]])
+                start += self.sizes[l]
+            else:
+                parts.append(jnp.broadcast_to(fixed[l][:, None, :], (batch, reads, self.sizes[l])))
+        return jnp.concatenate(parts, axis=-1)
+
     # -- readout --------------------------------------------------------------------------------------
     def decode(self, output_spins):
         """Predicted class: argmax over classes of the sum of each class's K output spins."""
@@ -186,16 +224,3 @@ class IsingNetwork:
             s = jnp.where(dot(s, W) + b >= 0, 1.0, -1.0)
             out.append(s)
         return jnp.concatenate(out, axis=-1)
-
-    def predict(self, params, x, sampler=None, num_reads: int = 8, **sample_kwargs):
-        """Class predictions for inputs x (B, num_inputs): anneal the free phase (default: dragonjax's
-        population annealing) and decode the lowest-energy state found."""
-        from .train.phases import phase_sampler
-
-        self.check_inputs(x)
-        x = jnp.atleast_2d(jnp.asarray(x, jnp.float32))
-        sample = phase_sampler(sampler or "pa", **sample_kwargs)
-        fields, offset = self.input_fields(params, x)
-        states, energies = sample(jax.random.key(0), self.couplings(params), fields, offset, num_reads)
-        best = states[jnp.arange(states.shape[0]), jnp.argmin(energies, axis=1)]
-        return self.decode(best[..., self.output_slice])

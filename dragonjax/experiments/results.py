@@ -10,9 +10,10 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["provenance", "write_json", "save_arrays", "load_arrays", "records_to_arrays", "RunDirectory"]
+__all__ = ["provenance", "write_json", "save_dataset", "load", "records_to_arrays", "RunDirectory"]
 
-PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "dimod", "scikit-learn", "matplotlib")
+PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "scipy", "dimod", "scikit-learn", "matplotlib",
+            "xarray", "h5netcdf")
 
 
 def _git(*args):
@@ -65,41 +66,43 @@ def write_json(path, obj):
     os.replace(tmp, path)  # atomic: a killed run never leaves a half-written file
 
 
-def save_arrays(path: str, variables: dict, coords: dict | None = None):
-    """Write arrays with named dimensions to ``path`` (.npz), in the spirit of an xarray Dataset.
+def save_dataset(path: str, variables: dict, coords: dict | None = None, attrs: dict | None = None):
+    """Write arrays with named dimensions to ``path`` as an xarray Dataset in netCDF-4 (h5netcdf engine).
 
     ``variables`` maps a name to ``(dims, array)`` with one dimension name per axis; ``coords`` maps a
-    dimension name to its 1-D coordinate values. The dimension names are stored as the JSON entry
-    ``__dims__`` (read back with :func:`load_arrays`); every dimension has one length across variables."""
-    coords = dict(coords or {})
-    sizes, dims, arrays = {}, {}, {}
-    for name, (names, values) in variables.items():
+    dimension name to its 1-D coordinate values; ``attrs`` (e.g. ``config``, ``provenance``) are stored as
+    JSON text and decoded again by :func:`load`. Written to a temporary file and renamed (never half-written)."""
+    import xarray as xr
+
+    data_vars = {}
+    for name, (dims, values) in variables.items():
+        dims = (dims,) if isinstance(dims, str) else tuple(dims)
         values = np.asarray(values)
-        names = (names,) if isinstance(names, str) else tuple(names)
-        if len(names) != values.ndim:
-            raise ValueError(f"{name!r} has {values.ndim} axes but {len(names)} dimension names {names}")
-        for dim, size in zip(names, values.shape):
-            if sizes.setdefault(dim, size) != size:
-                raise ValueError(f"dimension {dim!r} has length {sizes[dim]} elsewhere but {size} in {name!r}")
-        dims[name], arrays[name] = list(names), values
-    for dim, values in coords.items():
-        values = np.asarray(values)
-        if dim in arrays:
-            raise ValueError(f"coordinate {dim!r} clashes with a variable of that name")
-        if values.ndim != 1 or sizes.get(dim, values.size) != values.size:
-            raise ValueError(f"coordinate {dim!r} must be 1-D with the dimension's length {sizes.get(dim)}")
-        dims[dim], arrays[dim] = [dim], values
-    tmp = f"{path}.tmp.npz"
-    np.savez_compressed(tmp, __dims__=np.asarray(json.dumps(dims)), **arrays)
+        if values.ndim != len(dims):
+            raise ValueError(f"{name!r} has {values.ndim} axes but {len(dims)} dimension names {dims}")
+        data_vars[name] = (dims, values)
+    ds = xr.Dataset(data_vars, coords={k: np.asarray(v) for k, v in (coords or {}).items()})
+    ds.attrs = {k: json.dumps(v, default=_default) for k, v in (attrs or {}).items()}
+    tmp = f"{path}.tmp"
+    ds.to_netcdf(tmp, engine="h5netcdf")
     os.replace(tmp, path)
+    return ds
 
 
-def load_arrays(path: str) -> tuple[dict, dict]:
-    """``(arrays, dims)`` from a file written by :func:`save_arrays`: name -> array and name -> dimension
-    names (coordinates are variables named after their dimension)."""
-    with np.load(path) as f:
-        dims = {k: tuple(v) for k, v in json.loads(str(f["__dims__"])).items()}
-        return {k: f[k] for k in dims}, dims
+def load(path: str):
+    """The xarray Dataset of a results file written by dragonjax (``history.nc``, ``arrays.nc``), in memory,
+    with its ``config`` and ``provenance`` attributes decoded from JSON."""
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds = ds.load()
+    for k, v in list(ds.attrs.items()):
+        if isinstance(v, str):
+            try:
+                ds.attrs[k] = json.loads(v)
+            except ValueError:
+                pass
+    return ds
 
 
 def records_to_arrays(records: list, dim: str, skip=()) -> dict:

@@ -1,8 +1,16 @@
-"""One training run from a config dict: data, network, trainer, per-epoch checkpoints, results directory."""
+"""Training runs from one typed configuration: data, network, trainer, ensembles of seeds, per-epoch
+checkpoints (no pickle) and a results directory that is never mixed with another run.
+
+:class:`TrainConfig` is the single source of defaults: the command line reads its defaults and help from
+it, ``config.json`` is it serialised, and ``--resume`` compares the command line against it.
+"""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-import pickle
+import time
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -11,30 +19,139 @@ import numpy as np
 from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from ..train import AnnealerTrainer, BackpropTrainer, TrainState
-from .results import RunDirectory, records_to_arrays, save_arrays
+from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
+from ..train.ensemble import member_record
+from .results import RunDirectory, save_dataset
 
-__all__ = ["DEFAULTS", "build_run", "run_training", "save_checkpoint", "load_checkpoint"]
+__all__ = ["TrainConfig", "LEARNING_RATES", "build_run", "run_training", "save_checkpoint", "load_checkpoint",
+           "history_dataset", "summary"]
 
-DEFAULTS = {
-    "dataset": "digits", "data_path": None, "input_encoding": "centered", "train_size": None, "test_size": None,
-    "trainer": "annealer", "sampler": "pa", "hidden": [256], "spins_per_class": 8, "init_scale": 1.0,
-    "epochs": 20, "batch_size": 32, "learning_rate": None, "num_reads": 16, "num_negatives": 4, "num_sweeps": 32,
-    "beta_range": [0.1, 10.0], "nudge": "strong", "weighting": "uniform", "boltzmann_beta": None, "active_layers": None,
-    "max_variables": None, "activation": "tanh", "lr_schedule": "cosine", "seed": 0,
-}
 LEARNING_RATES = {"annealer": 0.01, "backprop": 0.003}
+SAMPLER_NAMES = ("pa", "sa", "piqmc", "exact", "dwave", "mock-dwave")
 
 
-def load_data(cfg):
-    ds = datasets.load(cfg["dataset"], cfg.get("data_path"))
-    if cfg["train_size"] or cfg["test_size"]:
-        ds = ds.subset(cfg["train_size"], cfg["test_size"])
-    if cfg["input_encoding"] == "centered":
-        ds = ds.centered()
-    elif cfg["input_encoding"] != "unit":
-        raise ProblemError(f"input_encoding must be 'centered' or 'unit', got {cfg['input_encoding']!r}")
-    return ds
+def _field(default, help: str, **cli):
+    return dataclasses.field(default=default, metadata={"help": help, **cli})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. ``seeds`` (several seeds trained as one ensemble) replaces
+    ``seed`` when given; ``learning_rate`` None means the trainer's default (0.01 annealer, 0.003 backprop)."""
+    dataset: str = _field("digits", "digits (scikit-learn's bundled 8x8 digits, stratified 70/30 split), "
+                                    "teacher-student, or mnist from --data-path", choices=datasets.DATASETS)
+    data_path: str | None = _field(None, "local MNIST .npz or IDX folder (never downloaded)", kind="str")
+    input_encoding: str = _field("centered", "inputs as 2x-1 in [-1, 1] (centered) or x in [0, 1] (unit)",
+                                 choices=("centered", "unit"))
+    train_size: int | None = _field(None, "use only the first N training examples", kind="positive")
+    test_size: int | None = _field(None, "use only the first N test examples", kind="positive")
+    hidden: tuple = _field((256,), "hidden layer sizes, e.g. 256 or 128,128", kind="ints")
+    spins_per_class: int = _field(8, "output spins per class K", kind="positive")
+    init_scale: float = _field(1.0, "initial weights N(0, scale^2 / fan-in) (2 helps nets with several hidden "
+                                    "layers)", kind="float")
+    trainer: str = _field("annealer", "annealer-assisted or the backprop baseline", choices=("annealer", "backprop"))
+    sampler: str = _field("pa", "phase sampler of the annealer trainer: population annealing, simulated annealing, "
+                                "path-integral QMC, exact enumeration (tiny nets), a D-Wave QPU (needs DWAVE_API_TOKEN "
+                                "or `dwave config create`) or its offline mock", choices=SAMPLER_NAMES)
+    epochs: int = _field(20, "epochs", kind="positive")
+    batch_size: int = _field(32, "mini-batch size", kind="positive")
+    learning_rate: float | None = _field(None, "peak Adam learning rate, cosine-decayed (default 0.01 annealer, "
+                                               "0.003 backprop)", kind="float", flag="--lr")
+    num_reads: int = _field(16, "states per example and phase", kind="positive")
+    num_negatives: int = _field(4, "lowest distinct free states examined for wrong labels (M)", kind="positive")
+    num_sweeps: int = _field(32, "sweeps per anneal", kind="positive")
+    beta_range: tuple = _field((0.1, 10.0), "hot,cold inverse temperatures of the SA/PA anneal", kind="pair")
+    nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
+    weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
+    boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
+                                          kind="float")
+    active_layers: int | None = _field(None, "train deep nets a window of k layers at a time", kind="positive")
+    max_variables: int | None = _field(None, "refuse windows larger than this many spins", kind="positive")
+    activation: str = _field("tanh", "backprop hidden units", choices=("tanh", "sign"))
+    lr_schedule: str = _field("cosine", "learning-rate schedule", choices=("cosine", "constant"))
+    seed: int = _field(0, "random seed; same seed, same result", kind="int")
+    seeds: tuple | None = _field(None, "train several seeds as one ensemble: 'a:b' (a..b-1), 'a,b,c' or a count N",
+                                 kind="seeds")
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if value is None:
+                continue
+            kind, choices = meta.get("kind"), meta.get("choices")
+            if choices and value not in choices:
+                raise ProblemError(f"{f.name} must be one of {', '.join(choices)}; got {value!r}")
+            if kind in ("positive", "int"):
+                if isinstance(value, bool) or int(value) != value or (kind == "positive" and value < 1):
+                    raise ProblemError(f"{f.name} must be a{' positive' if kind == 'positive' else 'n'} integer, "
+                                       f"got {value!r}")
+                set_(f.name, int(value))
+            elif kind == "float":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+                    raise ProblemError(f"{f.name} must be a positive finite number, got {value!r}")
+                set_(f.name, float(value))
+            elif kind == "ints":
+                values = (value,) if isinstance(value, int) else tuple(value)
+                if not values or any(isinstance(v, bool) or int(v) != v or v < 1 for v in values):
+                    raise ProblemError(f"{f.name} must be positive integers, got {value!r}")
+                set_(f.name, tuple(int(v) for v in values))
+            elif kind == "pair":
+                values = tuple(float(v) for v in value)
+                if len(values) != 2 or not all(np.isfinite(v) and v > 0 for v in values) or values[0] > values[1]:
+                    raise ProblemError(f"{f.name} must be two positive numbers hot <= cold, got {value!r}")
+                set_(f.name, values)
+            elif kind == "nudge" and value != "strong":
+                try:
+                    strength = float(value)
+                except (TypeError, ValueError):
+                    raise ProblemError(f"nudge must be 'strong' or a positive number, got {value!r}") from None
+                if not (np.isfinite(strength) and strength > 0):
+                    raise ProblemError(f"nudge must be 'strong' or a positive number, got {value!r}")
+                set_(f.name, strength)
+            elif kind == "seeds":
+                set_(f.name, tuple(parse_seeds(value)))
+        if self.num_negatives > self.num_reads:
+            raise ProblemError(f"num_negatives ({self.num_negatives}) cannot exceed num_reads ({self.num_reads})")
+
+    @classmethod
+    def from_dict(cls, config: dict) -> "TrainConfig":
+        """A config from a dict; unknown keys are an error; None means the default."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - names)
+        if unknown:
+            raise ProblemError(f"unknown configuration key(s) {unknown}; known keys: {', '.join(sorted(names))}")
+        return cls(**{k: v for k, v in config.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @property
+    def member_seeds(self) -> list[int]:
+        return list(self.seeds) if self.seeds is not None else [self.seed]
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.seeds is not None
+
+    def resolved(self) -> "TrainConfig":
+        """The config with the trainer's default learning rate filled in."""
+        if self.learning_rate is not None:
+            return self
+        return dataclasses.replace(self, learning_rate=LEARNING_RATES[self.trainer])
+
+    def differences(self, given: dict) -> dict:
+        """{key: (stored, given)} for the keys of ``given`` whose value differs from this config's."""
+        other = TrainConfig.from_dict({**self.to_dict(), **given}).resolved()
+        return {k: (getattr(self, k), getattr(other, k)) for k in given
+                if getattr(self, k) != getattr(other, k)}
+
+
+def load_data(cfg: TrainConfig):
+    ds = datasets.load(cfg.dataset, cfg.data_path)
+    if cfg.train_size or cfg.test_size:
+        ds = ds.subset(cfg.train_size, cfg.test_size)
+    return ds.centered() if cfg.input_encoding == "centered" else ds
 
 
 def make_sampler(name):
@@ -49,81 +166,196 @@ def make_sampler(name):
     raise ProblemError(f"unknown sampler {name!r}; expected pa, sa, piqmc, exact, dwave or mock-dwave")
 
 
-def build_run(config: dict):
-    cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
-    if cfg["trainer"] not in ("annealer", "backprop"):
-        raise ProblemError(f"trainer must be 'annealer' or 'backprop', got {cfg['trainer']!r}")
-    if int(cfg["epochs"]) != cfg["epochs"] or cfg["epochs"] < 1:
-        raise ProblemError(f"epochs must be a positive integer, got {cfg['epochs']!r}")
-    cfg["learning_rate"] = cfg["learning_rate"] or LEARNING_RATES[cfg["trainer"]]
+def build_run(config):
+    """(config, dataset, network, trainer) from a :class:`TrainConfig` or a dict of its keys."""
+    cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)).resolved()
     ds = load_data(cfg)
-    net = IsingNetwork([ds.num_inputs, *cfg["hidden"]], ds.num_classes, cfg["spins_per_class"], cfg["init_scale"])
-    if cfg["trainer"] == "backprop":
-        trainer = BackpropTrainer(net, cfg["learning_rate"], cfg["batch_size"], cfg["activation"],
-                                  lr_schedule=cfg["lr_schedule"], seed=cfg["seed"])
+    net = IsingNetwork([ds.num_inputs, *cfg.hidden], ds.num_classes, cfg.spins_per_class, cfg.init_scale)
+    seed = cfg.member_seeds[0]
+    if cfg.trainer == "backprop":
+        trainer = BackpropTrainer(net, cfg.learning_rate, cfg.batch_size, cfg.activation, lr_schedule=cfg.lr_schedule,
+                                  seed=seed)
     else:
         trainer = AnnealerTrainer(
-            net, make_sampler(cfg["sampler"]), cfg["learning_rate"], num_reads=cfg["num_reads"],
-            num_negatives=cfg["num_negatives"], nudge=cfg["nudge"], batch_size=cfg["batch_size"],
-            weighting=cfg["weighting"], boltzmann_beta=cfg["boltzmann_beta"], active_layers=cfg["active_layers"],
-            max_variables=cfg["max_variables"], seed=cfg["seed"], lr_schedule=cfg["lr_schedule"],
-            sampler_options={"num_sweeps": cfg["num_sweeps"], "beta_range": tuple(cfg["beta_range"])}
-            if cfg["sampler"] in ("pa", "sa", "piqmc") else {})
+            net, make_sampler(cfg.sampler), cfg.learning_rate, num_reads=cfg.num_reads,
+            num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
+            boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
+            seed=seed, lr_schedule=cfg.lr_schedule,
+            sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range}
+            if cfg.sampler in ("pa", "sa", "piqmc") else {})
     return cfg, ds, net, trainer
 
 
+# -- checkpoints: arrays in .npz (no pickle) and the history as JSON ---------------------------------------
 def save_checkpoint(path, state: TrainState, history):
-    host = {"params": jax.device_get(state.params), "opt_state": jax.device_get(state.opt_state),
-            "key": np.asarray(jax.random.key_data(state.key)), "step": state.step, "epoch": state.epoch,
-            "history": history}
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump(host, f)
+    """Write ``state`` (every leaf as an array; PRNG keys as their key data) and ``history`` atomically."""
+    leaves = jax.tree_util.tree_leaves(state)
+    arrays = {f"leaf_{i:04d}": np.asarray(jax.random.key_data(leaf) if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+                                          else leaf) for i, leaf in enumerate(leaves)}
+    meta = {"num_leaves": len(leaves), "epoch": int(state.epoch), "step": int(state.step)}
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(json.dumps(history, default=_json)), **arrays)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path):
-    with open(path, "rb") as f:
-        host = pickle.load(f)
-    to_device = lambda tree: jax.tree_util.tree_map(jnp.asarray, tree)  # noqa: E731
-    state = TrainState(to_device(host["params"]), to_device(host["opt_state"]),
-                       jax.random.wrap_key_data(jnp.asarray(host["key"])), host["step"], host["epoch"])
-    return state, host["history"]
+def _json(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
-def run_training(config: dict, out: str | None = None, resume: bool = False, progress: bool = False,
+def load_checkpoint(path, template: TrainState):
+    """(state, history) from :func:`save_checkpoint`, with the structure (and key types) of ``template`` --
+    the initial state of the same configuration. A checkpoint of another shape is an error."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta, history = json.loads(str(f["meta"])), json.loads(str(f["history"]))
+            arrays = [f[f"leaf_{i:04d}"] for i in range(meta["num_leaves"])]
+    except (OSError, KeyError, ValueError) as err:
+        raise ProblemError(f"cannot read the checkpoint {path}: {err}") from None
+    leaves, treedef = jax.tree_util.tree_flatten(template)
+    if len(arrays) != len(leaves):
+        raise ProblemError(f"the checkpoint {path} does not match this configuration ({len(arrays)} arrays, "
+                           f"expected {len(leaves)})")
+    restored = []
+    for stored, like in zip(arrays, leaves):
+        if jnp.issubdtype(like.dtype, jax.dtypes.prng_key):
+            restored.append(jax.random.wrap_key_data(jnp.asarray(stored), impl=jax.random.key_impl(like)))
+        elif stored.shape != like.shape:
+            raise ProblemError(f"the checkpoint {path} does not match this configuration (an array of shape "
+                               f"{stored.shape}, expected {like.shape})")
+        else:
+            restored.append(jnp.asarray(stored, like.dtype))
+    return jax.tree_util.tree_unflatten(treedef, restored), history
+
+
+# -- results ------------------------------------------------------------------------------------------------
+MEMBER_FIELDS = ("loss", "train_accuracy_running", "mean_wrong_label_states", "fraction_with_wrong_label_states",
+                 "mean_gap", "test_accuracy")
+DESCRIPTIONS = {
+    "test_accuracy": "fraction of the test set classified correctly after the epoch",
+    "train_accuracy_running": "fraction of the epoch's training examples whose lowest free state (annealer) or "
+                              "argmax (backprop) was correct before the step's update",
+    "loss": "mean training loss of the epoch's steps",
+    "mean_wrong_label_states": "mean number of wrong-label states among the M negatives per example (capped by M; "
+                               "not the Hydra heads of dragonjax.analysis.heads)",
+    "fraction_with_wrong_label_states": "fraction of examples with at least one wrong-label negative",
+    "mean_gap": "mean E(lowest wrong-label negative) - E(correct state), over examples that have one",
+    "spin_updates": "spin updates per network in the epoch's training phases",
+    "sampler_calls": "sampler calls per network in the epoch (one per example and phase)",
+    "largest_subproblem": "most spins handed to the sampler in one problem",
+    "train_seconds": "wall time of the epoch's training steps, whole ensemble",
+    "wall_seconds": "wall time of the epoch including evaluation, whole ensemble",
+}
+
+
+def history_dataset(history: list, seeds, config: dict | None = None, attrs: dict | None = None):
+    """The per-epoch history as variables over (seed, epoch) -- per-network figures -- and (epoch,) -- those
+    of the whole ensemble -- for :func:`~dragonjax.experiments.results.save_dataset`."""
+    variables = {}
+    for name in history[0] if history else ():
+        if name in ("epoch", "qpu"):
+            continue
+        values = [h.get(name) for h in history]
+        if name in MEMBER_FIELDS:
+            rows = [np.full(len(seeds), np.nan) if v is None else np.broadcast_to(np.asarray(v, float), (len(seeds),))
+                    for v in values]
+            variables[name] = (("seed", "epoch"), np.stack(rows, axis=1))
+        elif all(isinstance(v, (int, float, np.number)) for v in values):
+            variables[name] = (("epoch",), np.asarray(values, float))
+    coords = {"seed": np.asarray(seeds), "epoch": np.asarray([h["epoch"] for h in history])}
+    return variables, coords
+
+
+def summary(values) -> dict:
+    """Mean, standard deviation, standard error, min and max over seeds."""
+    v = np.asarray(values, float)
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    return {"mean": float(v.mean()), "std": sd, "sem": sd / np.sqrt(v.size), "min": float(v.min()),
+            "max": float(v.max()), "per_seed": v.tolist()}
+
+
+def _prepare_directory(out, cfg: TrainConfig, given: dict, resume: bool):
+    """The run directory: a fresh one for a new run (never one that holds another run), or the stored run for
+    ``resume`` after checking the command line against its config."""
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    config_path = os.path.join(out, "config.json")
+    if not resume:
+        if os.path.exists(config_path) or os.path.exists(checkpoint):
+            raise ProblemError(f"{out} already holds a run (config.json); continue it with --resume or choose a new "
+                               f"--out")
+        return RunDirectory(out, cfg.to_dict()), cfg
+    if not os.path.exists(checkpoint):
+        old = " (it holds checkpoint.pkl from an older dragonjax, which is not loaded: pickle)" if os.path.exists(
+            os.path.join(out, "checkpoint.pkl")) else ""
+        raise ProblemError(f"nothing to resume in {out!r} (no checkpoint.npz){old}")
+    run = RunDirectory.reopen(out)
+    stored_keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    stored = TrainConfig.from_dict({k: v for k, v in run.config.items() if k in stored_keys}).resolved()
+    differ = stored.differences(given)
+    if differ:
+        detail = "; ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in differ.items())
+        raise ProblemError(f"--resume: the command line differs from the run in {out} ({detail}); drop those "
+                           f"options or start a new --out")
+    return run, stored
+
+
+def run_training(config: dict | TrainConfig, out: str | None = None, resume: bool = False, progress: bool = False,
                  on_epoch=None, return_state: bool = False):
-    """Train as configured; with ``out`` write config.json, a checkpoint after every epoch,
-    metrics.json (``test_accuracy``, ``train_accuracy``, ``history``) and history.npz (the per-epoch
-    history as arrays over dimension ``epoch``; see :func:`~dragonjax.experiments.results.load_arrays`). ``resume`` continues from the
-    checkpoint in ``out``, giving the same result as an uninterrupted run. ``on_epoch(state, record)`` is
-    called after every epoch; ``return_state`` also returns the final TrainState."""
+    """Train as configured (one seed, or ``seeds`` as one ensemble). With ``out`` write config.json, a
+    checkpoint after every epoch, history.nc (xarray; dims seed x epoch) and metrics.json. ``resume``
+    continues from the checkpoint in ``out`` (the config keys given must agree with the stored ones), giving
+    the same result as an uninterrupted run. ``on_epoch(state, record)`` is called after every epoch (for a
+    single seed with the single network's state); ``return_state`` also returns the final TrainState."""
+    given = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
+    if not isinstance(config, TrainConfig) and given.get("seed") is not None and given.get("seeds") is not None:
+        raise ProblemError("give seed (one network) or seeds (an ensemble), not both")
+    cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(given)).resolved()
+    run = None
+    if resume and out is None:
+        raise ProblemError("resume needs an output directory")
+    if out:
+        run, cfg = _prepare_directory(out, cfg, {k: v for k, v in given.items() if v is not None}, resume)
+    cfg, ds, net, trainer = build_run(cfg)
+    seeds = cfg.member_seeds
+    ensemble = Ensemble(trainer, seeds)
+    checkpoint = os.path.join(out, "checkpoint.npz") if out else None
+    history = []
+    state = None
     if resume:
-        if out is None or not os.path.exists(os.path.join(out, "checkpoint.pkl")):
-            raise ProblemError(f"nothing to resume in {out!r} (no checkpoint.pkl)")
-        run = RunDirectory.reopen(out)
-        config = {k: v for k, v in run.config.items() if k in DEFAULTS}
-    cfg, ds, net, trainer = build_run(config)
-    if out and not resume:
-        run = RunDirectory(out, {k: cfg[k] for k in DEFAULTS})
-    checkpoint = os.path.join(out, "checkpoint.pkl") if out else None
-    state, history = (load_checkpoint(checkpoint) if resume else (None, []))
+        steps = -(-len(ds.x_train) // cfg.batch_size) * cfg.epochs
+        state, history = load_checkpoint(checkpoint, ensemble.init(steps))
+        state = ensemble.place(state)
+    single = not cfg.is_ensemble
 
     def after_epoch(state, record):
         history.append(record)
         if checkpoint:
             save_checkpoint(checkpoint, state, history)
         if on_epoch is not None:
-            on_epoch(state, record)
+            on_epoch(member(state, 0), member_record(record)) if single else on_epoch(state, record)
 
-    state, _ = trainer.fit(ds, cfg["epochs"], state=state, progress=progress, on_epoch=after_epoch)
-    train_accuracy = trainer.evaluate(state.params, ds.x_train, ds.y_train)
-    metrics = {"trainer": cfg["trainer"], "sampler": cfg["sampler"] if cfg["trainer"] == "annealer" else None,
-               "seed": cfg["seed"], "test_accuracy": history[-1]["test_accuracy"], "train_accuracy": train_accuracy,
-               "epochs": cfg["epochs"], "wall_seconds": float(sum(h["wall_seconds"] for h in history)),
-               "history": history}
+    start = time.perf_counter()
+    state, _ = ensemble.fit(ds, cfg.epochs, state=state, progress=progress, on_epoch=after_epoch,
+                            description=f"{cfg.trainer} epochs" + ("" if single else f" ({len(seeds)} seeds)"))
+    train_accuracy = ensemble.evaluate(state, ds.x_train, ds.y_train)
+    test_accuracy = np.asarray([np.nan if v is None else v for v in np.atleast_1d(history[-1]["test_accuracy"])],
+                               float)
+    wall = float(sum(h["wall_seconds"] for h in history))
+    base = {"trainer": cfg.trainer, "sampler": cfg.sampler if cfg.trainer == "annealer" else None,
+            "epochs": cfg.epochs, "wall_seconds": wall, "session_seconds": time.perf_counter() - start}
+    if single:
+        metrics = {**base, "seed": seeds[0], "test_accuracy": float(test_accuracy[0]),
+                   "train_accuracy": float(train_accuracy[0]), "history": [member_record(h) for h in history]}
+    else:
+        metrics = {**base, "seeds": seeds, "test_accuracy": summary(test_accuracy),
+                   "train_accuracy": summary(train_accuracy), "history": history}
     if out:
-        save_arrays(run.file("history.npz"), records_to_arrays(history, "epoch", skip=("epoch",)),
-                    {"epoch": [h["epoch"] for h in history]})
+        variables, coords = history_dataset(history, seeds)
+        save_dataset(run.file("history.nc"), variables, coords,
+                     {"config": run.config, "provenance": run.config.get("provenance"), "descriptions": DESCRIPTIONS})
         metrics = run.finish(metrics)
-    return (metrics, state) if return_state else metrics
+    result_state = member(state, 0) if single else state
+    return (metrics, result_state) if return_state else metrics

@@ -1,6 +1,10 @@
-"""Training Ising networks: the annealer-assisted trainer, the backprop baseline, phase samplers."""
-from .annealer import AnnealerTrainer, TrainState, select_negatives
-from .backprop import BackpropTrainer, FeedForward
+"""Training Ising networks: the annealer-assisted trainer, the backprop baseline, phase samplers, and
+ensembles of networks trained as one compiled computation."""
+from .annealer import AnnealerStepInfo, AnnealerTrainer, select_negatives
+from .backprop import BackpropStepInfo, BackpropTrainer, FeedForward
+from .core import TrainState
+from .ensemble import Ensemble, member, parse_seeds
 from .phases import PHASE_SAMPLERS, SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "BackpropTrainer", "FeedForward", "TrainState", "select_negatives", "PHASE_SAMPLERS", "SamplerStats", "phase_sampler"]
+__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BackpropTrainer", "BackpropStepInfo", "FeedForward", "TrainState",
+           "Ensemble", "member", "parse_seeds", "select_negatives", "PHASE_SAMPLERS", "SamplerStats", "phase_sampler"]

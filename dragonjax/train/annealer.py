@@ -18,10 +18,13 @@ sampler its reads are not independent.
 With ``active_layers = k`` only a window of k consecutive spin layers is sampled; the other layers are held
 at the deterministic pass and enter as fields. The window slides by one layer per step. The sampler then
 never receives more than the window's spins, which must not exceed ``max_variables``.
+
+The trainer is the pure pair ``init`` / ``step`` of :mod:`dragonjax.train.core` (``step`` one compiled
+function with a JAX sampler; it runs eagerly with a ``dimod.Sampler``, which is called from the host);
+``fit`` and ``evaluate`` are thin wrappers over the shared loop of :mod:`dragonjax.train.ensemble`.
 """
 from __future__ import annotations
 
-import time
 from typing import NamedTuple
 
 import jax
@@ -30,27 +33,20 @@ import numpy as np
 import optax
 
 from ..ising import ProblemError
+from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
+from .core import TrainState, apply_gradients, check_schedule_name, scalar_hyper
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "TrainState", "Negatives", "WEIGHTINGS", "select_negatives", "adam"]
+__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
 
 
-def adam(learning_rate: float, total_steps: int, schedule: str = "cosine"):
-    """Adam with a cosine-decayed (over ``total_steps``) or constant learning rate."""
-    if schedule == "cosine":
-        return optax.adam(optax.cosine_decay_schedule(learning_rate, max(int(total_steps), 1)))
-    if schedule == "constant":
-        return optax.adam(learning_rate)
-    raise ProblemError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
-
-
-class TrainState(NamedTuple):
-    params: dict
-    opt_state: optax.OptState
-    key: jax.Array
-    step: int
-    epoch: int
+class AnnealerStepInfo(NamedTuple):
+    """Metrics of one step (per example unless noted)."""
+    loss: jax.Array  # scalar: mean of E(correct) - sum_k w_k E(negative_k)
+    correct: jax.Array  # (B,) the lowest free state decodes to y (before the update)
+    wrong_label_states: jax.Array  # (B,) how many of the M negatives have a wrong label
+    gap: jax.Array  # (B,) E(lowest wrong-label negative) - E(correct state); nan without one
 
 
 WEIGHTINGS = ("uniform", "boltzmann")
@@ -104,23 +100,12 @@ def select_negatives(states, energies, labels, y, num_negatives: int, weighting:
     return Negatives(s, weights, count, first, e)
 
 
-def start_fit(trainer, data, epochs: int, state, progress: bool, description: str):
-    """Shared start of ``fit``: check the data, build the optimiser for the whole run (also when resuming),
-    and the (optionally tqdm-wrapped) range of the epochs still to run."""
-    trainer.net.check_inputs(data.x_train)
-    trainer.net.check_labels(data.y_train)
-    if len(data.x_train) == 0:
-        raise ProblemError("the training set is empty")
-    total_steps = -(-len(data.x_train) // trainer.batch_size) * epochs
-    if state is None:
-        state = trainer.init(total_steps)
-    elif not hasattr(trainer, "_tx"):
-        trainer._tx = trainer.optimizer or adam(trainer.learning_rate, total_steps, trainer.lr_schedule)
-    epochs_left = range(state.epoch, epochs)
-    if progress:
-        from tqdm.auto import tqdm
-        epochs_left = tqdm(epochs_left, desc=description, initial=state.epoch, total=epochs)
-    return state, epochs_left
+def geometric_betas(beta_range, num_sweeps: int):
+    """``num_sweeps`` inverse temperatures from ``beta_range`` = (hot, cold), geometric, traceable."""
+    if num_sweeps == 1:
+        return beta_range[1:]
+    hot, cold = beta_range[0], beta_range[1]
+    return hot * (cold / hot) ** (jnp.arange(num_sweeps, dtype=jnp.float32) / (num_sweeps - 1))
 
 
 class AnnealerTrainer:
@@ -129,15 +114,20 @@ class AnnealerTrainer:
     Args:
         network: the :class:`~dragonjax.nn.IsingNetwork`.
         sampler: "pa", "sa", "piqmc", "exact" or any ``dimod.Sampler``.
-        learning_rate: peak Adam learning rate (cosine-decayed over the run) unless ``optimizer`` is given.
+        learning_rate: peak Adam learning rate (cosine-decayed over the run, or constant with
+            ``lr_schedule="constant"``) unless ``optimizer`` (any optax transformation) is given.
         num_reads: R states per example and phase; ``num_negatives``: M lowest distinct free states examined.
         nudge: "strong" (clamped output) or a positive float (weak nudge strength).
         weighting: "uniform" or "boltzmann" weights over the wrong-label states among the M.
-        boltzmann_beta: beta of the Boltzmann weights; default the sampler's final beta (``sample.final_beta``:
-            the cold end of ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
+        boltzmann_beta: beta of the Boltzmann weights; default the sampler's final beta (the cold end of
+            ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
             Required with ``weighting="boltzmann"`` for samplers without one (exact enumeration, a QPU).
         active_layers, max_variables: the sliding window for deep nets on a small annealer.
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
+        seed: the seed of :meth:`init` and of the evaluation key when none is given.
+
+    Hyperparameters that may differ between members of an ensemble (``state.hyper``): ``learning_rate``,
+    ``beta_range`` (SA and PA), ``nudge`` (weak nudge), ``boltzmann_beta`` (Boltzmann weighting).
     """
 
     def __init__(self, network: IsingNetwork, sampler="pa", learning_rate: float = 0.01, optimizer=None,
@@ -149,28 +139,36 @@ class AnnealerTrainer:
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
             raise ProblemError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if int(num_reads) != num_reads or num_reads < 1:
+            raise ProblemError(f"num_reads must be a positive integer, got {num_reads!r}")
         if num_negatives > num_reads:
             raise ProblemError(f"num_negatives ({num_negatives}) cannot exceed num_reads ({num_reads})")
         if weighting not in WEIGHTINGS:
             raise ProblemError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
         self.net = network
-        self.learning_rate = float(learning_rate)
-        self.lr_schedule = lr_schedule
+        self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
+        self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
+        self._transform = optimizer if optimizer is not None else optax.scale_by_adam()
         self.num_reads, self.num_negatives = int(num_reads), int(num_negatives)
         self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
         self.seed = int(seed)
         self.stats = SamplerStats()
         self.sampler_options = dict(sampler_options or {})
         self.sample = phase_sampler(sampler, stats=self.stats, **self.sampler_options)
+        self.jittable = self.sample.jittable
         self.boltzmann_beta = self.sample.final_beta if boltzmann_beta is None else float(boltzmann_beta)
         if weighting == "boltzmann" and not (self.boltzmann_beta is not None and self.boltzmann_beta > 0):
             raise ProblemError(f"Boltzmann weights need a positive beta; sampler {sampler!r} has no final beta "
                                f"(got {self.boltzmann_beta!r}): pass boltzmann_beta")
         self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
         self.qpu_stats = getattr(sampler, "stats", None) if not isinstance(sampler, str) else None
+        self._annealing_schedule = self.sampler_name in ("sa", "pa")
+        self.beta_range = tuple(float(b) for b in self.sampler_options.get("beta_range", (0.1, 10.0)))
         self.windows = self._windows(active_layers, max_variables)
-        self._update = jax.jit(self._update_fn)
+        self._sweeps = self._pattern_sweeps()
+        self.step = jax.jit(self._step) if self.jittable else self._step
+        self._predict = jax.jit(self._predict_fn) if self.jittable else self._predict_fn
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -189,30 +187,105 @@ class AnnealerTrainer:
                                        f"{max_variables}; use a smaller active_layers")
         return windows
 
+    def _free_sets(self):
+        """The sets of free layers the sampler sees: each window, and each window less a clamped output."""
+        L = self.net.num_layers
+        sets = {tuple(w) for w in self.windows}
+        if self.nudge == "strong":
+            sets |= {tuple(l for l in w if l != L) for w in self.windows}
+        return sorted(s for s in sets if s)
+
+    def _pattern_sweeps(self):
+        """One sweep per set of free layers, built from the coupling *pattern* (every weight set to 1): inside
+        the compiled step the couplings are traced and their pattern cannot be read from their values."""
+        if not self.jittable or self.sampler_name == "exact":
+            return {}
+        ones = {"weights": [np.ones((a, b), np.float32) for a, b in zip(self.net.sizes[:-1], self.net.sizes[1:])],
+                "biases": [np.zeros(n, np.float32) for n in self.net.sizes[1:]]}
+        method = self.sample.sweep_method
+        return {free: cached_sweep(self.net.couplings(ones, free), method, "metropolis") for free in self._free_sets()}
+
+    def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
+        """(sampler calls, spin updates, largest subproblem) of training step ``step`` on ``batch`` examples
+        (one call per example and phase)."""
+        window = self.windows[step % len(self.windows)]
+        L = self.net.num_layers
+        free = sum(self.net.sizes[l] for l in window)
+        nudged = free - (self.net.sizes[L] if self.nudge == "strong" and L in window else 0)
+        calls = batch * (1 + (nudged > 0))
+        updates = self.sample.cost(batch, free, self.num_reads) + (self.sample.cost(batch, nudged, self.num_reads)
+                                                                   if nudged else 0)
+        return calls, updates, free
+
+    # -- hyperparameters and state --------------------------------------------------------------------
+    @property
+    def hyperparameter_names(self) -> tuple[str, ...]:
+        names = ["learning_rate"]
+        if self._annealing_schedule:
+            names.append("beta_range")
+        if self.nudge != "strong":
+            names.append("nudge")
+        if self.weighting == "boltzmann":
+            names.append("boltzmann_beta")
+        return tuple(names)
+
+    def hyperparameters(self, total_steps: int, **overrides) -> dict:
+        """The state's hyperparameters (float32 arrays): this trainer's values with ``overrides``."""
+        unknown = sorted(set(overrides) - set(self.hyperparameter_names))
+        if unknown:
+            raise ProblemError(f"unknown hyperparameter(s) {unknown} for this trainer; it has "
+                               f"{list(self.hyperparameter_names)}")
+        if int(total_steps) != total_steps or total_steps < 1:
+            raise ProblemError(f"total_steps must be a positive integer, got {total_steps!r}")
+        hyper = {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
+                 "total_steps": np.float32(total_steps)}
+        if self._annealing_schedule:
+            beta_range = overrides.get("beta_range", self.beta_range)
+            beta_schedule(beta_range, 2)  # validates (hot, cold)
+            hyper["beta_range"] = np.asarray(beta_range, np.float32)
+        if self.nudge != "strong":
+            hyper["nudge"] = scalar_hyper("nudge", overrides.get("nudge", self.nudge))
+        if self.weighting == "boltzmann":
+            default = (overrides["beta_range"][1] if "beta_range" in overrides and "boltzmann_beta" not in overrides
+                       and self.boltzmann_beta == self.sample.final_beta else self.boltzmann_beta)
+            hyper["boltzmann_beta"] = scalar_hyper("boltzmann_beta", overrides.get("boltzmann_beta", default))
+        return hyper
+
+    def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
+        """The initial state. ``key``: a seed (int) or a PRNG key (default ``seed``); ``total_steps`` sets the
+        cosine decay; ``hyperparameters`` override the trainer's (see the class doc)."""
+        hyper = self.hyperparameters(total_steps, **hyperparameters)
+        if key is None or isinstance(key, (int, np.integer)):
+            seed = self.seed if key is None else int(key)
+            return self.init_from_seed(jnp.int32(seed), hyper)
+        return self._init_from_key(key, jax.random.fold_in(key, 1), hyper)
+
+    def init_from_seed(self, seed, hyper: dict) -> TrainState:
+        """Pure and vmappable over ``seed`` and the leaves of ``hyper``: params from key(seed), the
+        evaluation key key(seed + 1)."""
+        return self._init_from_key(jax.random.key(seed), jax.random.key(seed + 1), hyper)
+
+    def _init_from_key(self, key, eval_key, hyper) -> TrainState:
+        k_init, key = jax.random.split(key)
+        params = self.net.init(k_init)
+        hyper = {k: jnp.asarray(v, jnp.float32) for k, v in hyper.items()}
+        return TrainState(params, self._transform.init(params), key, jnp.int32(0), jnp.int32(0), hyper, eval_key)
+
     # -- phases -----------------------------------------------------------------------------------------
-    def _relax(self, key, params, x, window, fixed_values, nudge=None, target=None):
-        """Sample ``window`` layers with the others held at ``fixed_values``; returns full states
+    def _relax(self, key, params, x, window, fixed, hyper, nudge=None, target=None):
+        """Sample the ``window`` layers with the others held at ``fixed``; returns full states
         (B, R, num_free) and their energies (B, R) under the (possibly nudged) problem."""
         net = self.net
-        free = [l for l in window if l not in fixed_values]
-        fixed = {l: v for l, v in fixed_values.items()}
-        batch = x.shape[0]
-        full_fixed = [fixed[l] if l in fixed else None for l in range(1, net.num_layers + 1)]
+        free = tuple(l for l in window if l not in fixed)
         if not free:
-            full = jnp.concatenate(full_fixed, axis=-1)[:, None, :]
+            full = jnp.concatenate([fixed[l] for l in range(1, net.num_layers + 1)], axis=-1)[:, None, :]
             return full, net.energy(params, x[:, None, :], full)
-        base = net.couplings(params, free)
-        fields, offsets = net.input_fields(params, x, {l: v for l, v in fixed.items() if l not in free}, free,
-                                           nudge, target)
-        states, energies = self.sample(key, base, fields, offsets, self.num_reads)
-        parts, start = [], 0
-        for l in range(1, net.num_layers + 1):
-            if l in free:
-                parts.append(states[..., start:start + net.sizes[l]])
-                start += net.sizes[l]
-            else:
-                parts.append(jnp.broadcast_to(full_fixed[l - 1][:, None, :], (batch, states.shape[1], net.sizes[l])))
-        return jnp.concatenate(parts, axis=-1), energies
+        problem = net.window_problem(params, x, window, fixed, nudge, target)
+        betas = (geometric_betas(hyper["beta_range"], self.sample.num_sweeps) if self._annealing_schedule
+                 else None)
+        extra = {} if betas is None else {"betas": betas}
+        states, energies = self.sample(key, *problem, self.num_reads, sweep=self._sweeps.get(free), **extra)
+        return net.stitch(states, window, fixed), energies
 
     def _outside(self, params, x, window, target=None):
         """The layers outside the window, held fixed while it is sampled. Below the window: the
@@ -233,110 +306,87 @@ class AnnealerTrainer:
         clamped = {net.num_layers} if target is not None else set()
         return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l in clamped}
 
-    def predict(self, params, x, key=None):
-        """Lowest-energy free state found (sliding over the windows from the deterministic pass); decoded."""
-        key = jax.random.key(self.seed + 1) if key is None else key
-        x = jnp.asarray(x, jnp.float32)
-        net = self.net
-        current = net.layers(net.forward_pass(params, x))
-        for k, window in zip(jax.random.split(key, len(self.windows)), self.windows):
-            fixed = {l: current[l - 1] for l in range(1, net.num_layers + 1) if l not in window}
-            states, energies = self._relax(k, params, x, window, fixed)
-            best = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
-            current = net.layers(best)
-        return np.asarray(net.decode(current[-1]))
+    def _phases(self, window, k_free, k_nudge, state, x, y):
+        """Free states and energies (B, R, ...) and the correct (nudged) state (B, num_free) of a window."""
+        params, hyper = state.params, state.hyper
+        fixed = self._outside(params, x, window)
+        states, energies = self._relax(k_free, params, x, window, fixed, hyper)
+        target = self.net.target_code(y)
+        if self.nudge == "strong":
+            clamped = self._outside(params, x, window, target)
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, clamped, hyper)
+        else:
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, fixed, hyper, hyper["nudge"], target)
+        return states, energies, nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
 
-    def evaluate(self, params, x, y, batch_size: int = 256) -> float:
-        preds = np.concatenate([self.predict(params, x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-        return float(np.mean(preds == np.asarray(y)))
-
-    # -- update -----------------------------------------------------------------------------------------
+    # -- the step ---------------------------------------------------------------------------------------
     def _loss(self, params, x, correct, negatives, weights):
         e_correct = self.net.energy(params, x, correct)
         e_negative = self.net.energy(params, x[:, None, :], negatives)
         return jnp.mean(e_correct - jnp.sum(weights * e_negative, axis=1))
 
-    def _update_fn(self, params, opt_state, x, correct, negatives, weights):
-        loss, grads = jax.value_and_grad(self._loss)(params, x, jax.lax.stop_gradient(correct),
-                                                     jax.lax.stop_gradient(negatives), weights)
-        updates, opt_state = self._tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    def init(self, total_steps: int = 1000) -> TrainState:
-        self._tx = self.optimizer or adam(self.learning_rate, total_steps, self.lr_schedule)
-        key = jax.random.key(self.seed)
-        k_init, key = jax.random.split(key)
-        params = self.net.init(k_init)
-        return TrainState(params, self._tx.init(params), key, 0, 0)
-
-    def train_step(self, state: TrainState, x, y):
-        """One update on the mini-batch (x, y). Metrics per example: ``wrong_label_states`` (how many of the M
-        negatives have a wrong label), ``gap`` = E(lowest wrong-label negative) - E(correct state) under the
-        free-phase energy (nan without one), ``correct`` (the lowest free state decodes to y); and the ``loss``."""
+    def _step(self, state: TrainState, x, y) -> tuple[TrainState, AnnealerStepInfo]:
+        """One update on the mini-batch (x, y): free phase, negatives, nudged phase, loss, gradient, optimiser
+        update, metrics (:class:`AnnealerStepInfo`). Pure; jit-compiled as :attr:`step`."""
         net = self.net
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y)
         key, k_free, k_nudge = jax.random.split(state.key, 3)
-        window = self.windows[state.step % len(self.windows)]
-        fixed = self._outside(state.params, x, window)
-        states, energies = self._relax(k_free, state.params, x, window, fixed)
+        phases = [lambda w=w: self._phases(w, k_free, k_nudge, state, x, y) for w in self.windows]
+        if len(phases) == 1:
+            states, energies, correct = phases[0]()
+        elif self.jittable:
+            states, energies, correct = jax.lax.switch(state.step % len(phases), phases)
+        else:  # a host sampler cannot be traced in a branch: choose the window in Python
+            states, energies, correct = phases[int(state.step) % len(phases)]()
         labels = net.decode(states[..., net.output_slice])
         negatives = select_negatives(states, energies, labels, y, min(self.num_negatives, states.shape[1]),
-                                     self.weighting, self.boltzmann_beta)
-        target = net.target_code(y)
-        if self.nudge == "strong":
-            clamped = self._outside(state.params, x, window, target)
-            nudged, nudged_e = self._relax(k_nudge, state.params, x, window, clamped)
-        else:
-            nudged, nudged_e = self._relax(k_nudge, state.params, x, window, fixed, self.nudge, target)
-        correct = nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
-        params, opt_state, loss = self._update(state.params, state.opt_state, x, correct, negatives.states,
-                                               negatives.weights)
+                                     self.weighting, state.hyper.get("boltzmann_beta"))
+        correct, negative_states = jax.lax.stop_gradient(correct), jax.lax.stop_gradient(negatives.states)
+        loss, grads = jax.value_and_grad(self._loss)(state.params, x, correct, negative_states, negatives.weights)
+        params, opt_state = apply_gradients(state, grads, self._transform,
+                                            self.lr_schedule if self.optimizer is None else None)
         e_correct = net.energy(state.params, x, correct)
-        e_wrong = jnp.take_along_axis(negatives.energies, jnp.maximum(negatives.first_wrong_label, 0)[:, None], 1)[:, 0]
-        metrics = {"loss": float(loss), "wrong_label_states": np.asarray(negatives.wrong_label_states),
-                   "gap": np.asarray(jnp.where(negatives.wrong_label_states > 0, e_wrong - e_correct, jnp.nan)),
-                   "correct": np.asarray(labels[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] == y)}
-        return TrainState(params, opt_state, key, state.step + 1, state.epoch), metrics
+        first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
+        e_wrong = jnp.take_along_axis(negatives.energies, first, 1)[:, 0]
+        info = AnnealerStepInfo(
+            loss, labels[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] == y, negatives.wrong_label_states,
+            jnp.where(negatives.wrong_label_states > 0, e_wrong - e_correct, jnp.nan))
+        return state._replace(params=params, opt_state=opt_state, key=key, step=state.step + 1), info
+
+    # -- prediction -------------------------------------------------------------------------------------
+    def _predict_fn(self, params, x, key, hyper):
+        net = self.net
+        current = net.layers(net.forward_pass(params, x))
+        for k, window in zip(jax.random.split(key, len(self.windows)), self.windows):
+            fixed = {l: current[l - 1] for l in range(1, net.num_layers + 1) if l not in window}
+            states, energies = self._relax(k, params, x, window, fixed, hyper)
+            best = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
+            current = net.layers(best)
+        return net.decode(current[-1])
+
+    def predict(self, params, x, key=None, hyper: dict | None = None):
+        """Lowest-energy free state found (sliding over the windows from the deterministic pass), decoded.
+        ``key`` default: key(seed + 1); ``hyper``: a state's hyperparameters (its ``beta_range`` anneals;
+        default the trainer's)."""
+        key = jax.random.key(self.seed + 1) if key is None else key
+        hyper = self.hyperparameters(1) if hyper is None else hyper
+        return np.asarray(self._predict(params, jnp.asarray(x, jnp.float32), key, hyper))
+
+    def evaluate(self, params, x, y, key=None, hyper: dict | None = None, batch_size: int = 256) -> float:
+        """Accuracy of :meth:`predict` on (x, y) over batches of ``batch_size`` (each with the same key)."""
+        if len(x) == 0:
+            return float("nan")
+        preds = np.concatenate([self.predict(params, x[i:i + batch_size], key, hyper)
+                                for i in range(0, len(x), batch_size)])
+        return float(np.mean(preds == np.asarray(y)))
 
     # -- loop -------------------------------------------------------------------------------------------
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
             on_epoch=None):
         """Train for ``epochs`` epochs on ``data`` (a :class:`~dragonjax.data.Dataset`). Returns
         (state, history), history a list of per-epoch metric dicts. ``on_epoch(state, record)`` is called
-        after each epoch (checkpointing)."""
-        state, epochs_left = start_fit(self, data, epochs, state, progress, "annealer epochs")
-        history = []
-        for epoch in epochs_left:
-            start, calls0, updates0 = time.perf_counter(), self.stats.calls, self.stats.spin_updates
-            qpu0 = dict(self.qpu_stats) if isinstance(self.qpu_stats, dict) else None
-            order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
-            wrong, gaps, correct, losses = [], [], [], []
-            for i in range(0, len(order), self.batch_size):
-                idx = order[i:i + self.batch_size]
-                state, m = self.train_step(state, data.x_train[idx], data.y_train[idx])
-                wrong.append(m["wrong_label_states"]), gaps.append(m["gap"]), correct.append(m["correct"])
-                losses.append(m["loss"])
-            wrong = np.concatenate(wrong)
-            state = state._replace(epoch=epoch + 1)
-            train_time = time.perf_counter() - start
-            record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(order), "loss": float(np.mean(losses)),
-                      "train_accuracy_running": float(np.mean(np.concatenate(correct))),
-                      "mean_wrong_label_states": float(np.mean(wrong)),
-                      "fraction_with_wrong_label_states": float(np.mean(wrong > 0)),
-                      "mean_gap": float(np.nanmean(np.concatenate(gaps))) if np.any(wrong > 0) else None,
-                      "sampler_calls": self.stats.calls - calls0, "spin_updates": self.stats.spin_updates - updates0,
-                      "train_seconds": train_time}
-            if qpu0 is not None:  # QPU calls of the training phases (evaluation excluded)
-                calls = self.qpu_stats["qpu_calls"] - qpu0["qpu_calls"]
-                record["qpu"] = {
-                    "calls": calls, "access_time_s": 1e-6 * (self.qpu_stats["qpu_access_time_us"] - qpu0["qpu_access_time_us"]),
-                    "chain_break_fraction": (self.qpu_stats["chain_break_fraction_sum"] - qpu0["chain_break_fraction_sum"])
-                    / max(calls, 1), "physical_qubits": self.qpu_stats["physical_qubits"]}
-            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-                record["test_accuracy"] = self.evaluate(state.params, data.x_test, data.y_test)
-            record["wall_seconds"] = time.perf_counter() - start
-            history.append(record)
-            if on_epoch is not None:
-                on_epoch(state, record)
-        return state, history
+        after each epoch (checkpointing). The loop is the ensemble's, with one member."""
+        from .ensemble import fit_single
+
+        return fit_single(self, data, epochs, state, eval_every, progress, on_epoch, "annealer epochs")

@@ -7,8 +7,7 @@ distribution (N(0, scale^2 / fan_in), zero biases).
 """
 from __future__ import annotations
 
-import time
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import flax.linen as fnn
 import jax
@@ -18,9 +17,10 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .annealer import TrainState, adam, start_fit
+from .core import TrainState, apply_gradients, check_schedule_name, scalar_hyper
+from .phases import SamplerStats
 
-__all__ = ["FeedForward", "BackpropTrainer"]
+__all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo"]
 
 
 @jax.custom_jvp
@@ -51,71 +51,93 @@ class FeedForward(fnn.Module):
         return x
 
 
+class BackpropStepInfo(NamedTuple):
+    loss: jax.Array  # scalar cross-entropy of the mini-batch
+    correct: jax.Array  # (B,) argmax of the logits is y (before the update)
+
+
 class BackpropTrainer:
-    """Cross-entropy training of :class:`FeedForward` with the network's architecture."""
+    """Cross-entropy training of :class:`FeedForward` with the network's architecture; the same pure
+    ``init`` / ``step`` interface as :class:`~dragonjax.train.AnnealerTrainer` (hyperparameter:
+    ``learning_rate``)."""
+
+    jittable = True
+    hyperparameter_names = ("learning_rate",)
 
     def __init__(self, network: IsingNetwork, learning_rate: float = 0.003, batch_size: int = 32,
-                 activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0):
+                 activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0,
+                 optimizer=None):
         if activation not in ("tanh", "sign"):
             raise ProblemError(f"activation must be 'tanh' or 'sign' (straight-through), got {activation!r}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ProblemError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.net = network
         self.model = FeedForward(tuple(network.sizes), activation, network.init_scale)
-        self.learning_rate, self.batch_size, self.seed = float(learning_rate), int(batch_size), int(seed)
+        self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
+        self.batch_size, self.seed = int(batch_size), int(seed)
         self.logit_scale = float(logit_scale)
-        self.lr_schedule = lr_schedule
-        self.optimizer = None
+        self.lr_schedule = check_schedule_name(lr_schedule)
+        self.optimizer = optimizer
+        self._transform = optimizer if optimizer is not None else optax.scale_by_adam()
         self.sampler_name = "backprop"
-
-        def loss_fn(params, x, y):
-            logits = self.logits(params, x)
-            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-
-        def update(params, opt_state, x, y):
-            loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-            updates, opt_state = self._tx.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, loss
-
-        self._update = jax.jit(update)
-        self._predict = jax.jit(lambda p, x: jnp.argmax(self.logits(p, x), axis=-1))
+        self.stats = SamplerStats()
+        self.qpu_stats = None
+        self.step = jax.jit(self._step)
+        self._predict = jax.jit(self._predict_fn)
 
     def logits(self, params, x):
         out = self.model.apply(params, x)
         return self.logit_scale * out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class)).mean(-1)
 
-    def init(self, total_steps: int = 1000) -> TrainState:
-        self._tx = self.optimizer or adam(self.learning_rate, total_steps, self.lr_schedule)
-        key = jax.random.key(self.seed)
+    def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
+        return 0, 0, 0
+
+    def hyperparameters(self, total_steps: int, **overrides) -> dict:
+        unknown = sorted(set(overrides) - set(self.hyperparameter_names))
+        if unknown:
+            raise ProblemError(f"unknown hyperparameter(s) {unknown} for the backprop trainer; it has ['learning_rate']")
+        return {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
+                "total_steps": np.float32(total_steps)}
+
+    def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
+        """The initial state from a seed (default ``seed``); see :class:`~dragonjax.train.AnnealerTrainer`."""
+        seed = self.seed if key is None else int(key)
+        return self.init_from_seed(jnp.int32(seed), self.hyperparameters(total_steps, **hyperparameters))
+
+    def init_from_seed(self, seed, hyper: dict) -> TrainState:
+        key = jax.random.key(seed)
         k_init, key = jax.random.split(key)
         params = self.model.init(k_init, jnp.zeros((1, self.net.num_inputs)))
-        return TrainState(params, self._tx.init(params), key, 0, 0)
+        hyper = {k: jnp.asarray(v, jnp.float32) for k, v in hyper.items()}
+        return TrainState(params, self._transform.init(params), key, jnp.int32(0), jnp.int32(0), hyper,
+                          jax.random.key(seed + 1))
 
-    def evaluate(self, params, x, y) -> float:
-        return float(np.mean(np.asarray(self._predict(params, jnp.asarray(x))) == np.asarray(y)))
+    def _step(self, state: TrainState, x, y) -> tuple[TrainState, BackpropStepInfo]:
+        def loss_fn(params):
+            logits = self.logits(params, x)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+
+        (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        params, opt_state = apply_gradients(state, grads, self._transform,
+                                            self.lr_schedule if self.optimizer is None else None)
+        info = BackpropStepInfo(loss, jnp.argmax(logits, axis=-1) == y)
+        return state._replace(params=params, opt_state=opt_state, step=state.step + 1), info
+
+    def _predict_fn(self, params, x, key=None, hyper=None):
+        return jnp.argmax(self.logits(params, x), axis=-1)
+
+    def predict(self, params, x, key=None, hyper=None):
+        """Class predictions: the argmax of the logits (``key`` and ``hyper`` are not used)."""
+        return np.asarray(self._predict(params, jnp.asarray(x, jnp.float32)))
+
+    def evaluate(self, params, x, y, key=None, hyper=None) -> float:
+        if len(x) == 0:
+            return float("nan")
+        return float(np.mean(self.predict(params, x) == np.asarray(y)))
 
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
             on_epoch=None):
-        state, epochs_left = start_fit(self, data, epochs, state, progress, "backprop epochs")
-        steps_per_epoch = -(-len(data.x_train) // self.batch_size)
-        history = []
-        for epoch in epochs_left:
-            start = time.perf_counter()
-            order = np.random.default_rng((self.seed, epoch)).permutation(len(data.x_train))
-            losses = []
-            params, opt_state = state.params, state.opt_state
-            for i in range(0, len(order), self.batch_size):
-                idx = order[i:i + self.batch_size]
-                params, opt_state, loss = self._update(params, opt_state, jnp.asarray(data.x_train[idx]),
-                                                       jnp.asarray(data.y_train[idx]))
-                losses.append(loss)
-            state = TrainState(params, opt_state, state.key, state.step + steps_per_epoch, epoch + 1)
-            record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(order),
-                      "loss": float(np.mean(jnp.stack(losses))),
-                      "train_accuracy": self.evaluate(params, data.x_train, data.y_train),
-                      "train_seconds": time.perf_counter() - start, "sampler_calls": 0, "spin_updates": 0}
-            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-                record["test_accuracy"] = self.evaluate(params, data.x_test, data.y_test)
-            record["wall_seconds"] = time.perf_counter() - start
-            history.append(record)
-            if on_epoch is not None:
-                on_epoch(state, record)
-        return state, history
+        """See :meth:`~dragonjax.train.AnnealerTrainer.fit`."""
+        from .ensemble import fit_single
+
+        return fit_single(self, data, epochs, state, eval_every, progress, on_epoch, "backprop epochs")

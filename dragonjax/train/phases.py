@@ -96,8 +96,10 @@ def _exact(base, fields, offsets, num_reads):
     n = base.num_variables
     states = index_to_spins(jnp.arange(2 ** n), n, base.dtype)
     e = base.energy(states)[None, :] + fields @ states.T + offsets[:, None]
-    neg, idx = jax.lax.top_k(-e, num_reads)
-    return states[idx], -neg
+    k = min(num_reads, 2 ** n)
+    neg, idx = jax.lax.top_k(-e, k)
+    take = jnp.arange(num_reads) % k  # fewer than R states exist: repeat them (duplicates are not distinct)
+    return states[idx[:, take]], -neg[:, take]
 
 
 def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), trotter_slices: int = 8,
@@ -105,7 +107,7 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
                   sweep_method: str = "auto", **dimod_kwargs):
     """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
     "sa" (R independent annealing runs), "piqmc" (simulated quantum annealing; best slice per read),
-    "exact" (the R lowest states by enumeration; n <= 20), or any ``dimod.Sampler`` instance (extra
+    "exact" (the R lowest states by enumeration, repeated when 2^n < R; n <= 20), or any ``dimod.Sampler`` instance (extra
     keyword arguments are passed to its ``sample``)."""
     stats = stats if stats is not None else SamplerStats()
     if isinstance(sampler, dimod.Sampler):
@@ -115,37 +117,45 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
     if sampler not in PHASE_SAMPLERS:
         raise ProblemError(f"unknown sampler {sampler!r}; expected one of {PHASE_SAMPLERS} or a dimod.Sampler")
     betas = jnp.asarray(beta_schedule(beta_range, num_sweeps, "geometric"), jnp.float32)
+    slices = check_trotter_slices(trotter_slices) if sampler == "piqmc" else 1
 
-    def sweep_for(base):  # one compiled kernel per sparsity pattern, shared by every phase sampler
-        return cached_sweep(base, sweep_method, "metropolis")
+    def cost(batch: int, n: int, num_reads: int) -> int:
+        """Spin updates of one call: reads x sweeps x spins (x slices for PIQMC); 2^n per example for exact."""
+        return batch * 2 ** n if sampler == "exact" else batch * num_reads * num_sweeps * n * slices
 
-    def sample(key, base: IsingModel, fields, offsets, num_reads: int):
+    def sample(key, base: IsingModel, fields, offsets, num_reads: int, *, sweep=None, betas=betas):
+        """``sweep``: the sweep for ``base``'s sparsity pattern (required when ``base`` is traced, e.g. inside a
+        jit-compiled training step, where the pattern cannot be read from its values); ``betas``: the
+        SA/PA schedule (default from ``beta_range`` and ``num_sweeps``)."""
         batch, n = fields.shape
-        fields, offsets = shard_batch(fields), shard_batch(offsets)
+        if not isinstance(fields, jax.core.Tracer):  # eager call: place examples on devices, count the work
+            fields, offsets = shard_batch(fields), shard_batch(offsets)
+            stats.record(batch, cost(batch, n, num_reads), n)
         if sampler == "exact":
             if n > 20:
                 raise ProblemError(f"the exact phase sampler enumerates 2^n states; n = {n} > 20")
-            stats.record(batch, batch * 2 ** n, n)
-            return _exact(base, fields, offsets, min(num_reads, 2 ** n))
+            return _exact(base, fields, offsets, num_reads)
+        # one compiled kernel per sparsity pattern, shared by every phase sampler
+        sweep = cached_sweep(base, sweep_method, "metropolis") if sweep is None else sweep
         if sampler == "sa":
-            stats.record(batch, batch * num_reads * num_sweeps * n, n)
-            return _sa(key, base, fields, offsets, betas, sweep_for(base), num_reads)
+            return _sa(key, base, fields, offsets, betas, sweep, num_reads)
         if sampler == "pa":
-            stats.record(batch, batch * num_reads * num_sweeps * n, n)
-            return _pa(key, base, fields, offsets, betas, sweep_for(base), num_reads)
-        p = check_trotter_slices(trotter_slices)
-        stats.record(batch, batch * num_reads * num_sweeps * n * p, n)
+            return _pa(key, base, fields, offsets, betas, sweep, num_reads)
         gammas = jnp.asarray(np.linspace(gamma_range[0], gamma_range[1], num_sweeps), jnp.float32)
-        return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep_for(base), num_reads, p)
+        return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep, num_reads, slices)
 
     sample.stats = stats
+    sample.cost = cost
+    sample.jittable = True
+    sample.num_sweeps = num_sweeps
+    sample.sweep_method = sweep_method
     sample.final_beta = {"sa": float(betas[-1]), "pa": float(betas[-1]), "piqmc": float(beta)}.get(sampler)
     sample.independent_reads = sampler in ("sa", "piqmc")
     return sample
 
 
 def _dimod_phase(sampler, stats, kwargs):
-    def sample(key, base: IsingModel, fields, offsets, num_reads: int):
+    def sample(key, base: IsingModel, fields, offsets, num_reads: int, *, sweep=None, betas=None):
         fields, offsets = np.asarray(fields, np.float64), np.asarray(offsets, np.float64)
         J, h = np.asarray(base.J, np.float64), np.asarray(base.h, np.float64)
         seed = int(jax.random.randint(key, (), 0, 2 ** 31 - 1))
@@ -169,6 +179,8 @@ def _dimod_phase(sampler, stats, kwargs):
         return jnp.asarray(np.stack(all_states)), jnp.asarray(np.stack(all_energies), jnp.float32)
 
     sample.stats = stats
+    sample.cost = lambda batch, n, num_reads: 0
+    sample.jittable = False  # a host call per example: the training step runs eagerly
     sample.final_beta = float(kwargs["beta_range"][1]) if "beta_range" in kwargs else None
     sample.independent_reads = None
     return sample

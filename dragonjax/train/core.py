@@ -1,0 +1,86 @@
+"""What every trainer shares: the explicit training state, the optimiser step with a learning rate that
+lives in the state, and the checks of a dataset.
+
+A trainer (annealer-assisted or backprop) is a pair of pure functions in the optax/blackjax manner,
+
+    state = trainer.init(key, total_steps)            # TrainState
+    state, info = trainer.step(state, x, y)           # one mini-batch; info a NamedTuple of metrics
+
+``step`` is one jit-compiled function (sampling, loss, gradient, optimiser update and metrics) with no host
+round-trip, so that :class:`~dragonjax.train.ensemble.Ensemble` can ``vmap`` it over many networks.
+Scalar hyperparameters (learning rate, beta range, weak-nudge strength, ...) are leaves of the state
+(``state.hyper``), not constants of the compiled function: members of an ensemble may differ in them.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..ising import ProblemError
+
+__all__ = ["TrainState", "LR_SCHEDULES", "learning_rate_factor", "apply_gradients", "check_dataset"]
+
+LR_SCHEDULES = ("cosine", "constant")
+
+
+class TrainState(NamedTuple):
+    """Everything a training run carries from step to step. ``step`` and ``epoch`` are integer scalars
+    shared by all members of an ensemble; the other leaves carry the member axis there."""
+    params: dict
+    opt_state: optax.OptState
+    key: jax.Array
+    step: jax.Array
+    epoch: jax.Array
+    hyper: dict  # name -> float32 scalar: learning_rate, total_steps and the trainer's own
+    eval_key: jax.Array  # the key of the member's evaluations (key(seed + 1) for a seed)
+
+
+def learning_rate_factor(step, total_steps, schedule: str):
+    """The schedule's factor at ``step``: 1 (constant) or optax's cosine decay to 0 over ``total_steps``."""
+    if schedule == "constant":
+        return jnp.float32(1.0)
+    fraction = jnp.minimum(step, total_steps) / total_steps
+    return 0.5 * (1.0 + jnp.cos(jnp.pi * fraction))
+
+
+def apply_gradients(state: TrainState, grads, transform, schedule: str):
+    """Adam (``transform`` = optax.scale_by_adam()) scaled by -learning_rate x schedule factor, both read
+    from the state; a user's own optax transformation (``schedule`` None) is applied as it is."""
+    updates, opt_state = transform.update(grads, state.opt_state, state.params)
+    if schedule is not None:
+        scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule)
+        updates = jax.tree_util.tree_map(lambda u: scale * u, updates)
+    return optax.apply_updates(state.params, updates), opt_state
+
+
+def check_schedule_name(schedule: str) -> str:
+    if schedule not in LR_SCHEDULES:
+        raise ProblemError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
+    return schedule
+
+
+def check_dataset(net, data, batch_size: int):
+    """The data fit the network: right input width, finite inputs, labels in range, a training set."""
+    net.check_inputs(data.x_train)
+    net.check_labels(data.y_train)
+    if len(data.x_train) == 0:
+        raise ProblemError("the training set is empty")
+    if len(data.x_test):
+        net.check_inputs(data.x_test)
+        net.check_labels(data.y_test)
+    return -(-len(data.x_train) // batch_size)
+
+
+def scalar_hyper(name: str, value, positive: bool = True) -> np.float32:
+    """A validated float32 hyperparameter."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v) or (positive and v <= 0):
+        raise ProblemError(f"{name} must be {'positive and ' if positive else ''}finite, got {value!r}")
+    return np.float32(v)
