@@ -187,12 +187,13 @@ def cmd_train(args) -> int:
 
 def cmd_scaling(args) -> int:
     from .experiments.scaling import FULL, QUICK, run_scaling
+    from .train import parse_seeds
 
     settings = dict(FULL if args.full else QUICK)
     for key in ("epochs", "seeds"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    if settings["seeds"] < 2:
+    if len(parse_seeds(settings["seeds"])) < 2:
         raise ValueError("the scaling study needs at least 2 seeds for bootstrap intervals (5 or more advised)")
     results = run_scaling(args.out, settings, sampler=args.sampler, dataset=args.dataset, progress=not args.quiet)
     for trainer in ("annealer", "backprop"):
@@ -214,7 +215,7 @@ def cmd_transition(args) -> int:
     if args.dataset != "digits":
         raise ValueError("the transition study runs on digits in this version")
     results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_samples, args.seed,
-                             args.train_size, window=args.window, progress=not args.quiet)
+                             args.train_size, window=args.window, progress=not args.quiet, seeds=args.seeds)
     print(f"{args.probe_size} probe inputs x {args.num_samples} independent anneals; heads within {args.window:g} "
           f"rms local field of the lowest state, not counting a misclassified input's lowest state; null control: "
           f"hidden -> output couplings permuted (tracker) or zero (thermal)")
@@ -227,12 +228,16 @@ def cmd_transition(args) -> int:
               f"chi_SG/n {first['chi_sg'] / int(width):.3f} -> {last['chi_sg'] / int(width):.3f} (null "
               f"{first['null']['chi_sg'] / int(width):.3f} -> {last['null']['chi_sg'] / int(width):.3f})  "
               f"test acc {r['test_accuracy']:.3f}")
+        if len(r["seeds"]) > 1:
+            t = r["t_star_over_seeds"]
+            print(f"            over {t['of']} seeds: t* reached by {t['reached']}"
+                  + (f", mean {t['mean']:.2f} +- {t['sem']:.2f} (sem)" if t["reached"] else ""))
     for name, pairs in results["thermal_crossings"].items():
         text = [f"{c['widths']}: " + (f"T/sigma = {c['temperature']:.2f} [{c['interval'][0]:.2f}, "
                                       f"{c['interval'][1]:.2f}]" if c["resolved"] else "none resolved")
                 for c in pairs]
         print(f"Binder crossings over widths, {name.replace('_', ' ')}: " + "; ".join(text))
-    print(f"-> {args.out}/results.json, arrays.npz, transition.png/pdf, binder.png/pdf "
+    print(f"-> {args.out}/results.json, arrays.nc, transition.png/pdf, binder.png/pdf "
           f"({results['study_seconds']:.0f} s)")
     return 0
 
@@ -281,7 +286,7 @@ def cmd_glass(args) -> int:
         print(f"e_inf = {gs['e_inf']:.4f} +- {gs['e_inf_error']:.4f} (Parisi -0.7633; z = {gs['z']:.2f}, "
               f"chi2 = {gs['chi2']:.1f} for {gs['dof']} dof)")
     if args.out:
-        print(f"-> {args.out}/results.json, arrays.npz, binder.png/pdf"
+        print(f"-> {args.out}/results.json, arrays.nc, binder.png/pdf"
               + (", ground_state.json" if args.ground_state else ""))
     return 0
 
@@ -406,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=("digits", "teacher-student"), default="digits",
                    help="digits (bundled with scikit-learn) or a synthetic teacher-student task (default digits)")
     p.add_argument("--sampler", choices=("pa", "sa", "piqmc"), default="pa", help="annealer trainer's sampler")
-    p.add_argument("--seeds", type=_positive_int, help="number of seeds (default 5; full 10)")
+    p.add_argument("--seeds", type=_seeds,
+                   help="seeds, trained as one ensemble per trainer: a count N (0..N-1), 'a:b' or 'a,b,c' "
+                        "(default 5; full 10)")
     p.add_argument("--epochs", type=_positive_int, help="epochs per run (default 12; full 40)")
     p.add_argument("--full", action="store_true", help="paper-sized settings")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -419,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "magnetisation, distinct minima (Chao1), Hydra heads and the energy gap -- and the "
                                    "same for the null control (hidden -> output couplings zero). Then the thermal "
                                    "Binder cumulant of untrained and trained nets and their null controls vs T in "
-                                   "units of the local-field scale. Writes results.json, arrays.npz, "
+                                   "units of the local-field scale. Writes results.json, arrays.nc, "
                                    "transition.png/pdf and binder.png/pdf; t* = first epoch with m >= 1/2.")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--dataset", choices=("digits",), default="digits", help="digits (the only choice here)")
@@ -433,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=float, default=1.0,
                    help="heads window dE in units of the rms local field at the lowest state (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    p.add_argument("--seeds", type=_seeds,
+                   help="train these seeds per width as one ensemble and track each ('a:b', 'a,b,c' or a count N); "
+                        "figures and the thermal study use the first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_transition)
 
@@ -457,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ground-state", type=_int_list, metavar="SIZES",
                    help="sk only: also extrapolate the ground-state energy from PA at these N (e.g. 32,64,128,256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
-    p.add_argument("--out", help="output directory (results.json, arrays.npz, binder.png/pdf, config.json)")
+    p.add_argument("--out", help="output directory (results.json, arrays.nc, binder.png/pdf, config.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_glass)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .ising import IsingModel, ProblemError, dot
 
-__all__ = ["IsingNetwork", "ConditionedBatch"]
+__all__ = ["IsingNetwork", "ConditionedBatch", "fixed_order_sum"]
 
 
 class ConditionedBatch(NamedTuple):
@@ -32,6 +32,18 @@ class ConditionedBatch(NamedTuple):
     base: IsingModel
     fields: jax.Array
     offsets: jax.Array
+
+
+def fixed_order_sum(a):
+    """Sum over the leading axis in a fixed pairwise order (zero-padded to a power of two): the result does
+    not depend on how the compiled program batches or shards the computation."""
+    n = a.shape[0]
+    size = 1 << max(n - 1, 0).bit_length()
+    if size != n:
+        a = jnp.concatenate([a, jnp.zeros((size - n,) + a.shape[1:], a.dtype)])
+    while a.shape[0] > 1:
+        a = a[0::2] + a[1::2]
+    return a[0]
 
 
 class IsingNetwork:
@@ -107,6 +119,31 @@ class IsingNetwork:
         for bias, s in zip(params["biases"], layers[1:]):
             e = e - dot(s, bias)
         return e
+
+    def contrastive_gradient(self, params, x, correct, negatives, weights):
+        """Gradient of the contrastive loss  mean_b [E(correct_b) - sum_k w_bk E(negative_bk)]  with respect to
+        ``params`` -- the contrastive Hebbian rule, dE/dW_l = -s_l s_{l+1}^T, dE/db_l = -s_l -- written out so
+        that it is exact where it should vanish: each example's difference of outer products is formed
+        elementwise, and the batch is summed in a fixed pairwise order (:func:`fixed_order_sum`). With
+        ``jax.grad`` the batch sum's order follows the compiled program (batched in an ensemble, split over
+        devices), and Adam turns the rounding residue of exactly cancelling terms into steps of size lr.
+        ``x`` (B, num_inputs), ``correct`` (B, num_free), ``negatives`` (B, M, num_free), ``weights`` (B, M)."""
+        c_layers = [jnp.asarray(x, correct.dtype)] + self.layers(correct)
+        n_layers = [jnp.broadcast_to(jnp.asarray(x, correct.dtype)[:, None, :], negatives.shape[:2] + (x.shape[-1],))]
+        n_layers += self.layers(negatives)
+        batch = x.shape[0]
+
+        def contrast(term):  # term(layers, k) for the correct state minus the weighted negatives, per example
+            out = -term(c_layers, None)
+            for k in range(negatives.shape[1]):
+                out = out + weights[:, k].reshape((batch,) + (1,) * (out.ndim - 1)) * term(n_layers, k)
+            return fixed_order_sum(out) / batch
+
+        pick = lambda layers, k, l: layers[l] if k is None else layers[l][:, k]  # noqa: E731
+        weights_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)[:, :, None] * pick(layers, k, l + 1)[:, None, :])
+                        for l in range(self.num_layers)]
+        biases_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)) for l in range(1, self.num_layers + 1)]
+        return {"weights": weights_grad, "biases": biases_grad}
 
     def couplings(self, params, free_layers: Sequence[int] | None = None) -> IsingModel:
         """The x-independent part of the conditioned problem over the free spins of ``free_layers``

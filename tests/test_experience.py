@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from dragonjax.experiments.results import load_arrays, records_to_arrays, save_arrays
+from dragonjax.experiments.results import load, records_to_arrays, save_dataset
 
 TRAIN_ARGS = ["train", "--train-size", "64", "--test-size", "32", "--epochs", "4", "--hidden", "16",
-              "--sampler", "sa", "--num-reads", "4", "--num-sweeps", "8", "--seed", "3", "--quiet"]
+              "--sampler", "sa", "--num-reads", "4", "--num-sweeps", "8", "--seeds", "3:5", "--quiet"]
 
 # the CLI, with the process SIGKILLed right after the checkpoint of epoch 2 is written
 KILLED_AFTER_EPOCH_2 = """
@@ -35,12 +35,12 @@ def cli(*args, code=None):
 
 
 def without_times(metrics):
-    drop = {"started", "finished", "wall_seconds", "train_seconds"}
+    drop = {"started", "finished", "wall_seconds", "train_seconds", "session_seconds"}
     strip = lambda d: {k: v for k, v in d.items() if k not in drop}  # noqa: E731
     return {**strip(metrics), "history": [strip(h) for h in metrics["history"]]}
 
 
-def test_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path):
+def test_sigkilled_ensemble_run_resumes_to_the_uninterrupted_result(tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     done = cli(*TRAIN_ARGS, "--out", str(full))
     assert done.returncode == 0, done.stderr
@@ -53,12 +53,18 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path):
     b = json.loads((killed / "metrics.json").read_text())
     assert [h["epoch"] for h in b["history"]] == [1, 2, 3, 4]
     assert without_times(b) == without_times(a)  # exactly equal: losses, accuracies, heads, final params' accuracy
-    arrays_a, dims = load_arrays(str(full / "history.npz"))
-    arrays_b, _ = load_arrays(str(killed / "history.npz"))
-    assert dims["test_accuracy"] == ("epoch",)
-    np.testing.assert_array_equal(arrays_a["loss"], arrays_b["loss"])
+    history_a, history_b = load(str(full / "history.nc")), load(str(killed / "history.nc"))
+    assert history_a["test_accuracy"].dims == ("seed", "epoch") and list(history_a["seed"]) == [3, 4]
+    np.testing.assert_array_equal(history_a["loss"], history_b["loss"])
+    assert history_b.attrs["config"]["seeds"] == [3, 4] and history_b.attrs["provenance"]["packages"]["xarray"]
+    assert history_b["test_accuracy"].to_dataframe().shape == (8, 1)  # pandas: one row per (seed, epoch)
     config = json.loads((killed / "config.json").read_text())
-    assert config["seed"] == 3 and config["provenance"]["packages"]["jax"]
+    assert config["seeds"] == [3, 4] and config["provenance"]["packages"]["jax"]
+    # the stored config rules: a differing option is refused by name, a fresh run cannot reuse the folder
+    refused = cli("train", "--out", str(killed), "--resume", "--epochs", "9", "--quiet")
+    assert refused.returncode == 2 and "epochs: stored 4, given 9" in refused.stderr, refused.stderr
+    mixed = cli(*TRAIN_ARGS, "--out", str(killed))
+    assert mixed.returncode == 2 and "already holds a run" in mixed.stderr
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
@@ -66,21 +72,21 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "nothing to resume" in out.stderr
 
 
-def test_arrays_round_trip_with_named_dimensions(tmp_path):
-    path = str(tmp_path / "a.npz")
+def test_datasets_round_trip_through_netcdf_with_config_and_provenance(tmp_path):
+    path = str(tmp_path / "a.nc")
     errors = np.random.default_rng(0).random((3, 5))
-    save_arrays(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(5.0))},
-                {"epoch": np.arange(1, 6), "seed": [0, 1, 2]})
-    arrays, dims = load_arrays(path)
-    assert dims == {"error": ("seed", "epoch"), "heads": ("epoch",), "epoch": ("epoch",), "seed": ("seed",)}
-    np.testing.assert_array_equal(arrays["error"], errors)
-    np.testing.assert_array_equal(arrays["epoch"], np.arange(1, 6))
+    save_dataset(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(5.0))},
+                 {"epoch": np.arange(1, 6), "seed": [0, 1, 2]}, {"config": {"seeds": [0, 1, 2], "x": None}})
+    ds = load(path)
+    assert ds["error"].dims == ("seed", "epoch") and ds["heads"].dims == ("epoch",)
+    np.testing.assert_array_equal(ds["error"], errors)
+    np.testing.assert_array_equal(ds["epoch"], np.arange(1, 6))
+    assert ds.attrs["config"] == {"seeds": [0, 1, 2], "x": None}
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="2 axes but 1 dimension"):
-        save_arrays(path, {"error": ("seed", errors)})
-    with pytest.raises(ValueError, match="dimension 'epoch' has length 5"):
-        save_arrays(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(4.0))})
-    with pytest.raises(ValueError, match="coordinate 'seed'"):
-        save_arrays(path, {"error": (("seed", "epoch"), errors)}, {"seed": [0, 1]})
+        save_dataset(path, {"error": ("seed", errors)})
+    with pytest.raises(ValueError):
+        save_dataset(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(4.0))})
 
 
 def test_records_become_arrays_over_epochs():
@@ -116,8 +122,8 @@ def test_main_job_writes_the_report_figures_and_provenance(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["training"]["annealer"]["test_accuracy"] > 0.9
     assert json.loads((tmp_path / "config.json").read_text())["provenance"]["packages"]["dragonjax"]
-    for arrays in ("validation/arrays.npz", "transition/arrays.npz", "scaling/arrays.npz"):
-        assert load_arrays(str(tmp_path / arrays))[1]
+    for arrays in ("validation/arrays.nc", "transition/arrays.nc", "scaling/arrays.nc"):
+        assert load(str(tmp_path / arrays)).data_vars
 
 
 def test_the_paper_names_its_command_and_its_figures_exist():

@@ -146,7 +146,8 @@ def test_boltzmann_weights_use_the_sampler_final_beta(monkeypatch):
                               num_negatives=8, sampler_options={"num_sweeps": 4, "beta_range": (0.1, 4.0)})
     state = trainer.init(1)
     x = np.random.default_rng(0).choice([-1.0, 1.0], size=(16, 8)).astype(np.float32)
-    trainer.train_step(state, x, np.zeros(16, np.int32))
+    with jax.disable_jit():  # the step runs op by op, so the recorded negatives are concrete arrays
+        trainer.step(state, x, np.zeros(16, np.int32))
     weights, energies = np.asarray(captured[0][1], np.float64), np.asarray(captured[0][4], np.float64)
     compared = 0
     for w, e in zip(weights, energies):
@@ -168,3 +169,69 @@ def test_boltzmann_weighting_needs_a_temperature():
     assert AnnealerTrainer(net, sampler="exact", weighting="boltzmann", boltzmann_beta=2.0).boltzmann_beta == 2.0
     with pytest.raises(ProblemError, match="weighting"):
         AnnealerTrainer(net, weighting="softmax")
+
+
+def test_ensemble_members_equal_the_single_runs_of_their_seeds():
+    """Member i of an ensemble is the single run with seed i: same predictions, accuracies, wrong-label counts
+    per epoch; losses to float32 rounding (the ensemble's reductions are batched)."""
+    from dragonjax.train import member
+    from dragonjax.train.ensemble import member_record
+
+    config = {"train_size": 96, "test_size": 64, "epochs": 3, "hidden": [16], "num_reads": 4, "num_sweeps": 8,
+              "spins_per_class": 2}
+    ensemble, states = run_training({**config, "seeds": [5, 6, 7]}, return_state=True)
+    single, state = run_training({**config, "seed": 6}, return_state=True)
+    for a, b in zip([member_record(h, 1) for h in ensemble["history"]], single["history"]):
+        for key in ("test_accuracy", "train_accuracy_running", "mean_wrong_label_states",
+                    "fraction_with_wrong_label_states"):
+            assert a[key] == b[key], key
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    assert ensemble["train_accuracy"]["per_seed"][1] == single["train_accuracy"]
+    _, ds, _, trainer = build_run({**config, "seed": 6})
+    one = member(states, 1)
+    np.testing.assert_allclose(one.params["weights"][0], state.params["weights"][0], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(trainer.predict(one.params, ds.x_test, one.eval_key),
+                                  trainer.predict(state.params, ds.x_test, state.eval_key))
+    assert len(set(ensemble["test_accuracy"]["per_seed"])) > 1  # the members are different networks
+
+
+def test_ensembles_over_hyperparameters_and_their_errors():
+    from dragonjax.train import Ensemble, member
+
+    ds = data.digits().subset(64, 32).centered()
+    net = IsingNetwork([64, 12], 10, 2)
+    options = {"num_reads": 4, "batch_size": 16, "nudge": 2.0, "sampler": "sa",
+               "sampler_options": {"num_sweeps": 8, "beta_range": (0.1, 5.0)}}
+    ensemble = Ensemble(AnnealerTrainer(net, **options), [0, 0], learning_rate=[0.01, 0.05], nudge=[2.0, 0.5],
+                        beta_range=[(0.1, 5.0), (0.2, 3.0)])
+    states, history = ensemble.fit(ds, 2)
+    alone, alone_history = AnnealerTrainer(net, **{**options, "nudge": 0.5, "learning_rate": 0.05,
+                                                   "sampler_options": {"num_sweeps": 8, "beta_range": (0.2, 3.0)}}
+                                           ).fit(ds, 2)
+    assert [h["test_accuracy"][1] for h in history] == [h["test_accuracy"] for h in alone_history]
+    np.testing.assert_allclose(member(states, 1).params["weights"][0], alone.params["weights"][0], atol=1e-5)
+    assert not np.allclose(member(states, 0).params["weights"][0], alone.params["weights"][0])
+    with pytest.raises(ProblemError, match="unknown hyperparameter"):
+        Ensemble(AnnealerTrainer(net), [0, 1], nudge=[1.0, 2.0]).init()  # a strong nudge has no strength
+    with pytest.raises(ProblemError, match="3 values for 2 members"):
+        Ensemble(AnnealerTrainer(net), [0, 1], learning_rate=[0.1, 0.2, 0.3])
+    with pytest.raises(ProblemError, match="JAX sampler"):
+        Ensemble(AnnealerTrainer(net, sampler=RecordingSampler()), [0, 1])
+
+
+def test_train_config_is_typed_and_rejects_unknown_keys():
+    from dragonjax.experiments.training import TrainConfig
+
+    with pytest.raises(ProblemError, match=r"unknown configuration key\(s\) \['hiden'\]"):
+        TrainConfig.from_dict({"hiden": [32]})
+    with pytest.raises(ProblemError, match="hidden must be positive integers"):
+        TrainConfig(hidden=(0,))
+    with pytest.raises(ProblemError, match="beta_range"):
+        TrainConfig(beta_range=(5.0, 1.0))
+    with pytest.raises(ProblemError, match="not both"):
+        run_training({"seed": 1, "seeds": [1, 2]})
+    config = TrainConfig.from_dict({"seeds": "2:5", "hidden": [8, 8], "nudge": "0.5"})
+    assert config.seeds == (2, 3, 4) and config.hidden == (8, 8) and config.nudge == 0.5
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert config.resolved().learning_rate == 0.01
+    assert config.resolved().differences({"epochs": 20, "num_reads": 8}) == {"num_reads": (16, 8)}

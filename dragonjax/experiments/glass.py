@@ -39,7 +39,7 @@ from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
 from ..analysis.replicas import equilibration_check, equilibrium_replicas, family_z_max, stationarity_check
 from ..ising import IsingModel, ProblemError, stack_models
-from .results import RunDirectory, save_arrays
+from .results import RunDirectory
 
 __all__ = ["GLASS_MODELS", "PARISI_GROUND_STATE", "glass_problem", "parse_temperatures", "plot_glass",
            "run_glass", "run_sk_ground_state"]
@@ -130,7 +130,7 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
     """Binder cumulant and chi_SG of the connected overlap vs temperature for several sizes; crossings with
     bootstrap intervals; equilibration diagnostics. ``sweeps`` per replica (half burn-in, then up to 256
     measurements); ``hottest``: top of the tempering ladder (default 1.6 x the highest measured T). Writes
-    ``out/results.json``, ``out/arrays.npz`` and ``out/binder.{png,pdf}`` when ``out`` is given."""
+    ``out/results.json``, ``out/arrays.nc`` and ``out/binder.{png,pdf}`` when ``out`` is given."""
     if model not in GLASS_MODELS:
         raise ProblemError(f"unknown glass model {model!r}; expected one of {GLASS_MODELS}")
     sizes = sorted(int(s) for s in sizes)
@@ -198,7 +198,7 @@ def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples
                        "crossing found in >= 97.5% of resamplings with the value's interval above 0",
                "study_seconds": time.perf_counter() - start}
     if run is not None:
-        _save_glass_arrays(results, run.file("arrays.npz"))
+        _save_glass_arrays(results, run)
         plot_glass(results, os.path.join(out, "binder"))
         run.finish(results, "results.json")
     return results
@@ -211,7 +211,7 @@ def _chi_ratio(per_size, sizes):
     return (a / b).tolist()
 
 
-def _save_glass_arrays(results, path):
+def _save_glass_arrays(results, run):
     sizes = results["sizes"]
     per = [results["per_size"][str(s)] for s in sizes]
     names = [k for k in ("g", "chi_sg", "xi_over_l") if k in per[0]]
@@ -222,7 +222,7 @@ def _save_glass_arrays(results, path):
             name = k if k.startswith("identity") else f"drift_{'energy_z' if k == 'z' else k}"
             variables[name] = (("size", "temperature"),
                                np.array([[c[k] for c in p["equilibration"]] for p in per], float))
-    save_arrays(path, variables, {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
+    run.save_dataset("arrays.nc", variables, {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
 
 
 def plot_glass(results: dict, stem: str):

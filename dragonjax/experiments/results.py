@@ -145,6 +145,12 @@ class RunDirectory:
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
+    def save_dataset(self, name: str, variables: dict, coords: dict | None = None, attrs: dict | None = None):
+        """:func:`save_dataset` into this directory, with the run's config and provenance as attributes."""
+        config = {k: v for k, v in self.config.items() if k != "provenance"}
+        return save_dataset(self.file(name), variables, coords,
+                            {"config": config, "provenance": self.config.get("provenance"), **(attrs or {})})
+
     def finish(self, metrics: dict, name: str = "metrics.json"):
         metrics = {**metrics, "started": self.started,
                    "finished": datetime.datetime.now(datetime.timezone.utc).isoformat()}

@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from .results import RunDirectory, save_arrays
+from ..train import parse_seeds
+from .results import RunDirectory
 from .training import run_training
 
 __all__ = ["QUICK", "FULL", "plateau_window", "fit_exponent", "bootstrap_exponent", "run_scaling", "plot_scaling"]
@@ -93,22 +94,24 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
     run = RunDirectory(out, {"study": "scaling", "sampler": sampler, "dataset": dataset, **settings})
     start = time.perf_counter()
     curves = {"annealer": [], "backprop": []}
-    wrong, times = [], {"annealer": [], "backprop": []}
-    seeds = range(settings["seeds"])
+    wrong, times = [], {}
+    seeds = parse_seeds(settings["seeds"])  # a count N (0..N-1) or a list
+    settings["seeds"] = seeds if not isinstance(settings["seeds"], int) else settings["seeds"]
+    trainers = ("annealer", "backprop")
     if progress:
         from tqdm.auto import tqdm
-        seeds = tqdm(seeds, desc="scaling seeds")
-    for seed in seeds:
-        for trainer in ("annealer", "backprop"):
-            config = {"dataset": dataset, "trainer": trainer, "sampler": sampler, "seed": seed,
-                      "epochs": settings["epochs"], "hidden": settings["hidden"], "lr_schedule": "constant",
-                      "spins_per_class": settings["spins_per_class"], "num_reads": settings["num_reads"],
-                      "num_sweeps": settings["num_sweeps"]}
-            metrics = run_training(config)
-            curves[trainer].append([1.0 - h["test_accuracy"] for h in metrics["history"]])
-            times[trainer].append(metrics["wall_seconds"])
-            if trainer == "annealer":
-                wrong.append([h["mean_wrong_label_states"] for h in metrics["history"]])
+        trainers = tqdm(trainers, desc="scaling trainers")
+    for trainer in trainers:  # all seeds of a trainer as one ensemble
+        config = {"dataset": dataset, "trainer": trainer, "sampler": sampler, "seeds": seeds,
+                  "epochs": settings["epochs"], "hidden": settings["hidden"], "lr_schedule": "constant",
+                  "spins_per_class": settings["spins_per_class"], "num_reads": settings["num_reads"],
+                  "num_sweeps": settings["num_sweeps"]}
+        metrics = run_training(config)
+        history = metrics["history"]
+        curves[trainer] = (1.0 - np.stack([h["test_accuracy"] for h in history], axis=1)).tolist()
+        times[trainer] = metrics["wall_seconds"]
+        if trainer == "annealer":
+            wrong = np.stack([h["mean_wrong_label_states"] for h in history], axis=1).tolist()
     from .. import data as datasets
 
     n_train = len(datasets.load(dataset).x_train)
@@ -125,12 +128,12 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
            "backprop scales faster" if b["ci95"][0] > a["ci95"][1] else
            "the intervals overlap: no significant difference at this size"))
     results["study_seconds"] = time.perf_counter() - start
-    save_arrays(run.file("arrays.npz"), {
+    run.save_dataset("arrays.nc", {
         "test_error_annealer": (("seed", "epoch"), curves["annealer"]),
         "test_error_backprop": (("seed", "epoch"), curves["backprop"]),
         "mean_wrong_label_states": (("seed", "epoch"), wrong),
-        "wall_seconds": (("trainer", "seed"), [times["annealer"], times["backprop"]])},
-        {"seed": np.arange(settings["seeds"]), "epoch": np.arange(1, settings["epochs"] + 1),
+        "wall_seconds": (("trainer",), [times["annealer"], times["backprop"]])},
+        {"seed": np.asarray(seeds), "epoch": np.arange(1, settings["epochs"] + 1),
          "trainer": np.array(["annealer", "backprop"])})
     plot_scaling(results, os.path.join(out, "scaling"))
     run.finish(results, "results.json")
@@ -159,7 +162,7 @@ def plot_scaling(results: dict, stem: str):
     ax.set_yscale("log")
     ax.set_xlabel("training effort t (epochs; 1 epoch = %d examples)" % results["train_examples"])
     ax.set_ylabel("test error ε(t)")
-    ax.set_title(f"Test error vs training effort on {results['dataset']}, {results['settings']['seeds']} seeds\n"
+    ax.set_title(f"Test error vs training effort on {results['dataset']}, {len(results["test_error"]["annealer"])} seeds\n"
                  "(points: mean; band: seed range; lines: power-law fits, 95% bootstrap CI)", fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, which="both", alpha=0.3)

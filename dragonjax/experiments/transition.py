@@ -49,7 +49,7 @@ from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
 from ..analysis.replicas import equilibrium_replicas, family_z_max, stationarity_check
 from ..train.phases import phase_sampler
-from .results import RunDirectory, save_arrays
+from .results import RunDirectory
 from .training import run_training
 
 __all__ = ["TransitionTracker", "decoupled_output", "local_field_scale", "permuted_output", "plot_thermal",
@@ -274,17 +274,26 @@ def transition_point(records) -> dict:
 
 def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size: int = 24, num_samples: int = 32,
                    seed: int = 0, train_size: int = 256, thermal_probes: int = 8, thermal_sweeps: int = 2048,
-                   window: float = DEFAULT_WINDOW, progress: bool = True) -> dict:
+                   window: float = DEFAULT_WINDOW, progress: bool = True, seeds=None) -> dict:
     """Tracked annealer training (PA) on digits for each hidden width, with the null control; then the thermal
     glass of the untrained and trained network and of their null controls; crossings over widths. JSON, arrays
     and figures in ``out``. An 'epoch' here is ``train_size`` examples (a subset), so that the transition spans
-    several epochs."""
+    several epochs.
+
+    ``seeds`` (a list; default ``[seed]``): the networks of one width train as one ensemble and each is tracked;
+    per width, ``seeds`` holds every seed's t*, sharpness, m(t) and test accuracy, ``t_star_over_seeds`` their
+    summary. The figures, the per-epoch records and the thermal study are those of the first seed."""
+    from ..train import member, parse_seeds
+    from .training import summary
+
+    seeds = [seed] if seeds is None else parse_seeds(seeds)
+    seed = seeds[0]
     from .. import data as datasets
     from ..nn import IsingNetwork
 
     config = {"study": "transition", "widths": list(widths), "epochs": epochs, "probe_size": probe_size,
               "num_samples": num_samples, "seed": seed, "train_size": train_size, "thermal_probes": thermal_probes,
-              "thermal_sweeps": thermal_sweeps, "window": window}
+              "thermal_sweeps": thermal_sweeps, "window": window, "seeds": seeds}
     run = RunDirectory(out, config)
     start = time.perf_counter()
     ds = datasets.digits().centered()
@@ -299,15 +308,27 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
         grid = tqdm(widths, desc="transition widths")
     for width in grid:
         net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
-        tracker = TransitionTracker(net, probe_x, probe_y, num_samples, seed=seed, window=window)
-        untrained = net.init(jax.random.split(jax.random.key(seed))[0])  # the trainer's initial params
-        tracker.record(untrained, 0)
-        training = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seed": seed, "num_reads": 8,
+        trackers = [TransitionTracker(net, probe_x, probe_y, num_samples, seed=s, window=window) for s in seeds]
+        starts = [net.init(jax.random.split(jax.random.key(s))[0]) for s in seeds]  # the trainer's initial params
+        for tracker, params in zip(trackers, starts):
+            tracker.record(params, 0)
+        untrained, tracker = starts[0], trackers[0]
+
+        def track(state, record):
+            for i, t in enumerate(trackers):
+                t.record(member(state, i).params, int(state.epoch))
+
+        training = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seeds": seeds, "num_reads": 8,
                     "lr_schedule": "constant", "train_size": train_size}
-        metrics, final = run_training(training, progress=progress, return_state=True,
-                                      on_epoch=lambda state, rec: tracker.record(state.params, state.epoch))
+        metrics, states = run_training(training, progress=progress, return_state=True, on_epoch=track)
+        final = member(states, 0)
+        per_seed = {str(s): {**transition_point(t.records), "test_accuracy": a, "m": [r["m"] for r in t.records]}
+                    for s, t, a in zip(seeds, trackers, metrics["test_accuracy"]["per_seed"])}
+        reached = [p["t_star"] for p in per_seed.values() if p["t_star"] is not None]
         entry = {"records": tracker.records, **transition_point(tracker.records),
-                 "test_accuracy": metrics["test_accuracy"]}
+                 "test_accuracy": metrics["test_accuracy"]["per_seed"][0], "seeds": per_seed,
+                 "t_star_over_seeds": {"reached": len(reached), "of": len(seeds),
+                                       **(summary(reached) if reached else {})}}
         thermal_x = probe_x[:thermal_probes]
         for phase, params in (("untrained", untrained), ("trained", final.params)):
             glass = thermal_glass(net, params, thermal_x, sweeps=thermal_sweeps, seed=seed)
@@ -322,7 +343,7 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
                for a, b in zip(list(widths)[:-1], list(widths)[1:])]
         for name, per in draws.items()}
     results["study_seconds"] = time.perf_counter() - start
-    save_transition_arrays(results, run.file("arrays.npz"))
+    save_transition_arrays(results, run)
     plot_transition(results, os.path.join(out, "transition"))
     plot_thermal(results, os.path.join(out, "binder"))
     run.finish(results, "results.json")
@@ -336,7 +357,7 @@ TRACKED = ("m", "m_out", "mean_heads", "heads_error", "mean_heads_beyond_lowest"
 THERMAL = ("untrained", "trained", "null_untrained", "null_trained")
 
 
-def save_transition_arrays(results: dict, path: str):
+def save_transition_arrays(results: dict, run):
     """The tracked observables over (width, epoch[, q | probe]) -- the null control's with a ``null_`` prefix --
     and the thermal curves over (width, temperature)."""
     widths = list(results["widths"])
@@ -352,15 +373,17 @@ def save_transition_arrays(results: dict, path: str):
                                 "chi_sg_error", "binder", "m")})
     variables["p_q"] = (("width", "epoch", "q"), stack("p_q"))
     variables["gap"] = (("width", "epoch", "probe"), stack("gaps"))
+    variables["m_over_seeds"] = (("width", "seed", "epoch"), np.array([[w["seeds"][str(s)]["m"] for s in results["seeds"]]
+                                                                       for w in per_width], float))
     for name in THERMAL:
         for field in ("g", "g_error", "chi_sg", "chi_sg_error", "temperature"):
             variables[f"thermal_{field}_{name}"] = (("width", "temperature"), np.array(
                 [[c[field] for c in w[f"thermal_{name}"]["curve"]] for w in per_width], float))
     edges = np.linspace(-1, 1, variables["p_q"][1].shape[-1] + 1)
-    save_arrays(path, variables, {
+    run.save_dataset("arrays.nc", variables, {
         "width": np.array(widths, int), "epoch": [r["epoch"] for r in per_width[0]["records"]],
         "q": 0.5 * (edges[1:] + edges[:-1]), "probe": np.arange(variables["gap"][1].shape[-1]),
-        "temperature": results["reduced_temperatures"]})
+        "temperature": results["reduced_temperatures"], "seed": np.asarray(results["seeds"])})
 
 
 def plot_transition(results: dict, stem: str):

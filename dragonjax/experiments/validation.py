@@ -18,7 +18,7 @@ import numpy as np
 from .. import exact, problems
 from ..kernels import piqmc
 from ..samplers import PopulationAnnealingSampler
-from .results import RunDirectory, save_arrays
+from .results import RunDirectory
 
 __all__ = ["run_validation", "plot_validation"]
 
@@ -66,7 +66,7 @@ def run_validation(out: str, seed: int = 0, runs: int = 8, population: int = 200
                                     quantum["trotter_problem_energy"])
     quantum["sigma_x_z"] = z(quantum["sigma_x"], quantum["sigma_x_error"], quantum["trotter_sigma_x"])
     results = {"population_annealing": pa, "piqmc": quantum, "study_seconds": time.perf_counter() - start}
-    save_arrays(run.file("arrays.npz"), {
+    run.save_dataset("arrays.nc", {
         "pa_log_z": (("beta", "run"), log_z), "pa_mean_energy": (("beta", "run"), energy),
         "exact_log_z": ("beta", exact_log_z), "exact_energy": ("beta", exact_energy)},
         {"beta": betas, "run": np.arange(runs)})

@@ -8,7 +8,9 @@ For each mini-batch:
    (weak nudge); the lowest state found is the *correct* state;
 3. update: minimise ``L = E(s_correct) - sum_k w_k E(s_wrong,k)`` with the states held fixed (w uniform, or
    Boltzmann at the sampler's final beta, over the wrong-label states; with none the best free state is the
-   negative), by ``jax.grad`` of the network energy -- the contrastive Hebbian rule -- and an optax optimiser.
+   negative), by the gradient of the network energy -- the contrastive Hebbian rule,
+   :meth:`~dragonjax.nn.IsingNetwork.contrastive_gradient`, equal to ``jax.grad`` of L but summed over the
+   batch in a fixed order -- and an optax optimiser.
 
 The per-step statistic ``wrong_label_states`` counts these negatives. It is not the Hydra heads of
 :func:`dragonjax.analysis.heads` (distinct wrong-label *local minima* within an energy window of the lowest
@@ -342,8 +344,8 @@ class AnnealerTrainer:
         labels = net.decode(states[..., net.output_slice])
         negatives = select_negatives(states, energies, labels, y, min(self.num_negatives, states.shape[1]),
                                      self.weighting, state.hyper.get("boltzmann_beta"))
-        correct, negative_states = jax.lax.stop_gradient(correct), jax.lax.stop_gradient(negatives.states)
-        loss, grads = jax.value_and_grad(self._loss)(state.params, x, correct, negative_states, negatives.weights)
+        loss = self._loss(state.params, x, correct, negatives.states, negatives.weights)
+        grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights)
         params, opt_state = apply_gradients(state, grads, self._transform,
                                             self.lr_schedule if self.optimizer is None else None)
         e_correct = net.energy(state.params, x, correct)
