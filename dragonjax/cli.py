@@ -176,7 +176,8 @@ def cmd_train(args) -> int:
             print(f"epoch {h['epoch']:>3}  {shown}{extra}  {h['wall_seconds']:.1f} s")
     if ensemble:
         t, tr = metrics["test_accuracy"], metrics["train_accuracy"]
-        print(f"{len(metrics['seeds'])} seeds: test_accuracy {t['mean']:.4f} +- {t['sem']:.4f} (sem; min {t['min']:.4f}, "
+        print(f"{len(metrics['seeds'])} seeds: test_accuracy {t['mean']:.4f} +- {t['sem']:.4f} "
+              f"(sem; min {t['min']:.4f}, "
               f"max {t['max']:.4f})  train_accuracy {tr['mean']:.4f}  wall {metrics['wall_seconds']:.1f} s"
               + (f"  -> {args.out}/metrics.json, {args.out}/history.nc" if args.out else ""))
     else:

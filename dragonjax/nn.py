@@ -140,8 +140,8 @@ class IsingNetwork:
             return fixed_order_sum(out) / batch
 
         pick = lambda layers, k, l: layers[l] if k is None else layers[l][:, k]  # noqa: E731
-        weights_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)[:, :, None] * pick(layers, k, l + 1)[:, None, :])
-                        for l in range(self.num_layers)]
+        weights_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)[:, :, None]
+                                 * pick(layers, k, l + 1)[:, None, :]) for l in range(self.num_layers)]
         biases_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)) for l in range(1, self.num_layers + 1)]
         return {"weights": weights_grad, "biases": biases_grad}
 

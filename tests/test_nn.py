@@ -128,8 +128,8 @@ def test_contrastive_gradient_is_jax_grad_of_the_loss_and_order_free():
     got = net.contrastive_gradient(params, x, correct, negatives, weights)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    batched = jax.vmap(net.contrastive_gradient, in_axes=(None, 0, 0, 0, 0))(
-        params, x[None].repeat(3, 0), correct[None].repeat(3, 0), negatives[None].repeat(3, 0), weights[None].repeat(3, 0))
+    copies = [a[None].repeat(3, 0) for a in (x, correct, negatives, weights)]
+    batched = jax.vmap(net.contrastive_gradient, in_axes=(None, 0, 0, 0, 0))(params, *copies)
     for a, b in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(got)):
         np.testing.assert_array_equal(a[2], b)
     np.testing.assert_array_equal(fixed_order_sum(jnp.arange(5.0)), 10.0)

@@ -162,7 +162,8 @@ def plot_scaling(results: dict, stem: str):
     ax.set_yscale("log")
     ax.set_xlabel("training effort t (epochs; 1 epoch = %d examples)" % results["train_examples"])
     ax.set_ylabel("test error ε(t)")
-    ax.set_title(f"Test error vs training effort on {results['dataset']}, {len(results["test_error"]["annealer"])} seeds\n"
+    seeds = len(results["test_error"]["annealer"])
+    ax.set_title(f"Test error vs training effort on {results['dataset']}, {seeds} seeds\n"
                  "(points: mean; band: seed range; lines: power-law fits, 95% bootstrap CI)", fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, which="both", alpha=0.3)

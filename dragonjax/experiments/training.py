@@ -88,7 +88,8 @@ class TrainConfig:
                                        f"got {value!r}")
                 set_(f.name, int(value))
             elif kind == "float":
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if not number or not np.isfinite(value) or value <= 0:
                     raise ProblemError(f"{f.name} must be a positive finite number, got {value!r}")
                 set_(f.name, float(value))
             elif kind == "ints":

@@ -373,8 +373,8 @@ def save_transition_arrays(results: dict, run):
                                 "chi_sg_error", "binder", "m")})
     variables["p_q"] = (("width", "epoch", "q"), stack("p_q"))
     variables["gap"] = (("width", "epoch", "probe"), stack("gaps"))
-    variables["m_over_seeds"] = (("width", "seed", "epoch"), np.array([[w["seeds"][str(s)]["m"] for s in results["seeds"]]
-                                                                       for w in per_width], float))
+    m_over_seeds = [[w["seeds"][str(s)]["m"] for s in results["seeds"]] for w in per_width]
+    variables["m_over_seeds"] = (("width", "seed", "epoch"), np.array(m_over_seeds, float))
     for name in THERMAL:
         for field in ("g", "g_error", "chi_sg", "chi_sg_error", "temperature"):
             variables[f"thermal_{field}_{name}"] = (("width", "temperature"), np.array(

@@ -87,7 +87,8 @@ class BackpropTrainer:
 
     def logits(self, params, x):
         out = self.model.apply(params, x)
-        return self.logit_scale * out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class)).mean(-1)
+        votes = out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class))
+        return self.logit_scale * votes.mean(-1)
 
     def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
         return 0, 0, 0
@@ -95,7 +96,8 @@ class BackpropTrainer:
     def hyperparameters(self, total_steps: int, **overrides) -> dict:
         unknown = sorted(set(overrides) - set(self.hyperparameter_names))
         if unknown:
-            raise ProblemError(f"unknown hyperparameter(s) {unknown} for the backprop trainer; it has ['learning_rate']")
+            raise ProblemError(f"unknown hyperparameter(s) {unknown} for the backprop trainer; it has "
+                               f"['learning_rate']")
         return {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
                 "total_steps": np.float32(total_steps)}
 

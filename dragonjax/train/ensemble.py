@@ -141,8 +141,8 @@ class Ensemble:
             one = member(state, 0)
             return np.array([self.trainer.evaluate(one.params, x, y, one.eval_key, one.hyper)])
         x = jnp.asarray(x, jnp.float32)
-        preds = np.concatenate([np.asarray(self._predict(state.params, x[i:i + EVAL_BATCH], state.eval_key, state.hyper))
-                                for i in range(0, len(x), EVAL_BATCH)], axis=1)
+        predict = lambda xb: np.asarray(self._predict(state.params, xb, state.eval_key, state.hyper))  # noqa: E731
+        preds = np.concatenate([predict(x[i:i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)], axis=1)
         return np.mean(preds == np.asarray(y)[None, :], axis=1)
 
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,

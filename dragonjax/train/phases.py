@@ -107,8 +107,8 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
                   sweep_method: str = "auto", **dimod_kwargs):
     """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
     "sa" (R independent annealing runs), "piqmc" (simulated quantum annealing; best slice per read),
-    "exact" (the R lowest states by enumeration, repeated when 2^n < R; n <= 20), or any ``dimod.Sampler`` instance (extra
-    keyword arguments are passed to its ``sample``)."""
+    "exact" (the R lowest states by enumeration, repeated when 2^n < R; n <= 20), or any ``dimod.Sampler``
+    instance (extra keyword arguments are passed to its ``sample``)."""
     stats = stats if stats is not None else SamplerStats()
     if isinstance(sampler, dimod.Sampler):
         return _dimod_phase(sampler, stats, dimod_kwargs)
