@@ -208,13 +208,18 @@ import json, jax
 from dragonjax.experiments.training import run_training
 m = run_training({"hidden": [16], "spins_per_class": 2, "train_size": 64, "test_size": 64, "epochs": 2,
                   "num_reads": 4, "num_sweeps": 8, "batch_size": 16, "seed": 1})
-print(json.dumps({"devices": jax.device_count(), "history": m["history"], "train_accuracy": m["train_accuracy"]}))
+e = run_training({"hidden": [16], "spins_per_class": 2, "train_size": 64, "test_size": 64, "epochs": 2,
+                  "num_reads": 4, "num_sweeps": 8, "batch_size": 16, "seeds": [0, 1, 2, 3]})
+print(json.dumps({"devices": jax.device_count(), "history": m["history"], "train_accuracy": m["train_accuracy"],
+                  "ensemble": [[h["test_accuracy"], h["mean_wrong_label_states"], h["loss"]] for h in e["history"]],
+                  "ensemble_train_accuracy": e["train_accuracy"]["per_seed"]}, default=lambda a: a.tolist()))
 """
 
 
 def test_training_batches_sharded_over_four_devices_match_one_device():
-    """The examples of a batch are split over 4 devices: the same states are sampled (identical wrong-label
-    counts and accuracies); the losses agree to float32 rounding (sums over a sharded batch are reordered)."""
+    """The examples of a batch (one network) or the members of an ensemble (four networks) are split over 4
+    devices: the same states are sampled (identical wrong-label counts and accuracies); the losses agree to
+    float32 rounding (the reported mean loss is reduced in the compiled program's order; the gradient is not)."""
     def run(n):
         env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}", JAX_PLATFORMS="cpu")
         out = subprocess.run([sys.executable, "-c", TRAINING], env=env, capture_output=True, text=True, check=True)
@@ -228,6 +233,10 @@ def test_training_batches_sharded_over_four_devices_match_one_device():
                     "train_accuracy_running", "spin_updates"):
             assert a[key] == b[key], key
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
+    assert four["ensemble_train_accuracy"] == one["ensemble_train_accuracy"]
+    for (acc_1, wrong_1, loss_1), (acc_4, wrong_4, loss_4) in zip(one["ensemble"], four["ensemble"]):
+        assert acc_4 == acc_1 and wrong_4 == wrong_1
+        np.testing.assert_allclose(loss_4, loss_1, rtol=1e-5)
 
 
 def test_adaptive_population_annealing_reports_the_fraction_of_beta():

@@ -37,7 +37,7 @@ import optax
 from ..ising import ProblemError
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
-from .core import TrainState, apply_gradients, check_schedule_name, scalar_hyper
+from .core import TrainState, apply_gradients, check_schedule_name, compiled, scalar_hyper
 from .phases import SamplerStats, phase_sampler
 
 __all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
@@ -169,8 +169,19 @@ class AnnealerTrainer:
         self.beta_range = tuple(float(b) for b in self.sampler_options.get("beta_range", (0.1, 10.0)))
         self.windows = self._windows(active_layers, max_variables)
         self._sweeps = self._pattern_sweeps()
-        self.step = jax.jit(self._step) if self.jittable else self._step
-        self._predict = jax.jit(self._predict_fn) if self.jittable else self._predict_fn
+        self.step = compiled(self, "step", lambda: jax.jit(self._step)) if self.jittable else self._step
+        self._predict = (compiled(self, "predict", lambda: jax.jit(self._predict_fn)) if self.jittable
+                         else self._predict_fn)
+
+    def compile_key(self):
+        """What the compiled step depends on besides array shapes (None: do not share it). Hyperparameters
+        that live in the state are not part of it."""
+        if not self.jittable or self.optimizer is not None:
+            return None
+        net = self.net
+        return ("annealer", tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
+                repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
+                self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):

@@ -17,7 +17,7 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .core import TrainState, apply_gradients, check_schedule_name, scalar_hyper
+from .core import TrainState, apply_gradients, check_schedule_name, compiled, scalar_hyper
 from .phases import SamplerStats
 
 __all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo"]
@@ -82,8 +82,14 @@ class BackpropTrainer:
         self.sampler_name = "backprop"
         self.stats = SamplerStats()
         self.qpu_stats = None
-        self.step = jax.jit(self._step)
-        self._predict = jax.jit(self._predict_fn)
+        self.step = compiled(self, "step", lambda: jax.jit(self._step))
+        self._predict = compiled(self, "predict", lambda: jax.jit(self._predict_fn))
+
+    def compile_key(self):
+        if self.optimizer is not None:
+            return None
+        return ("backprop", tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
+                self.model.init_scale, self.logit_scale, self.lr_schedule)
 
     def logits(self, params, x):
         out = self.model.apply(params, x)

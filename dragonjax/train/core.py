@@ -22,7 +22,7 @@ import optax
 
 from ..ising import ProblemError
 
-__all__ = ["TrainState", "LR_SCHEDULES", "learning_rate_factor", "apply_gradients", "check_dataset"]
+__all__ = ["TrainState", "LR_SCHEDULES", "learning_rate_factor", "apply_gradients", "check_dataset", "compiled"]
 
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -84,3 +84,19 @@ def scalar_hyper(name: str, value, positive: bool = True) -> np.float32:
     if not np.isfinite(v) or (positive and v <= 0):
         raise ProblemError(f"{name} must be {'positive and ' if positive else ''}finite, got {value!r}")
     return np.float32(v)
+
+
+_COMPILED: dict = {}
+
+
+def compiled(trainer, name: str, build):
+    """``build()`` (a jit-compiled function of ``trainer``), shared by every trainer with the same
+    ``compile_key()`` -- so that a second trainer of the same configuration (a second study, a second test,
+    the next width's twin) reuses the compiled program instead of tracing and compiling it again. A trainer
+    whose key is None (a custom optimiser, a host sampler) always builds its own."""
+    key = trainer.compile_key()
+    if key is None:
+        return build()
+    if (key, name) not in _COMPILED:
+        _COMPILED[key, name] = build()
+    return _COMPILED[key, name]

@@ -24,7 +24,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..ising import ProblemError
-from .core import TrainState, check_dataset
+from .core import TrainState, check_dataset, compiled
 
 __all__ = ["Ensemble", "MEMBER_AXES", "parse_seeds", "member", "member_record", "fit_single"]
 
@@ -102,8 +102,10 @@ class Ensemble:
                                "from the host, one network at a time")
         self.member_hyper = [self._member_overrides(hyperparameters, i) for i in range(self.size)]
         if trainer.jittable:
-            self.step = jax.jit(jax.vmap(trainer._step, in_axes=(MEMBER_AXES, 0, 0), out_axes=(MEMBER_AXES, 0)))
-            self._predict = jax.jit(jax.vmap(trainer._predict_fn, in_axes=(0, None, 0, 0)))
+            self.step = compiled(trainer, "ensemble step", lambda: jax.jit(
+                jax.vmap(trainer._step, in_axes=(MEMBER_AXES, 0, 0), out_axes=(MEMBER_AXES, 0))))
+            self._predict = compiled(trainer, "ensemble predict", lambda: jax.jit(
+                jax.vmap(trainer._predict_fn, in_axes=(0, None, 0, 0))))
         else:
             self.step = self._eager_step
 
@@ -124,8 +126,9 @@ class Ensemble:
         """The members' initial states, stacked on a leading member axis (``step``, ``epoch`` shared)."""
         hypers = [self.trainer.hyperparameters(total_steps, **h) for h in self.member_hyper]
         hyper = {k: np.stack([h[k] for h in hypers]) for k in hypers[0]}
-        init = jax.vmap(self.trainer.init_from_seed, out_axes=MEMBER_AXES)
-        state = jax.jit(init)(jnp.asarray(self.seeds, jnp.int32), hyper)
+        init = compiled(self.trainer, "ensemble init",
+                        lambda: jax.jit(jax.vmap(self.trainer.init_from_seed, out_axes=MEMBER_AXES)))
+        state = init(jnp.asarray(self.seeds, jnp.int32), hyper)
         return self.place(state)
 
     def place(self, state: TrainState) -> TrainState:
