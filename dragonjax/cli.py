@@ -171,8 +171,9 @@ def cmd_train(args) -> int:
             test = np.atleast_1d(np.asarray(h.get("test_accuracy", np.nan), float))
             wrong = h.get("mean_wrong_label_states")
             extra = "" if wrong is None else f"  wrong-label states {np.mean(wrong):.3f}"
-            shown = (f"test {test.mean():.4f} +- {test.std(ddof=1) / np.sqrt(test.size):.4f} (mean of "
-                     f"{test.size} seeds)" if ensemble else f"test {test[0]:.4f}")
+            sem = test.std(ddof=1) / np.sqrt(test.size) if test.size > 1 else 0.0
+            shown = (f"test {test.mean():.4f} +- {sem:.4f} (mean of {test.size} seeds)" if ensemble
+                     else f"test {test[0]:.4f}")
             print(f"epoch {h['epoch']:>3}  {shown}{extra}  {h['wall_seconds']:.1f} s")
     if ensemble:
         t, tr = metrics["test_accuracy"], metrics["train_accuracy"]
@@ -215,7 +216,9 @@ def cmd_transition(args) -> int:
 
     if args.dataset != "digits":
         raise ValueError("the transition study runs on digits in this version")
-    results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_samples, args.seed,
+    if args.seed is not None and args.seeds is not None:
+        raise ValueError("give --seed (one network per width) or --seeds (an ensemble per width), not both")
+    results = run_transition(args.out, args.widths, args.epochs, args.probe_size, args.num_samples, args.seed or 0,
                              args.train_size, window=args.window, progress=not args.quiet, seeds=args.seeds)
     print(f"{args.probe_size} probe inputs x {args.num_samples} independent anneals; heads within {args.window:g} "
           f"rms local field of the lowest state, not counting a misclassified input's lowest state; null control: "
@@ -440,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="independent simulated-annealing runs per probe input (default 32)")
     p.add_argument("--window", type=float, default=1.0,
                    help="heads window dE in units of the rms local field at the lowest state (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    p.add_argument("--seed", type=int, help="random seed (default 0); same seed, same results")
     p.add_argument("--seeds", type=_seeds,
                    help="train these seeds per width as one ensemble and track each ('a:b', 'a,b,c' or a count N); "
                         "figures and the thermal study use the first")

@@ -225,11 +225,11 @@ class IsingNetwork:
         output towards the target. See :meth:`stitch` for the way back to full states."""
         free = [l for l in window if l not in fixed]
         missing = [l for l in range(1, self.num_layers + 1) if l not in window and l not in fixed]
-        if missing or not free:
-            raise ProblemError(f"a window problem needs every layer outside the window fixed and a free layer in "
-                               f"it; layers {missing} are neither, window {list(window)}")
-        fields, offsets = self.input_fields(params, x, {l: v for l, v in fixed.items() if l not in free}, free,
-                                            nudge, target)
+        if missing:
+            raise ProblemError(f"layers {missing} are outside the window {list(window)} but not fixed")
+        if not free:
+            raise ProblemError(f"every layer of the window {list(window)} is fixed: nothing to sample")
+        fields, offsets = self.input_fields(params, x, fixed, free, nudge, target)
         return ConditionedBatch(self.couplings(params, free), fields, offsets)
 
     def stitch(self, window_states, window: Sequence[int], fixed: dict):

@@ -235,3 +235,32 @@ def test_train_config_is_typed_and_rejects_unknown_keys():
     assert TrainConfig.from_dict(config.to_dict()) == config
     assert config.resolved().learning_rate == 0.01
     assert config.resolved().differences({"epochs": 20, "num_reads": 8}) == {"num_reads": (16, 8)}
+
+
+def test_run_directories_are_never_mixed_and_bad_starts_leave_nothing_behind(tmp_path):
+    """A configuration that fails its checks writes no folder content (so the same --out can be used at once);
+    a run that got somewhere is refused to a new run; --resume names the options that differ, and compares
+    only the options given against the stored run (not against the defaults)."""
+    from dragonjax.experiments.training import TrainConfig
+
+    out = str(tmp_path / "run")
+    with pytest.raises(ProblemError, match="boltzmann_beta"):
+        run_training({"sampler": "exact", "weighting": "boltzmann", "hidden": [4]}, out=out)
+    with pytest.raises(ProblemError, match="beta_range"):
+        run_training({"sampler": "piqmc", "beta_range": [0.1, 3.0]}, out=out)
+    config = {"train_size": 32, "test_size": 16, "epochs": 1, "hidden": [8], "num_reads": 2, "num_negatives": 2,
+              "num_sweeps": 4, "sampler": "sa", "seeds": [0, 1]}
+    run_training(config, out=out)  # the same folder: nothing was written by the failed starts
+    with pytest.raises(ProblemError, match="already holds a run"):
+        run_training(config, out=out)
+    with pytest.raises(ProblemError, match="num_sweeps: stored 4, given 8"):
+        run_training({"num_reads": 2, "num_sweeps": 8}, out=out, resume=True)
+    resumed = run_training({"num_reads": 2}, out=out, resume=True)  # given options agree with the stored run
+    assert resumed["seeds"] == [0, 1]
+    with open(f"{out}/metrics.json") as f:
+        text = f.read()
+    assert "NaN" not in text and "Infinity" not in text
+    with pytest.raises(ProblemError, match="distinct"):
+        TrainConfig(seeds="1,1")
+    with pytest.raises(ProblemError, match="seed must be"):
+        TrainConfig(seed=-1)

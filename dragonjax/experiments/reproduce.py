@@ -13,7 +13,8 @@ import time
 
 from .results import RunDirectory
 from .scaling import FULL, PAPER, QUICK, run_scaling
-from .training import run_training
+from ..ising import ProblemError
+from .training import holds_run, run_training
 from .transition import run_transition
 from .validation import run_validation
 
@@ -21,6 +22,9 @@ __all__ = ["run_reproduce", "write_report"]
 
 
 def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = True) -> dict:
+    for trainer in ("annealer", "backprop"):  # refuse before any work, not after the validation stage
+        if holds_run(os.path.join(out, f"train_{trainer}")):
+            raise ProblemError(f"{out} already holds a reproduction (train_{trainer}/); choose a new --out or remove it")
     run = RunDirectory(out, {"study": "reproduce", "full": full, "seed": seed})
     start = time.perf_counter()
     results = {"training": {}}

@@ -10,7 +10,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["provenance", "write_json", "save_dataset", "load", "records_to_arrays", "RunDirectory"]
+__all__ = ["provenance", "finite", "write_json", "save_dataset", "load", "records_to_arrays", "RunDirectory"]
 
 PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "scipy", "dimod", "scikit-learn", "matplotlib",
             "xarray", "h5netcdf")
@@ -59,10 +59,24 @@ def _default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
+def finite(obj):
+    """``obj`` with every non-finite float (nan, inf) replaced by None, so that the JSON written is valid."""
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite(obj.tolist())
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def write_json(path, obj):
+    """``obj`` as JSON (non-finite numbers as null), written to a temporary file and renamed."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=_default)
+        json.dump(finite(obj), f, indent=2, default=_default, allow_nan=False)
     os.replace(tmp, path)  # atomic: a killed run never leaves a half-written file
 
 

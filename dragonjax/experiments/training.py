@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import time
+import zipfile
 from typing import Any
 
 import jax
@@ -20,8 +21,9 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
+from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
-from .results import RunDirectory, save_dataset
+from .results import RunDirectory, finite
 
 __all__ = ["TrainConfig", "LEARNING_RATES", "build_run", "run_training", "save_checkpoint", "load_checkpoint",
            "history_dataset", "summary"]
@@ -55,12 +57,12 @@ class TrainConfig:
                                 "or `dwave config create`) or its offline mock", choices=SAMPLER_NAMES)
     epochs: int = _field(20, "epochs", kind="positive")
     batch_size: int = _field(32, "mini-batch size", kind="positive")
-    learning_rate: float | None = _field(None, "peak Adam learning rate, cosine-decayed (default 0.01 annealer, "
+    learning_rate: float | None = _field(None, "peak Adam learning rate (see lr_schedule; default 0.01 annealer, "
                                                "0.003 backprop)", kind="float", flag="--lr")
     num_reads: int = _field(16, "states per example and phase", kind="positive")
     num_negatives: int = _field(4, "lowest distinct free states examined for wrong labels (M)", kind="positive")
     num_sweeps: int = _field(32, "sweeps per anneal", kind="positive")
-    beta_range: tuple = _field((0.1, 10.0), "hot,cold inverse temperatures of the SA/PA anneal", kind="pair")
+    beta_range: tuple = _field(DEFAULT_BETA_RANGE, "hot,cold inverse temperatures of the SA/PA anneal", kind="pair")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
@@ -69,7 +71,7 @@ class TrainConfig:
     max_variables: int | None = _field(None, "refuse windows larger than this many spins", kind="positive")
     activation: str = _field("tanh", "backprop hidden units", choices=("tanh", "sign"))
     lr_schedule: str = _field("cosine", "learning-rate schedule", choices=("cosine", "constant"))
-    seed: int = _field(0, "random seed; same seed, same result", kind="int")
+    seed: int = _field(0, "random seed; same seed, same result", kind="seed")
     seeds: tuple | None = _field(None, "train several seeds as one ensemble: 'a:b' (a..b-1), 'a,b,c' or a count N",
                                  kind="seeds")
 
@@ -82,7 +84,11 @@ class TrainConfig:
             kind, choices = meta.get("kind"), meta.get("choices")
             if choices and value not in choices:
                 raise ProblemError(f"{f.name} must be one of {', '.join(choices)}; got {value!r}")
-            if kind in ("positive", "int"):
+            if kind == "seed":
+                if isinstance(value, bool) or int(value) != value or not 0 <= value < 2 ** 31 - 1:
+                    raise ProblemError(f"seed must be an integer in [0, 2^31 - 1), got {value!r}")
+                set_(f.name, int(value))
+            elif kind in ("positive", "int"):
                 if isinstance(value, bool) or int(value) != value or (kind == "positive" and value < 1):
                     raise ProblemError(f"{f.name} must be a{' positive' if kind == 'positive' else 'n'} integer, "
                                        f"got {value!r}")
@@ -111,7 +117,10 @@ class TrainConfig:
                     raise ProblemError(f"nudge must be 'strong' or a positive number, got {value!r}")
                 set_(f.name, strength)
             elif kind == "seeds":
-                set_(f.name, tuple(parse_seeds(value)))
+                seeds = tuple(parse_seeds(value))
+                if len(set(seeds)) != len(seeds):
+                    raise ProblemError(f"seeds must be distinct, got {value!r}")
+                set_(f.name, seeds)
         if self.num_negatives > self.num_reads:
             raise ProblemError(f"num_negatives ({self.num_negatives}) cannot exceed num_reads ({self.num_reads})")
 
@@ -142,8 +151,12 @@ class TrainConfig:
         return dataclasses.replace(self, learning_rate=LEARNING_RATES[self.trainer])
 
     def differences(self, given: dict) -> dict:
-        """{key: (stored, given)} for the keys of ``given`` whose value differs from this config's."""
-        other = TrainConfig.from_dict({**self.to_dict(), **given}).resolved()
+        """{key: (stored, given)} for the keys of ``given`` whose value differs from this config's (a given
+        value that is invalid beside the stored ones differs by definition)."""
+        try:
+            other = TrainConfig.from_dict({**self.to_dict(), **given}).resolved()
+        except ProblemError:
+            return {k: (getattr(self, k, None), v) for k, v in given.items() if getattr(self, k, None) != v}
         return {k: (getattr(self, k), getattr(other, k)) for k in given
                 if getattr(self, k) != getattr(other, k)}
 
@@ -182,8 +195,8 @@ def build_run(config):
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule,
-            sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range}
-            if cfg.sampler in ("pa", "sa", "piqmc") else {})
+            sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range} if cfg.sampler in ("pa", "sa")
+            else {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {})
     return cfg, ds, net, trainer
 
 
@@ -195,7 +208,8 @@ def save_checkpoint(path, state: TrainState, history):
                                           else leaf) for i, leaf in enumerate(leaves)}
     meta = {"num_leaves": len(leaves), "epoch": int(state.epoch), "step": int(state.step)}
     tmp = path + ".tmp.npz"
-    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(json.dumps(history, default=_json)), **arrays)
+    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(json.dumps(finite(history), default=_json)),
+             **arrays)
     os.replace(tmp, path)
 
 
@@ -214,7 +228,7 @@ def load_checkpoint(path, template: TrainState):
         with np.load(path, allow_pickle=False) as f:
             meta, history = json.loads(str(f["meta"])), json.loads(str(f["history"]))
             arrays = [f[f"leaf_{i:04d}"] for i in range(meta["num_leaves"])]
-    except (OSError, KeyError, ValueError) as err:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
         raise ProblemError(f"cannot read the checkpoint {path}: {err}") from None
     leaves, treedef = jax.tree_util.tree_flatten(template)
     if len(arrays) != len(leaves):
@@ -252,7 +266,7 @@ DESCRIPTIONS = {
 }
 
 
-def history_dataset(history: list, seeds, config: dict | None = None, attrs: dict | None = None):
+def history_dataset(history: list, seeds):
     """The per-epoch history as variables over (seed, epoch) -- per-network figures -- and (epoch,) -- those
     of the whole ensemble -- for :func:`~dragonjax.experiments.results.save_dataset`."""
     variables = {}
@@ -278,23 +292,23 @@ def summary(values) -> dict:
             "max": float(v.max()), "per_seed": v.tolist()}
 
 
-def _prepare_directory(out, cfg: TrainConfig, given: dict, resume: bool):
-    """The run directory: a fresh one for a new run (never one that holds another run), or the stored run for
-    ``resume`` after checking the command line against its config."""
-    checkpoint = os.path.join(out, "checkpoint.npz")
-    config_path = os.path.join(out, "config.json")
-    if not resume:
-        if os.path.exists(config_path) or os.path.exists(checkpoint):
-            raise ProblemError(f"{out} already holds a run (config.json); continue it with --resume or choose a new "
-                               f"--out")
-        return RunDirectory(out, cfg.to_dict()), cfg
-    if not os.path.exists(checkpoint):
+def _check_given(given: dict):
+    if given.get("seed") is not None and given.get("seeds") is not None:
+        raise ProblemError("give seed (one network) or seeds (an ensemble), not both")
+    sampler = given.get("sampler", TrainConfig.sampler)
+    if given.get("beta_range") is not None and sampler not in ("sa", "pa"):
+        raise ProblemError(f"beta_range sets the SA/PA anneal; the {sampler!r} sampler does not use it")
+
+
+def _stored_run(out: str, given: dict):
+    """The run in ``out`` to resume, after checking the options given against its config."""
+    if not os.path.exists(os.path.join(out, "checkpoint.npz")):
         old = " (it holds checkpoint.pkl from an older dragonjax, which is not loaded: pickle)" if os.path.exists(
             os.path.join(out, "checkpoint.pkl")) else ""
         raise ProblemError(f"nothing to resume in {out!r} (no checkpoint.npz){old}")
     run = RunDirectory.reopen(out)
-    stored_keys = {f.name for f in dataclasses.fields(TrainConfig)}
-    stored = TrainConfig.from_dict({k: v for k, v in run.config.items() if k in stored_keys}).resolved()
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    stored = TrainConfig.from_dict({k: v for k, v in run.config.items() if k in known}).resolved()
     differ = stored.differences(given)
     if differ:
         detail = "; ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in differ.items())
@@ -303,23 +317,35 @@ def _prepare_directory(out, cfg: TrainConfig, given: dict, resume: bool):
     return run, stored
 
 
+def holds_run(out: str) -> bool:
+    """Whether ``out`` holds a training run that got somewhere (a checkpoint or final metrics)."""
+    return any(os.path.exists(os.path.join(out, name)) for name in ("checkpoint.npz", "metrics.json",
+                                                                    "checkpoint.pkl"))
+
+
 def run_training(config: dict | TrainConfig, out: str | None = None, resume: bool = False, progress: bool = False,
                  on_epoch=None, return_state: bool = False):
     """Train as configured (one seed, or ``seeds`` as one ensemble). With ``out`` write config.json, a
     checkpoint after every epoch, history.nc (xarray; dims seed x epoch) and metrics.json. ``resume``
-    continues from the checkpoint in ``out`` (the config keys given must agree with the stored ones), giving
-    the same result as an uninterrupted run. ``on_epoch(state, record)`` is called after every epoch (for a
+    continues from the checkpoint in ``out`` (the config keys given must agree with the stored ones; with a
+    :class:`TrainConfig` every field counts as given), giving the same result as an uninterrupted run. A new
+    run refuses an ``out`` that holds one. ``on_epoch(state, record)`` is called after every epoch (for a
     single seed with the single network's state); ``return_state`` also returns the final TrainState."""
-    given = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
-    if not isinstance(config, TrainConfig) and given.get("seed") is not None and given.get("seeds") is not None:
-        raise ProblemError("give seed (one network) or seeds (an ensemble), not both")
-    cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(given)).resolved()
+    given = config.to_dict() if isinstance(config, TrainConfig) else {k: v for k, v in config.items() if v is not None}
+    if not isinstance(config, TrainConfig):
+        _check_given(given)
     run = None
-    if resume and out is None:
-        raise ProblemError("resume needs an output directory")
-    if out:
-        run, cfg = _prepare_directory(out, cfg, {k: v for k, v in given.items() if v is not None}, resume)
-    cfg, ds, net, trainer = build_run(cfg)
+    if resume:
+        if out is None:
+            raise ProblemError("resume needs an output directory")
+        run, cfg = _stored_run(out, given)
+    else:
+        cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(given)
+        if out and holds_run(out):
+            raise ProblemError(f"{out} already holds a run; continue it with --resume or choose a new --out")
+    cfg, ds, net, trainer = build_run(cfg)  # every check of the configuration before the folder is written
+    if out and not resume:
+        run = RunDirectory(out, cfg.to_dict())
     seeds = cfg.member_seeds
     ensemble = Ensemble(trainer, seeds)
     checkpoint = os.path.join(out, "checkpoint.npz") if out else None
@@ -355,8 +381,7 @@ def run_training(config: dict | TrainConfig, out: str | None = None, resume: boo
                    "train_accuracy": summary(train_accuracy), "history": history}
     if out:
         variables, coords = history_dataset(history, seeds)
-        save_dataset(run.file("history.nc"), variables, coords,
-                     {"config": run.config, "provenance": run.config.get("provenance"), "descriptions": DESCRIPTIONS})
+        run.save_dataset("history.nc", variables, coords, {"descriptions": DESCRIPTIONS})
         metrics = run.finish(metrics)
     result_state = member(state, 0) if single else state
     return (metrics, result_state) if return_state else metrics

@@ -283,8 +283,8 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
     ``seeds`` (a list; default ``[seed]``): the networks of one width train as one ensemble and each is tracked;
     per width, ``seeds`` holds every seed's t*, sharpness, m(t) and test accuracy, ``t_star_over_seeds`` their
     summary. The figures, the per-epoch records and the thermal study are those of the first seed."""
-    from ..train import member, parse_seeds
-    from .training import summary
+    from ..train import Ensemble, member, parse_seeds
+    from .training import build_run, summary
 
     seeds = [seed] if seeds is None else parse_seeds(seeds)
     seed = seeds[0]
@@ -309,7 +309,10 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
     for width in grid:
         net = IsingNetwork([ds.num_inputs, width], ds.num_classes, 4)
         trackers = [TransitionTracker(net, probe_x, probe_y, num_samples, seed=s, window=window) for s in seeds]
-        starts = [net.init(jax.random.split(jax.random.key(s))[0]) for s in seeds]  # the trainer's initial params
+        training = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seeds": seeds, "num_reads": 8,
+                    "lr_schedule": "constant", "train_size": train_size}
+        initial = Ensemble(build_run(training)[3], seeds).init()  # exactly the states the ensemble starts from
+        starts = [member(initial, i).params for i in range(len(seeds))]
         for tracker, params in zip(trackers, starts):
             tracker.record(params, 0)
         untrained, tracker = starts[0], trackers[0]
@@ -318,8 +321,6 @@ def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size:
             for i, t in enumerate(trackers):
                 t.record(member(state, i).params, int(state.epoch))
 
-        training = {"hidden": [width], "spins_per_class": 4, "epochs": epochs, "seeds": seeds, "num_reads": 8,
-                    "lr_schedule": "constant", "train_size": train_size}
         metrics, states = run_training(training, progress=progress, return_state=True, on_epoch=track)
         final = member(states, 0)
         per_seed = {str(s): {**transition_point(t.records), "test_accuracy": a, "m": [r["m"] for r in t.records]}

@@ -166,8 +166,11 @@ class AnnealerTrainer:
         self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
         self.qpu_stats = getattr(sampler, "stats", None) if not isinstance(sampler, str) else None
         self._annealing_schedule = self.sampler_name in ("sa", "pa")
-        self.beta_range = tuple(float(b) for b in self.sampler_options.get("beta_range", (0.1, 10.0)))
+        self.beta_range = self.sample.beta_range
         self.windows = self._windows(active_layers, max_variables)
+        if nudge != "strong" and any(self.net.num_layers not in w for w in self.windows):
+            raise ProblemError("a weak nudge acts on a free output layer, but some active windows exclude the output; "
+                               "use the strong nudge with active_layers")
         self._sweeps = self._pattern_sweeps()
         self.step = compiled(self, "step", lambda: jax.jit(self._step)) if self.jittable else self._step
         self._predict = (compiled(self, "predict", lambda: jax.jit(self._predict_fn)) if self.jittable
@@ -179,7 +182,7 @@ class AnnealerTrainer:
         if not self.jittable or self.optimizer is not None:
             return None
         net = self.net
-        return ("annealer", tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
+        return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule)
 
@@ -233,7 +236,7 @@ class AnnealerTrainer:
     # -- hyperparameters and state --------------------------------------------------------------------
     @property
     def hyperparameter_names(self) -> tuple[str, ...]:
-        names = ["learning_rate"]
+        names = [] if self.optimizer is not None else ["learning_rate"]  # a custom optimiser has its own
         if self._annealing_schedule:
             names.append("beta_range")
         if self.nudge != "strong":
@@ -265,12 +268,15 @@ class AnnealerTrainer:
         return hyper
 
     def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
-        """The initial state. ``key``: a seed (int) or a PRNG key (default ``seed``); ``total_steps`` sets the
-        cosine decay; ``hyperparameters`` override the trainer's (see the class doc)."""
-        hyper = self.hyperparameters(total_steps, **hyperparameters)
+        """The initial state. ``key``: a seed (int; default ``seed``) -- the state is then exactly that of
+        member ``seed`` of an :class:`~dragonjax.train.Ensemble` (the same compiled initialisation) -- or a
+        PRNG key; ``total_steps`` sets the cosine decay; ``hyperparameters`` override the trainer's."""
         if key is None or isinstance(key, (int, np.integer)):
+            from .ensemble import Ensemble, member
+
             seed = self.seed if key is None else int(key)
-            return self.init_from_seed(jnp.int32(seed), hyper)
+            return member(Ensemble(self, [seed], **hyperparameters).init(total_steps), 0)
+        hyper = self.hyperparameters(total_steps, **hyperparameters)
         return self._init_from_key(key, jax.random.fold_in(key, 1), hyper)
 
     def init_from_seed(self, seed, hyper: dict) -> TrainState:

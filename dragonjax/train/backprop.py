@@ -62,7 +62,6 @@ class BackpropTrainer:
     ``learning_rate``)."""
 
     jittable = True
-    hyperparameter_names = ("learning_rate",)
 
     def __init__(self, network: IsingNetwork, learning_rate: float = 0.003, batch_size: int = 32,
                  activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0,
@@ -88,7 +87,7 @@ class BackpropTrainer:
     def compile_key(self):
         if self.optimizer is not None:
             return None
-        return ("backprop", tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
+        return (type(self), tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
                 self.model.init_scale, self.logit_scale, self.lr_schedule)
 
     def logits(self, params, x):
@@ -99,18 +98,27 @@ class BackpropTrainer:
     def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
         return 0, 0, 0
 
+    @property
+    def hyperparameter_names(self) -> tuple[str, ...]:
+        return () if self.optimizer is not None else ("learning_rate",)
+
     def hyperparameters(self, total_steps: int, **overrides) -> dict:
         unknown = sorted(set(overrides) - set(self.hyperparameter_names))
         if unknown:
             raise ProblemError(f"unknown hyperparameter(s) {unknown} for the backprop trainer; it has "
-                               f"['learning_rate']")
+                               f"{list(self.hyperparameter_names)}")
+        if int(total_steps) != total_steps or total_steps < 1:
+            raise ProblemError(f"total_steps must be a positive integer, got {total_steps!r}")
         return {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
                 "total_steps": np.float32(total_steps)}
 
     def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
-        """The initial state from a seed (default ``seed``); see :class:`~dragonjax.train.AnnealerTrainer`."""
+        """The initial state from a seed (default ``seed``): member ``seed`` of an ensemble; see
+        :meth:`~dragonjax.train.AnnealerTrainer.init`."""
+        from .ensemble import Ensemble, member
+
         seed = self.seed if key is None else int(key)
-        return self.init_from_seed(jnp.int32(seed), self.hyperparameters(total_steps, **hyperparameters))
+        return member(Ensemble(self, [seed], **hyperparameters).init(total_steps), 0)
 
     def init_from_seed(self, seed, hyper: dict) -> TrainState:
         key = jax.random.key(seed)

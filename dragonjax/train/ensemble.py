@@ -101,6 +101,8 @@ class Ensemble:
             raise ProblemError("an ensemble needs a JAX sampler (pa, sa, piqmc, exact): a dimod sampler is called "
                                "from the host, one network at a time")
         self.member_hyper = [self._member_overrides(hyperparameters, i) for i in range(self.size)]
+        for overrides in self.member_hyper:  # bad names or values are reported here, not at the first step
+            trainer.hyperparameters(1, **overrides)
         if trainer.jittable:
             self.step = compiled(trainer, "ensemble step", lambda: jax.jit(
                 jax.vmap(trainer._step, in_axes=(MEMBER_AXES, 0, 0), out_axes=(MEMBER_AXES, 0))))
@@ -158,6 +160,13 @@ class Ensemble:
             raise ProblemError(f"epochs must be a positive integer, got {epochs!r}")
         steps_per_epoch = check_dataset(trainer.net, data, trainer.batch_size)
         state = self.init(steps_per_epoch * epochs) if state is None else state
+        members = jax.tree_util.tree_leaves(state.params)[0].shape[0]
+        if members != self.size:
+            raise ProblemError(f"the state holds {members} networks but the ensemble has {self.size} seeds")
+        planned = float(np.max(np.asarray(state.hyper["total_steps"])))
+        if steps_per_epoch * epochs > planned and trainer.lr_schedule == "cosine" and trainer.optimizer is None:
+            warnings.warn(f"training to {steps_per_epoch * epochs} steps, past the {planned:.0f} steps its cosine "
+                          f"schedule was made for: the learning rate stays 0 from there", stacklevel=2)
         x_train, y_train = np.asarray(data.x_train, np.float32), np.asarray(data.y_train)
         _, batch_sharding = _member_sharding(self.size, trainer.batch_size)
         epochs_left = range(int(state.epoch), epochs)
@@ -165,6 +174,7 @@ class Ensemble:
             from tqdm.auto import tqdm
             epochs_left = tqdm(epochs_left, desc=description, initial=int(state.epoch), total=epochs)
         history = []
+        step = int(state.step)  # counted on the host from here: no device round-trip per step
         for epoch in epochs_left:
             start = time.perf_counter()
             calls0, updates0 = trainer.stats.calls, trainer.stats.spin_updates
@@ -176,7 +186,8 @@ class Ensemble:
                 xb, yb = x_train[idx], y_train[idx]
                 if batch_sharding is not None and (self.size > 1 or idx.shape[1] == trainer.batch_size):
                     xb, yb = jax.device_put(xb, batch_sharding), jax.device_put(yb, batch_sharding)
-                c, u, n = trainer.step_cost(int(state.step), idx.shape[1])
+                c, u, n = trainer.step_cost(step, idx.shape[1])
+                step += 1
                 calls, updates, largest = calls + c, updates + u, max(largest, n)
                 state, info = self.step(state, xb, yb)
                 infos.append(info)
@@ -186,7 +197,6 @@ class Ensemble:
                 trainer.stats.record(calls * self.size, updates * self.size, largest)
             else:  # a host sampler counted its own calls
                 calls, updates = trainer.stats.calls - calls0, trainer.stats.spin_updates - updates0
-                largest = trainer.stats.max_variables_seen
             record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(x_train), **_summarise(infos),
                       "sampler_calls": calls, "spin_updates": updates, "largest_subproblem": largest,
                       "train_seconds": time.perf_counter() - start}

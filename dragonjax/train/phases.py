@@ -102,7 +102,10 @@ def _exact(base, fields, offsets, num_reads):
     return states[idx[:, take]], -neg[:, take]
 
 
-def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), trotter_slices: int = 8,
+DEFAULT_BETA_RANGE = (0.1, 10.0)
+
+
+def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=None, trotter_slices: int = 8,
                   beta: float = 10.0, gamma_range=(3.0, 0.01), stats: SamplerStats | None = None,
                   sweep_method: str = "auto", **dimod_kwargs):
     """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
@@ -116,6 +119,10 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
         raise ProblemError(f"unknown sampler options {sorted(dimod_kwargs)} for sampler {sampler!r}")
     if sampler not in PHASE_SAMPLERS:
         raise ProblemError(f"unknown sampler {sampler!r}; expected one of {PHASE_SAMPLERS} or a dimod.Sampler")
+    if beta_range is not None and sampler not in ("sa", "pa"):
+        raise ProblemError(f"beta_range sets the SA/PA anneal; the {sampler!r} phase sampler does not use it"
+                           + (" (PIQMC samples at its own beta)" if sampler == "piqmc" else ""))
+    beta_range = DEFAULT_BETA_RANGE if beta_range is None else tuple(float(b) for b in beta_range)
     betas = jnp.asarray(beta_schedule(beta_range, num_sweeps, "geometric"), jnp.float32)
     slices = check_trotter_slices(trotter_slices) if sampler == "piqmc" else 1
 
@@ -145,6 +152,7 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=(0.1, 10.0), tr
         return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep, num_reads, slices)
 
     sample.stats = stats
+    sample.beta_range = beta_range if sampler in ("sa", "pa") else None
     sample.cost = cost
     sample.jittable = True
     sample.num_sweeps = num_sweeps
@@ -179,6 +187,7 @@ def _dimod_phase(sampler, stats, kwargs):
         return jnp.asarray(np.stack(all_states)), jnp.asarray(np.stack(all_energies), jnp.float32)
 
     sample.stats = stats
+    sample.beta_range = None
     sample.cost = lambda batch, n, num_reads: 0
     sample.jittable = False  # a host call per example: the training step runs eagerly
     sample.final_beta = float(kwargs["beta_range"][1]) if "beta_range" in kwargs else None
