@@ -125,11 +125,11 @@ def test_contrastive_gradient_is_jax_grad_of_the_loss_and_order_free():
         return jnp.mean(net.energy(p, x, correct) - jnp.sum(weights * net.energy(p, x[:, None, :], negatives), 1))
 
     expected = jax.grad(loss)(params)
-    got = net.contrastive_gradient(params, x, correct, negatives, weights)
+    got = jax.jit(net.contrastive_gradient)(params, x, correct, negatives, weights)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     copies = [a[None].repeat(3, 0) for a in (x, correct, negatives, weights)]
-    batched = jax.vmap(net.contrastive_gradient, in_axes=(None, 0, 0, 0, 0))(params, *copies)
+    batched = jax.jit(jax.vmap(net.contrastive_gradient, in_axes=(None, 0, 0, 0, 0)))(params, *copies)
     for a, b in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(got)):
         np.testing.assert_array_equal(a[2], b)
     np.testing.assert_array_equal(fixed_order_sum(jnp.arange(5.0)), 10.0)

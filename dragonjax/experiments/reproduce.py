@@ -24,7 +24,8 @@ __all__ = ["run_reproduce", "write_report"]
 def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = True) -> dict:
     for trainer in ("annealer", "backprop"):  # refuse before any work, not after the validation stage
         if holds_run(os.path.join(out, f"train_{trainer}")):
-            raise ProblemError(f"{out} already holds a reproduction (train_{trainer}/); choose a new --out or remove it")
+            raise ProblemError(f"{out} already holds a reproduction (train_{trainer}/); choose a new --out or "
+                               f"remove it")
     run = RunDirectory(out, {"study": "reproduce", "full": full, "seed": seed})
     start = time.perf_counter()
     results = {"training": {}}
