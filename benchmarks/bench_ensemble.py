@@ -92,7 +92,7 @@ def main():
                            "cpus": os.cpu_count(), "devices": [str(d) for d in jax.devices()],
                            "jax": jax.__version__}, "throughput": []}
     for net in args.nets.split(","):
-        sizes = ([1, 4] if args.quick else [1, 4, 16, 64] if net == "small" else [1, 4, 16])
+        sizes = ([1, 4] if args.quick else [1, 4, 8, 16, 64] if net == "small" else [1, 4, 16])
         if args.sizes:
             sizes = [int(s) for s in args.sizes.split(",")]
         results["throughput"] += throughput(net, sizes, train_size)
