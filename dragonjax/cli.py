@@ -122,7 +122,8 @@ def _seeds(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "seed": int, "float": float, "ints": _int_list, "pair": _float_pair,
+ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "seed": int, "float": float, "ints": _int_list,
+                  "pair": _float_pair,
                   "str": str, "nudge": str, "seeds": _seeds}
 TRAINING_GROUPS = {"data and network": ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden",
                                         "spins_per_class", "init_scale")}

@@ -10,7 +10,7 @@ For each mini-batch:
    Boltzmann at the sampler's final beta, over the wrong-label states; with none the best free state is the
    negative), by the gradient of the network energy -- the contrastive Hebbian rule,
    :meth:`~dragonjax.nn.IsingNetwork.contrastive_gradient`, equal to ``jax.grad`` of L but summed over the
-   batch in a fixed order -- and an optax optimiser.
+   batch in a fixed order -- and Adam (or any optax optimiser given).
 
 The per-step statistic ``wrong_label_states`` counts these negatives. It is not the Hydra heads of
 :func:`dragonjax.analysis.heads` (distinct wrong-label *local minima* within an energy window of the lowest
@@ -32,12 +32,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ..ising import ProblemError
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
-from .core import TrainState, apply_gradients, check_schedule_name, compiled, scalar_hyper
+from .core import TrainState, adam_init, apply_gradients, check_schedule_name, compiled, scalar_hyper
 from .phases import SamplerStats, phase_sampler
 
 __all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
@@ -151,7 +150,7 @@ class AnnealerTrainer:
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
-        self._transform = optimizer if optimizer is not None else optax.scale_by_adam()
+        self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
         self.num_reads, self.num_negatives = int(num_reads), int(num_negatives)
         self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
         self.seed = int(seed)
@@ -288,7 +287,8 @@ class AnnealerTrainer:
         k_init, key = jax.random.split(key)
         params = self.net.init(k_init)
         hyper = {k: jnp.asarray(v, jnp.float32) for k, v in hyper.items()}
-        return TrainState(params, self._transform.init(params), key, jnp.int32(0), jnp.int32(0), hyper, eval_key)
+        opt_state = adam_init(params) if self._transform is None else self._transform.init(params)
+        return TrainState(params, opt_state, key, jnp.int32(0), jnp.int32(0), hyper, eval_key)
 
     # -- phases -----------------------------------------------------------------------------------------
     def _relax(self, key, params, x, window, fixed, hyper, nudge=None, target=None):
@@ -363,8 +363,7 @@ class AnnealerTrainer:
                                      self.weighting, state.hyper.get("boltzmann_beta"))
         loss = self._loss(state.params, x, correct, negatives.states, negatives.weights)
         grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights)
-        params, opt_state = apply_gradients(state, grads, self._transform,
-                                            self.lr_schedule if self.optimizer is None else None)
+        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)
         e_correct = net.energy(state.params, x, correct)
         first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
         e_wrong = jnp.take_along_axis(negatives.energies, first, 1)[:, 0]

@@ -17,7 +17,7 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .core import TrainState, apply_gradients, check_schedule_name, compiled, scalar_hyper
+from .core import TrainState, adam_init, apply_gradients, check_schedule_name, compiled, scalar_hyper
 from .phases import SamplerStats
 
 __all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo"]
@@ -77,7 +77,7 @@ class BackpropTrainer:
         self.logit_scale = float(logit_scale)
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
-        self._transform = optimizer if optimizer is not None else optax.scale_by_adam()
+        self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
         self.sampler_name = "backprop"
         self.stats = SamplerStats()
         self.qpu_stats = None
@@ -125,7 +125,8 @@ class BackpropTrainer:
         k_init, key = jax.random.split(key)
         params = self.model.init(k_init, jnp.zeros((1, self.net.num_inputs)))
         hyper = {k: jnp.asarray(v, jnp.float32) for k, v in hyper.items()}
-        return TrainState(params, self._transform.init(params), key, jnp.int32(0), jnp.int32(0), hyper,
+        opt_state = adam_init(params) if self._transform is None else self._transform.init(params)
+        return TrainState(params, opt_state, key, jnp.int32(0), jnp.int32(0), hyper,
                           jax.random.key(seed + 1))
 
     def _step(self, state: TrainState, x, y) -> tuple[TrainState, BackpropStepInfo]:
@@ -134,8 +135,7 @@ class BackpropTrainer:
             return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        params, opt_state = apply_gradients(state, grads, self._transform,
-                                            self.lr_schedule if self.optimizer is None else None)
+        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)
         info = BackpropStepInfo(loss, jnp.argmax(logits, axis=-1) == y)
         return state._replace(params=params, opt_state=opt_state, step=state.step + 1), info
 

@@ -22,7 +22,8 @@ import optax
 
 from ..ising import ProblemError
 
-__all__ = ["TrainState", "LR_SCHEDULES", "learning_rate_factor", "apply_gradients", "check_dataset", "compiled"]
+__all__ = ["TrainState", "AdamState", "LR_SCHEDULES", "learning_rate_factor", "adam_init", "apply_gradients",
+           "check_dataset", "compiled"]
 
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -47,14 +48,34 @@ def learning_rate_factor(step, total_steps, schedule: str):
     return 0.5 * (1.0 + jnp.cos(jnp.pi * fraction))
 
 
-def apply_gradients(state: TrainState, grads, transform, schedule: str):
-    """Adam (``transform`` = optax.scale_by_adam()) scaled by -learning_rate x schedule factor, both read
-    from the state; a user's own optax transformation (``schedule`` None) is applied as it is."""
-    updates, opt_state = transform.update(grads, state.opt_state, state.params)
-    if schedule is not None:
-        scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule)
-        updates = jax.tree_util.tree_map(lambda u: scale * u, updates)
-    return optax.apply_updates(state.params, updates), opt_state
+class AdamState(NamedTuple):
+    mu: dict  # first moment
+    nu: dict  # second moment
+
+
+def adam_init(params) -> AdamState:
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    return AdamState(zeros, zeros)
+
+
+def apply_gradients(state: TrainState, grads, transform, schedule: str | None):
+    """One optimiser step. Default (``transform`` None): Adam (b1 0.9, b2 0.999, eps 1e-8, as optax.adam)
+    scaled by -learning_rate x schedule factor, both read from the state; its bias corrections come from the
+    state's shared ``step``, so every member of an ensemble computes them exactly as its single run does
+    (optax's per-member step count is a vector under ``vmap``, whose power rounds differently). A user's
+    optax transformation (``schedule`` None) is applied as it is."""
+    if transform is not None:
+        updates, opt_state = transform.update(grads, state.opt_state, state.params)
+        return optax.apply_updates(state.params, updates), opt_state
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    mu = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.opt_state.mu, grads)
+    nu = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, state.opt_state.nu, grads)
+    t = (state.step + 1).astype(jnp.float32)
+    c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+    scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule)
+    params = jax.tree_util.tree_map(lambda p, m, v: p + scale * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
+                                    state.params, mu, nu)
+    return params, AdamState(mu, nu)
 
 
 def check_schedule_name(schedule: str) -> str:
