@@ -480,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The samplers against exact answers, annealer-assisted vs backprop training on "
                                    "digits, the tracked glass -> order transition over widths, both scaling exponents "
                                    "with bootstrap CIs, and REPORT.md stating them beside the paper's claims (1.01 vs "
-                                   "0.78). Quick default: about 6 minutes on 2 CPU cores, population annealing, no QPU, "
+                                   "0.78). Quick default: about 5 minutes on 2 CPU cores, population annealing, no QPU, "
                                    "no network. --full: the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--full", action="store_true", help="paper-sized settings")

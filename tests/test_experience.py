@@ -112,7 +112,7 @@ def test_bench_runs_the_suite_and_writes_ratios(tmp_path):
 
 @pytest.mark.slow
 def test_main_job_writes_the_report_figures_and_provenance(tmp_path):
-    """The README's first command (about 6 minutes on 2 cores): `python -m pytest -m slow`."""
+    """The README's first command (about 5 minutes on 2 cores): `python -m pytest -m slow`."""
     out = cli("reproduce", "--out", str(tmp_path), "--quiet")
     assert out.returncode == 0, out.stderr[-3000:]
     report = (tmp_path / "REPORT.md").read_text()

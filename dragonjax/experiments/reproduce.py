@@ -1,7 +1,7 @@
 """The headline study in one command: annealer-assisted vs backprop training on digits, the glass -> order
 transition, both scaling exponents, and a short report beside the paper's claims.
 
-Quick default (this 2-core CPU: about 9 minutes): the kernels against exact answers (validation), the default
+Quick default (this 2-core CPU: about 5 minutes): the kernels against exact answers (validation), the default
 training run of each trainer, the transition study over widths 32/64/128, and the quick scaling study (5 seeds
 x 12 epochs). ``full=True`` uses the
 paper-sized settings (widths up to 512, 10 seeds x 40 epochs; meant for a GPU).
