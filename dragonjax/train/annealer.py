@@ -339,14 +339,16 @@ class AnnealerTrainer:
         return states, energies, nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
 
     # -- the step ---------------------------------------------------------------------------------------
-    def _loss(self, params, x, correct, negatives, weights):
+    def _loss(self, params, x, correct, negatives, weights, mask=None):
         e_correct = self.net.energy(params, x, correct)
         e_negative = self.net.energy(params, x[:, None, :], negatives)
-        return jnp.mean(e_correct - jnp.sum(weights * e_negative, axis=1))
+        per_example = e_correct - jnp.sum(weights * e_negative, axis=1)
+        return jnp.mean(per_example) if mask is None else jnp.sum(mask * per_example) / jnp.sum(mask)
 
-    def _step(self, state: TrainState, x, y) -> tuple[TrainState, AnnealerStepInfo]:
+    def _step(self, state: TrainState, x, y, mask=None) -> tuple[TrainState, AnnealerStepInfo]:
         """One update on the mini-batch (x, y): free phase, negatives, nudged phase, loss, gradient, optimiser
-        update, metrics (:class:`AnnealerStepInfo`). Pure; jit-compiled as :attr:`step`."""
+        update, metrics (:class:`AnnealerStepInfo`). Pure; jit-compiled as :attr:`step`. ``mask`` (B,) of 0/1
+        marks padding examples (a short last batch padded to the batch shape) that the update leaves out."""
         net = self.net
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y)
@@ -361,8 +363,8 @@ class AnnealerTrainer:
         labels = net.decode(states[..., net.output_slice])
         negatives = select_negatives(states, energies, labels, y, min(self.num_negatives, states.shape[1]),
                                      self.weighting, state.hyper.get("boltzmann_beta"))
-        loss = self._loss(state.params, x, correct, negatives.states, negatives.weights)
-        grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights)
+        loss = self._loss(state.params, x, correct, negatives.states, negatives.weights, mask)
+        grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights, mask)
         params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)
         e_correct = net.energy(state.params, x, correct)
         first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
@@ -395,8 +397,9 @@ class AnnealerTrainer:
         """Accuracy of :meth:`predict` on (x, y) over batches of ``batch_size`` (each with the same key)."""
         if len(x) == 0:
             return float("nan")
-        preds = np.concatenate([self.predict(params, x[i:i + batch_size], key, hyper)
-                                for i in range(0, len(x), batch_size)])
+        from .ensemble import eval_batches
+
+        preds = np.concatenate([self.predict(params, xb, key, hyper)[:n] for xb, n in eval_batches(x, batch_size)])
         return float(np.mean(preds == np.asarray(y)))
 
     # -- loop -------------------------------------------------------------------------------------------

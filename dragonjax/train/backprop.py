@@ -129,10 +129,11 @@ class BackpropTrainer:
         return TrainState(params, opt_state, key, jnp.int32(0), jnp.int32(0), hyper,
                           jax.random.key(seed + 1))
 
-    def _step(self, state: TrainState, x, y) -> tuple[TrainState, BackpropStepInfo]:
+    def _step(self, state: TrainState, x, y, mask=None) -> tuple[TrainState, BackpropStepInfo]:
         def loss_fn(params):
             logits = self.logits(params, x)
-            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+            ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+            return (ce.mean() if mask is None else jnp.sum(mask * ce) / jnp.sum(mask)), logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)

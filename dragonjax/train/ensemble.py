@@ -110,7 +110,7 @@ class Ensemble:
             trainer.hyperparameters(1, **overrides)
         if trainer.jittable and self.size > 1:
             self.step = compiled(trainer, "ensemble step", lambda: jax.jit(
-                jax.vmap(trainer._step, in_axes=(MEMBER_AXES, 0, 0), out_axes=(MEMBER_AXES, 0))))
+                jax.vmap(trainer._step, in_axes=(MEMBER_AXES, 0, 0, 0), out_axes=(MEMBER_AXES, 0))))
             self._predict = compiled(trainer, "ensemble predict", lambda: jax.jit(
                 jax.vmap(trainer._predict_fn, in_axes=(0, None, 0, 0))))
         elif trainer.jittable:  # one network: the unbatched program (vmap over one member costs ~70% in PA)
@@ -129,8 +129,8 @@ class Ensemble:
             out[name] = value[i] if per_member else value
         return out
 
-    def _one_step(self, state, x, y):
-        new, info = self.trainer._step(member(state, 0), x[0], y[0])
+    def _one_step(self, state, x, y, mask=None):
+        new, info = self.trainer._step(member(state, 0), x[0], y[0], None if mask is None else mask[0])
         return _stack(new), jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], info)
 
     _eager_step = _one_step  # a host sampler: the same, run op by op
@@ -156,9 +156,8 @@ class Ensemble:
         if not self.trainer.jittable:
             one = member(state, 0)
             return np.array([self.trainer.evaluate(one.params, x, y, one.eval_key, one.hyper)])
-        x = jnp.asarray(x, jnp.float32)
         predict = lambda xb: np.asarray(self._predict(state.params, xb, state.eval_key, state.hyper))  # noqa: E731
-        preds = np.concatenate([predict(x[i:i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)], axis=1)
+        preds = np.concatenate([predict(xb)[:, :n] for xb, n in eval_batches(x)], axis=1)
         return np.mean(preds == np.asarray(y)[None, :], axis=1)
 
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
@@ -194,14 +193,19 @@ class Ensemble:
             infos, calls, updates, largest = [], 0, 0, 0
             for i in range(0, len(x_train), trainer.batch_size):
                 idx = orders[:, i:i + trainer.batch_size]
+                real = idx.shape[1]
+                if trainer.jittable and real < trainer.batch_size:  # one compiled shape: pad, masked out
+                    idx = np.take(idx, np.arange(trainer.batch_size) % real, axis=1)
+                mask = np.broadcast_to((np.arange(idx.shape[1]) < real).astype(np.float32), idx.shape)
                 xb, yb = x_train[idx], y_train[idx]
                 if batch_sharding is not None and (self.size > 1 or idx.shape[1] == trainer.batch_size):
                     xb, yb = jax.device_put(xb, batch_sharding), jax.device_put(yb, batch_sharding)
+                    mask = jax.device_put(mask, batch_sharding)
                 c, u, n = trainer.step_cost(step, idx.shape[1])
                 step += 1
                 calls, updates, largest = calls + c, updates + u, max(largest, n)
-                state, info = self.step(state, xb, yb)
-                infos.append(info)
+                state, info = self.step(state, xb, yb, mask)
+                infos.append((info, real))
             state = state._replace(epoch=jnp.int32(epoch + 1))
             infos = jax.device_get(infos)
             if trainer.jittable:
@@ -222,10 +226,22 @@ class Ensemble:
         return state, history
 
 
+def eval_batches(x, size: int = EVAL_BATCH):
+    """(batch, number of real rows) over x, each batch zero-padded to ``size`` rows: one compiled shape."""
+    x = np.asarray(x, np.float32)
+    for i in range(0, len(x), size):
+        xb = x[i:i + size]
+        n = len(xb)
+        if n < size:
+            xb = np.concatenate([xb, np.zeros((size - n,) + xb.shape[1:], xb.dtype)])
+        yield jnp.asarray(xb), n
+
+
 def _summarise(infos) -> dict:
-    """Per-member epoch figures from the steps' infos (each field (members, ...))."""
-    fields = infos[0]._fields
-    column = {f: [np.asarray(getattr(i, f)) for i in infos] for f in fields}
+    """Per-member epoch figures from the steps' (info, number of real examples); fields (members, ...)."""
+    fields = infos[0][0]._fields
+    column = {f: [np.asarray(getattr(i, f)) if f == "loss" else np.asarray(getattr(i, f))[:, :n] for i, n in infos]
+              for f in fields}
     out = {"loss": np.mean(np.stack(column["loss"], axis=1), axis=1),
            "train_accuracy_running": np.mean(np.concatenate(column["correct"], axis=1), axis=1)}
     if "wrong_label_states" in fields:
