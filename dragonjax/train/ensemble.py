@@ -163,7 +163,9 @@ class Ensemble:
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
             on_epoch=None, description: str = "ensemble epochs"):
         """Train every member for ``epochs`` epochs on ``data``; each member sees the examples in its own order
-        (``numpy.random.default_rng((seed, epoch))``). Returns (state, history): per epoch a record whose
+        (``numpy.random.default_rng((seed, epoch))``); a short last batch is padded to the batch shape with
+        repeats of its own examples, masked out of the loss, gradient and metrics (one compiled step; a host
+        sampler gets the short batch). Returns (state, history): per epoch a record whose
         per-member entries are arrays of shape (members,). ``on_epoch(state, record)`` after each epoch."""
         trainer = self.trainer
         if int(epochs) != epochs or epochs < 1:
