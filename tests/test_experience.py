@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from dragonjax.experiments.results import load, records_to_arrays, save_dataset
+from dragonjax.experiments.results import load, save_dataset
 
 TRAIN_ARGS = ["train", "--train-size", "64", "--test-size", "32", "--epochs", "4", "--hidden", "16",
               "--sampler", "sa", "--num-reads", "4", "--num-sweeps", "8", "--seeds", "3:5", "--quiet"]
@@ -87,15 +87,6 @@ def test_datasets_round_trip_through_netcdf_with_config_and_provenance(tmp_path)
         save_dataset(path, {"error": ("seed", errors)})
     with pytest.raises(ValueError):
         save_dataset(path, {"error": (("seed", "epoch"), errors), "heads": ("epoch", np.arange(4.0))})
-
-
-def test_records_become_arrays_over_epochs():
-    records = [{"epoch": 1, "loss": 2.0, "p": [0.1, 0.9], "name": "x", "gap": None},
-               {"epoch": 2, "loss": 1.0, "p": [0.4, 0.6], "name": "y", "gap": 1.0}]
-    variables = records_to_arrays(records, "epoch", skip=("epoch",))
-    assert set(variables) == {"loss", "p"}
-    assert variables["loss"][0] == ("epoch",) and variables["p"][0] == ("epoch", "p_index")
-    np.testing.assert_array_equal(variables["p"][1], [[0.1, 0.9], [0.4, 0.6]])
 
 
 def test_bench_runs_the_suite_and_writes_ratios(tmp_path):

@@ -10,7 +10,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["provenance", "finite", "write_json", "save_dataset", "load", "records_to_arrays", "RunDirectory"]
+__all__ = ["provenance", "finite", "write_json", "save_dataset", "load", "RunDirectory"]
 
 PACKAGES = ("dragonjax", "jax", "jaxlib", "optax", "flax", "numpy", "scipy", "dimod", "scikit-learn", "matplotlib",
             "xarray", "h5netcdf")
@@ -51,7 +51,7 @@ def provenance() -> dict:
             "git_commit": commit, "git_dirty": dirty}
 
 
-def _default(o):
+def json_default(o):
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -76,7 +76,7 @@ def write_json(path, obj):
     """``obj`` as JSON (non-finite numbers as null), written to a temporary file and renamed."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(finite(obj), f, indent=2, default=_default, allow_nan=False)
+        json.dump(finite(obj), f, indent=2, default=json_default, allow_nan=False)
     os.replace(tmp, path)  # atomic: a killed run never leaves a half-written file
 
 
@@ -96,7 +96,7 @@ def save_dataset(path: str, variables: dict, coords: dict | None = None, attrs: 
             raise ValueError(f"{name!r} has {values.ndim} axes but {len(dims)} dimension names {dims}")
         data_vars[name] = (dims, values)
     ds = xr.Dataset(data_vars, coords={k: np.asarray(v) for k, v in (coords or {}).items()})
-    ds.attrs = {k: json.dumps(v, default=_default) for k, v in (attrs or {}).items()}
+    ds.attrs = {k: json.dumps(v, default=json_default) for k, v in (attrs or {}).items()}
     tmp = f"{path}.tmp"
     ds.to_netcdf(tmp, engine="h5netcdf")
     os.replace(tmp, path)
@@ -117,23 +117,6 @@ def load(path: str):
             except ValueError:
                 pass
     return ds
-
-
-def records_to_arrays(records: list, dim: str, skip=()) -> dict:
-    """The numeric fields shared by a list of dict records, each as ``((dim,) + extra, array)``
-    (list-valued fields of equal length per record get one extra dimension, ``<field>_index``)."""
-    variables = {}
-    for name in records[0] if records else ():
-        values = [r.get(name) for r in records]
-        if name in skip or any(v is None or isinstance(v, (str, dict)) for v in values):
-            continue
-        if isinstance(values[0], (list, tuple)):
-            if len({len(v) for v in values}) != 1:
-                continue
-            variables[name] = ((dim, f"{name}_index"), np.asarray(values, dtype=float))
-        else:
-            variables[name] = ((dim,), np.asarray(values, dtype=float))
-    return variables
 
 
 class RunDirectory:

@@ -23,7 +23,7 @@ from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
-from .results import RunDirectory, finite
+from .results import RunDirectory, finite, json_default
 
 __all__ = ["TrainConfig", "LEARNING_RATES", "build_run", "run_training", "save_checkpoint", "load_checkpoint",
            "history_dataset", "summary"]
@@ -208,17 +208,10 @@ def save_checkpoint(path, state: TrainState, history):
                                           else leaf) for i, leaf in enumerate(leaves)}
     meta = {"num_leaves": len(leaves), "epoch": int(state.epoch), "step": int(state.step)}
     tmp = path + ".tmp.npz"
-    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(json.dumps(finite(history), default=_json)),
+    history_text = json.dumps(finite(history), default=json_default)
+    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(history_text),
              **arrays)
     os.replace(tmp, path)
-
-
-def _json(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
 def load_checkpoint(path, template: TrainState):

@@ -36,7 +36,8 @@ import numpy as np
 from ..ising import ProblemError
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
-from .core import TrainState, adam_init, apply_gradients, check_schedule_name, compiled, scalar_hyper
+from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_schedule_name, compiled,
+                   scalar_hyper)
 from .phases import SamplerStats, phase_sampler
 
 __all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
@@ -246,14 +247,7 @@ class AnnealerTrainer:
 
     def hyperparameters(self, total_steps: int, **overrides) -> dict:
         """The state's hyperparameters (float32 arrays): this trainer's values with ``overrides``."""
-        unknown = sorted(set(overrides) - set(self.hyperparameter_names))
-        if unknown:
-            raise ProblemError(f"unknown hyperparameter(s) {unknown} for this trainer; it has "
-                               f"{list(self.hyperparameter_names)}")
-        if int(total_steps) != total_steps or total_steps < 1:
-            raise ProblemError(f"total_steps must be a positive integer, got {total_steps!r}")
-        hyper = {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
-                 "total_steps": np.float32(total_steps)}
+        hyper = base_hyperparameters(self, total_steps, overrides)
         if self._annealing_schedule:
             beta_range = overrides.get("beta_range", self.beta_range)
             beta_schedule(beta_range, 2)  # validates (hot, cold)

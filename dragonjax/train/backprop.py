@@ -17,7 +17,8 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .core import TrainState, adam_init, apply_gradients, check_schedule_name, compiled, scalar_hyper
+from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_schedule_name, compiled,
+                   scalar_hyper)
 from .phases import SamplerStats
 
 __all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo"]
@@ -103,14 +104,8 @@ class BackpropTrainer:
         return () if self.optimizer is not None else ("learning_rate",)
 
     def hyperparameters(self, total_steps: int, **overrides) -> dict:
-        unknown = sorted(set(overrides) - set(self.hyperparameter_names))
-        if unknown:
-            raise ProblemError(f"unknown hyperparameter(s) {unknown} for the backprop trainer; it has "
-                               f"{list(self.hyperparameter_names)}")
-        if int(total_steps) != total_steps or total_steps < 1:
-            raise ProblemError(f"total_steps must be a positive integer, got {total_steps!r}")
-        return {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", self.learning_rate)),
-                "total_steps": np.float32(total_steps)}
+        """The state's hyperparameters: learning rate and total steps (see train.core)."""
+        return base_hyperparameters(self, total_steps, overrides)
 
     def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
         """The initial state from a seed (default ``seed``): member ``seed`` of an ensemble; see

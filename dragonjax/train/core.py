@@ -78,6 +78,19 @@ def apply_gradients(state: TrainState, grads, transform, schedule: str | None):
     return params, AdamState(mu, nu)
 
 
+def base_hyperparameters(trainer, total_steps: int, overrides: dict) -> dict:
+    """The hyperparameters every trainer has (learning rate, total steps), after checking that ``overrides``
+    name only the trainer's ``hyperparameter_names``."""
+    unknown = sorted(set(overrides) - set(trainer.hyperparameter_names))
+    if unknown:
+        raise ProblemError(f"unknown hyperparameter(s) {unknown} for {type(trainer).__name__}; it has "
+                           f"{list(trainer.hyperparameter_names)}")
+    if int(total_steps) != total_steps or total_steps < 1:
+        raise ProblemError(f"total_steps must be a positive integer, got {total_steps!r}")
+    return {"learning_rate": scalar_hyper("learning_rate", overrides.get("learning_rate", trainer.learning_rate)),
+            "total_steps": np.float32(total_steps)}
+
+
 def check_schedule_name(schedule: str) -> str:
     if schedule not in LR_SCHEDULES:
         raise ProblemError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
