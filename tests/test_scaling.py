@@ -1,38 +1,85 @@
+"""The exponent fits, the verdict rule and the Grover model on synthetic curves with known answers."""
 import numpy as np
+import pytest
 
-from dragonjax.experiments.scaling import bootstrap_exponent, fit_exponent, grover_prediction, plateau_window
+from dragonjax.experiments.scaling import compare_models, fit_exponent, fit_window, grover_cost, verdict
+from dragonjax.ising import ProblemError
 
-
-def test_fit_recovers_a_known_power_law_and_ci_covers_it():
-    rng = np.random.default_rng(0)
-    t = np.arange(1, 21)
-    alpha = 0.8
-    errors = 0.5 * t[None, :] ** -alpha * np.exp(0.05 * rng.normal(size=(8, 20)))
-    fit = bootstrap_exponent(errors, resamples=500)
-    assert abs(fit["alpha"] - alpha) < 0.05
-    assert fit["ci95"][0] < alpha < fit["ci95"][1]
-    assert abs(fit_exponent(t, 2.0 * t ** -1.3, (1, 20))[0] - 1.3) < 1e-9
+T = np.geomspace(30, 4000, 12)
 
 
-def test_window_rule_stops_at_the_plateau():
-    e = np.array([0.5, 0.3, 0.2, 0.12, 0.08, 0.06, 0.05, 0.05, 0.05, 0.05])
-    start, stop = plateau_window(e)
-    assert start == 2 and stop == 6  # 0.3 -> 0.05: 90% of the drop reached at 0.075 -> epoch 6
-    assert plateau_window(np.array([0.5, 0.4, 0.3]), min_points=4) == (2, 3)
+def curves(alpha, eps_inf, noise, seeds=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return (eps_inf + 0.8 * T ** -alpha)[None] * np.exp(noise * rng.normal(size=(seeds, len(T))))
 
 
-def test_grover_model_doubles_the_exponent_when_search_cost_grows_like_effort():
-    t = np.arange(1, 31)
-    wrong = np.tile(t - 1.0, (3, 1))  # D(t) = t: classical cumulative cost ~ t^2 /2, Grover ~ t^1.5
-    errors = np.tile(t ** -1.0, (3, 1))
-    g = grover_prediction(errors, wrong)
-    assert 1.2 < g["predicted_gain"] < 1.45  # (t^-1 vs t^2 -> 1/2; vs t^1.5 -> 2/3): gain 4/3
+def test_power_fit_recovers_a_planted_exponent_within_its_interval():
+    fit = fit_exponent(T, curves(0.8, 0.0, 0.05), "power", resamples=500)
+    low, high = fit["alpha_interval"]
+    assert low < 0.8 < high and low < fit["alpha"] < high
+    assert high - low < 0.2  # 10 seeds at 5 % noise over 2.1 decades pin alpha well
+    assert fit["epsilon_inf"] == 0.0 and fit["dof"] == len(T) - 2 and abs(fit["decades"] - np.log10(4000 / 30)) < 1e-9
+    exact = fit_exponent(T, (2.0 * T ** -1.3)[None], "power")  # noiseless: exact, no interval from one curve
+    assert abs(exact["alpha"] - 1.3) < 1e-4 and exact["alpha_interval"] is None
+
+
+def test_offset_fit_recovers_exponent_and_plateau_and_aic_prefers_it():
+    errors = curves(0.7, 0.02, 0.1)
+    both = compare_models(T, errors, resamples=500)
+    offset, power = both["offset"], both["power"]
+    assert offset["alpha_interval"][0] < 0.7 < offset["alpha_interval"][1]
+    assert offset["epsilon_inf_interval"][0] < 0.02 < offset["epsilon_inf_interval"][1]
+    assert power["alpha"] < offset["alpha"]  # a plateau flattens the pure power law
+    assert both["preferred"] == "offset" and both["delta_aic"] > 2
+    # a pure power law: the offset model gains nothing and AIC keeps the simpler one
+    pure = compare_models(T, curves(0.7, 0.0, 0.1, seed=1), resamples=0)
+    assert pure["preferred"] == "power"
+
+
+def test_window_starts_after_the_transient():
+    mean = np.array([0.9, 0.88, 0.6, 0.44, 0.3, 0.2])
+    assert fit_window(np.arange(6), mean).tolist() == [3, 4, 5]
+    assert fit_window(np.arange(6), mean, untrained_error=1.0).tolist() == [3, 4, 5]
+
+
+def test_verdict_rule():
+    def fit(low, high):
+        return {"alpha_interval": [low, high]}
+
+    assert verdict(fit(0.9, 1.2), fit(0.6, 0.85))["verdict"] == "supported"
+    assert verdict(fit(0.9, 1.2), fit(0.8, 1.0))["verdict"] == "inconclusive"  # overlapping intervals
+    assert verdict(fit(0.3, 0.6), fit(0.4, 0.7))["verdict"] == "contradicted"  # 1.01 outside
+    assert verdict(fit(0.5, 1.05), fit(1.1, 1.3))["verdict"] == "contradicted"  # backprop significantly faster
+    assert verdict({"alpha_interval": None}, fit(0.6, 0.8))["verdict"] == "inconclusive"
+
+
+def test_grover_model_gain_needs_growing_candidates():
+    t = np.geomspace(10, 1000, 9)
+    flat = grover_cost(t, np.full((20, 9), 4.0))
+    assert abs(flat["delta"]) < 1e-9 and flat["exponent_gain"] == 1.0
+    assert abs(flat["total_cost_ratio"] - 2.0) < 1e-12  # sum 4 / sum sqrt 4: a constant factor only
+    growing = grover_cost(t, np.tile(t, (20, 1)))  # D = t: delta = 1 -> gain (1 + 1) / (1 + 1/2) = 4/3
+    assert abs(growing["delta"] - 1.0) < 1e-9 and abs(growing["exponent_gain"] - 4 / 3) < 1e-9
+
+
+def test_bad_input():
+    with pytest.raises(ProblemError, match="model must be"):
+        fit_exponent(T, curves(0.8, 0, 0.05), "exponential")
+    with pytest.raises(ProblemError, match="shape"):
+        fit_exponent(T, np.ones((3, 5)))
+    with pytest.raises(ProblemError, match="at least"):
+        fit_exponent(T[:4], np.ones((3, 4)), "offset")
 
 
 def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     from dragonjax.experiments.reproduce import write_report
 
-    fit = {"alpha": 0.5, "ci95": [0.3, 0.7], "window_epochs": [2, 8]}
+    def fit(alpha):
+        return {"alpha": alpha, "alpha_interval": [alpha - 0.2, alpha + 0.2], "epsilon_inf": 0.01,
+                "epsilon_inf_interval": [0.0, 0.02], "aic": 10.0, "chi2": 6.0, "dof": 8, "decades": 1.5, "seeds": 10}
+
+    trainer = {"learning_rate": 0.01, "preferred": "offset", "window_examples": [96, 7542], "power": fit(0.3),
+               "offset": fit(0.5)}
     results = {
         "training": {"annealer": {"test_accuracy": 0.97, "train_accuracy": 0.99, "wall_seconds": 100.0},
                      "backprop": {"test_accuracy": 0.98, "train_accuracy": 1.0, "wall_seconds": 3.0}},
@@ -43,8 +90,11 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
                                                  "minima": [12.0, 3.0], "median_gap": [-5.0, 2.0]}},
                        "thermal_crossings": {"trained": [{"widths": [32, 64], "temperature": None, "interval": None,
                                                           "resolved": False, "transition": False}]}},
-        "scaling": {"annealer": fit, "backprop": {**fit, "alpha": 0.4}, "verdict": "the intervals overlap",
-                    "grover_model": {"alpha_classical_cost": 0.6, "alpha_grover_cost": 0.5, "predicted_gain": 0.83}},
+        "scaling": {"trainers": {"annealer": trainer, "backprop": {**trainer, "offset": fit(0.4)}},
+                    "verdicts": {"claim_3": {"verdict": "contradicted",
+                                             "reason": "the paper's alpha_annealer 1.01 lies outside our interval"}},
+                    "grover_model": {"total_cost_ratio": 1.5, "delta": -0.2, "delta_interval": [-0.3, -0.1],
+                                     "exponent_gain": 1.0, "anneals_per_probe": 32, "probes": 24}},
         "validation": {"pa_log_z_max_abs_z": 1.5, "pa_energy_max_abs_z": 1.9, "piqmc_energy_max_abs_z": 2.3,
                        "piqmc_sigma_x_max_abs_z": 1.2, "comparisons": 20},
         "study_seconds": 480.0,
@@ -52,8 +102,10 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     path = tmp_path / "REPORT.md"
     write_report(results, str(path))
     text = path.read_text()
-    assert "α = 0.500, 95% CI [0.300, 0.700]" in text and "α = 0.400" in text
-    assert "paper: annealer 1.01, backprop 0.78" in text and "the intervals overlap" in text
+    assert "offset α = 0.50 [0.30, 0.70], ε∞ = 0.010 [0.00, 0.02]; AIC prefers offset" in text
+    assert "offset α = 0.40 [0.20, 0.60]" in text and "power α = 0.30 [0.10, 0.50]" in text
+    assert "paper: annealer 1.01, backprop 0.78" in text and "claim 3 verdict: **contradicted**" in text
+    assert "exponent gain 1.00" in text
     assert "| 32 | 2.0 | 0.00 → 1.00 | 1.40 → 0.00 (1.00 → 1.50) | 12.0 → 3.0 |" in text
     assert "- trained: [32, 64]: none" in text
     assert "20 comparisons: largest |z| = 2.30" in text

@@ -264,3 +264,46 @@ def test_run_directories_are_never_mixed_and_bad_starts_leave_nothing_behind(tmp
         TrainConfig(seeds="1,1")
     with pytest.raises(ProblemError, match="seed must be"):
         TrainConfig(seed=-1)
+
+
+def _output_layer_change(trainer_name, parametrisation, width):
+    """|Delta h_out| / |h_out| after one step: the output fields' change from the output weights' update, the
+    hidden layer held at its sign pass (digits, 32 examples)."""
+    from dragonjax import data
+    from dragonjax.train.backprop import ising_parameters
+
+    ds = data.digits().centered()
+    x, y = ds.x_train[:32], ds.y_train[:32]
+    net = IsingNetwork([64, width], 10, 4)
+    if trainer_name == "annealer":
+        trainer = AnnealerTrainer(net, "sa", 0.01, num_reads=4, lr_schedule="constant", parametrisation=parametrisation,
+                                  sampler_options={"num_sweeps": 8})
+        weights = lambda p: p["weights"]  # noqa: E731
+    else:
+        trainer = BackpropTrainer(net, 0.003, lr_schedule="constant", parametrisation=parametrisation)
+        weights = lambda p: ising_parameters(p)["weights"]  # noqa: E731
+    state = trainer.init(0, 10)
+    new, _ = trainer.step(state, x, y)
+    (w0, w1), (_, w1_new) = weights(state.params), weights(new.params)
+    hidden = jnp.sign(x @ w0)
+    return float(jnp.linalg.norm(hidden @ (w1_new - w1)) / jnp.linalg.norm(hidden @ w1))
+
+
+@pytest.mark.parametrize("trainer_name", ["annealer", "backprop"])
+def test_width_aware_parametrisation_makes_the_step_independent_of_width(trainer_name):
+    """The control of issue 14: with one learning rate (standard) Adam's coherent steps change the output fields
+    ~ lr x fan-in, so 16x the width gives ~16x the relative change (measured 24x annealer, 12x backprop); with
+    lr ∝ 1/fan-in the change is O(1) at every width (measured within 1.7x)."""
+    ratio = {p: _output_layer_change(trainer_name, p, 512) / _output_layer_change(trainer_name, p, 32)
+             for p in ("standard", "width-aware")}
+    assert ratio["standard"] > 8  # half the ~16x that lr x fan-in predicts
+    assert 0.5 < ratio["width-aware"] < 2
+
+
+def test_width_aware_needs_the_builtin_optimiser():
+    import optax
+
+    with pytest.raises(ProblemError, match="width-aware"):
+        BackpropTrainer(IsingNetwork([4, 3], 2, 1), optimizer=optax.sgd(0.1), parametrisation="width-aware")
+    with pytest.raises(ProblemError, match="parametrisation"):
+        BackpropTrainer(IsingNetwork([4, 3], 2, 1), parametrisation="mup")

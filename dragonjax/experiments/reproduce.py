@@ -12,7 +12,7 @@ import os
 import time
 
 from .results import RunDirectory
-from .scaling import FULL, PAPER, QUICK, run_scaling
+from .scaling import FULL, PAPER, QUICK, describe, exponent_summary, run_scaling
 from ..ising import ProblemError
 from .training import holds_run, run_training
 from .transition import run_transition
@@ -62,7 +62,8 @@ def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = 
         name: [{k: c[k] for k in ("widths", "temperature", "interval", "resolved", "transition")} for c in pairs]
         for name, pairs in transition["thermal_crossings"].items()}
     scaling = run_scaling(os.path.join(out, "scaling"), dict(FULL if full else QUICK), progress=progress)
-    results["scaling"] = {k: scaling[k] for k in ("annealer", "backprop", "grover_model", "verdict")}
+    results["scaling"] = exponent_summary(scaling)
+    results["verdicts"] = scaling.get("verdicts", {})
     results["paper"] = PAPER
     results["study_seconds"] = time.perf_counter() - start
     write_report(results, os.path.join(out, "REPORT.md"))
@@ -72,7 +73,6 @@ def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = 
 
 def write_report(results: dict, path: str):
     t, s = results["training"], results["scaling"]
-    a, b, g = s["annealer"], s["backprop"], s["grover_model"]
     lines = [
         "# dragonjax reproduction report", "",
         "Zhang & Kamenev, *How to Train Your Dragon: Quantum Neural Networks* (arXiv:2506.05244), claims tested "
@@ -119,15 +119,13 @@ def write_report(results: dict, path: str):
                                                    if c["resolved"] else "none") for c in pairs)
             lines.append(f"- {name.replace('_', ' ')}: {text}")
     lines += [
-        "", "## Claim 3: scaling exponents (paper: annealer 1.01, backprop 0.78)", "",
-        f"- annealer-assisted: α = {a['alpha']:.3f}, 95% CI [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] "
-        f"(window epochs {a['window_epochs'][0]}–{a['window_epochs'][1]})",
-        f"- backprop: α = {b['alpha']:.3f}, 95% CI [{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}] "
-        f"(window epochs {b['window_epochs'][0]}–{b['window_epochs'][1]})",
-        f"- verdict: {s['verdict']}", "- figure: `scaling/scaling.png`", "",
-        "## Claim 4: Grover-type search (a model prediction, not a measurement)", "",
-        f"α against cumulative classical head-search cost {g['alpha_classical_cost']:.3f}, against Grover cost "
-        f"{g['alpha_grover_cost']:.3f} (ratio {g['predicted_gain']:.2f}; the paper's bound is 2).", "",
+        "", "## Claims 3–4: scaling exponents (paper: annealer 1.01, backprop 0.78) and the Grover model", "",
+        "Test error against examples seen, learning rates tuned on a validation split; both models fitted by χ² "
+        "to the seed mean, 95 % BCa bootstrap intervals over seeds. Verdict rule: contradicted when the paper's "
+        "α_annealer lies outside our interval (or backprop's interval lies above the annealer's), supported when "
+        "it lies inside and the annealer's interval lies above backprop's, else inconclusive. Figure: "
+        "`scaling/scaling.png`.", "",
+        *describe(s), "",
         "## Claim 5: a small annealer trains a deep net a few layers at a time", "",
         "Not reproduced (measured separately, not in this run; see papers/reproduction.md): annealing the whole "
         "network, three hidden layers of 64 reach 0.71 test accuracy after 4 epochs with initial weights of scale 2 "

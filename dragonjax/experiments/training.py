@@ -21,6 +21,7 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
+from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
 from .results import RunDirectory, finite, json_default
@@ -51,6 +52,9 @@ class TrainConfig:
     spins_per_class: int = _field(8, "output spins per class K", kind="positive")
     init_scale: float = _field(1.0, "initial weights N(0, scale^2 / fan-in) (2 helps nets with several hidden "
                                     "layers)", kind="float")
+    parametrisation: str = _field("standard", "learning rate of every layer the same (standard) or scaled by "
+                                              "64 / fan-in (width-aware, muP-style: one step changes a unit's field "
+                                              "equally at every width)", choices=PARAMETRISATIONS)
     trainer: str = _field("annealer", "annealer-assisted or the backprop baseline", choices=("annealer", "backprop"))
     sampler: str = _field("pa", "phase sampler of the annealer trainer: population annealing, simulated annealing, "
                                 "path-integral QMC, exact enumeration (tiny nets), a D-Wave QPU (needs DWAVE_API_TOKEN "
@@ -188,13 +192,13 @@ def build_run(config):
     seed = cfg.member_seeds[0]
     if cfg.trainer == "backprop":
         trainer = BackpropTrainer(net, cfg.learning_rate, cfg.batch_size, cfg.activation, lr_schedule=cfg.lr_schedule,
-                                  seed=seed)
+                                  seed=seed, parametrisation=cfg.parametrisation)
     else:
         trainer = AnnealerTrainer(
             net, make_sampler(cfg.sampler), cfg.learning_rate, num_reads=cfg.num_reads,
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
-            seed=seed, lr_schedule=cfg.lr_schedule,
+            seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation,
             sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range} if cfg.sampler in ("pa", "sa")
             else {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {})
     return cfg, ds, net, trainer

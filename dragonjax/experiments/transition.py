@@ -171,6 +171,7 @@ class TransitionTracker:
                 "heads_on_correct_inputs": float(np.mean(heads[correct] > 0)) if correct.any() else None,
                 "mean_deep_labels": float(np.mean([r["deep_labels"] for r in found])),
                 "mean_minima": float(np.mean([r["num_minima"] for r in found])),
+                "deep_minima": [r["deep_minima"] for r in found],
                 "mean_chao1": float(np.mean([r["chao1"] for r in found])),
                 "singleton_fraction": float(np.mean([r["singleton_fraction"] for r in found])),
                 "chao1_lower_bound_fraction": float(np.mean([r["lower_bound"] for r in found])),

@@ -36,8 +36,8 @@ import numpy as np
 from ..ising import ProblemError
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
-from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_schedule_name, compiled,
-                   scalar_hyper)
+from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_parametrisation,
+                   check_schedule_name, compiled, learning_rate_multipliers, scalar_hyper)
 from .phases import SamplerStats, phase_sampler
 
 __all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
@@ -136,7 +136,7 @@ class AnnealerTrainer:
                  num_reads: int = 8, num_negatives: int = 4, nudge="strong", batch_size: int = 32,
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
-                 seed: int = 0):
+                 seed: int = 0, parametrisation: str = "standard"):
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -152,6 +152,7 @@ class AnnealerTrainer:
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
         self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
+        self.parametrisation = check_parametrisation(parametrisation, optimizer)
         self.num_reads, self.num_negatives = int(num_reads), int(num_negatives)
         self.nudge, self.batch_size, self.weighting = nudge, int(batch_size), weighting
         self.seed = int(seed)
@@ -184,7 +185,7 @@ class AnnealerTrainer:
         net = self.net
         return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
-                self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule)
+                self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -359,7 +360,8 @@ class AnnealerTrainer:
                                      self.weighting, state.hyper.get("boltzmann_beta"))
         loss = self._loss(state.params, x, correct, negatives.states, negatives.weights, mask)
         grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights, mask)
-        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)
+        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule,
+                                            learning_rate_multipliers(state.params, self.parametrisation))
         e_correct = net.energy(state.params, x, correct)
         first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
         e_wrong = jnp.take_along_axis(negatives.energies, first, 1)[:, 0]

@@ -17,11 +17,11 @@ import optax
 
 from ..ising import ProblemError
 from ..nn import IsingNetwork
-from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_schedule_name, compiled,
-                   scalar_hyper)
+from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_parametrisation,
+                   check_schedule_name, compiled, learning_rate_multipliers, scalar_hyper)
 from .phases import SamplerStats
 
-__all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo"]
+__all__ = ["FeedForward", "BackpropTrainer", "BackpropStepInfo", "ising_parameters"]
 
 
 @jax.custom_jvp
@@ -52,6 +52,16 @@ class FeedForward(fnn.Module):
         return x
 
 
+def ising_parameters(params) -> dict:
+    """The :class:`FeedForward` parameters as :class:`~dragonjax.nn.IsingNetwork` parameters (weights W_l =
+    Dense_l's kernel, biases b_{l+1} = its bias; any leading ensemble axis kept): with sign units the
+    feed-forward pass is the network's zero-temperature pass layer by layer, so the same weights can be read out
+    by annealing the Ising network's free phase -- the annealer's model class."""
+    layers = sorted(params["params"], key=lambda name: int(name.rsplit("_", 1)[1]))
+    return {"weights": [params["params"][n]["kernel"] for n in layers],
+            "biases": [params["params"][n]["bias"] for n in layers]}
+
+
 class BackpropStepInfo(NamedTuple):
     loss: jax.Array  # scalar cross-entropy of the mini-batch
     correct: jax.Array  # (B,) argmax of the logits is y (before the update)
@@ -66,7 +76,7 @@ class BackpropTrainer:
 
     def __init__(self, network: IsingNetwork, learning_rate: float = 0.003, batch_size: int = 32,
                  activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0,
-                 optimizer=None):
+                 optimizer=None, parametrisation: str = "standard"):
         if activation not in ("tanh", "sign"):
             raise ProblemError(f"activation must be 'tanh' or 'sign' (straight-through), got {activation!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -79,6 +89,7 @@ class BackpropTrainer:
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
         self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
+        self.parametrisation = check_parametrisation(parametrisation, optimizer)
         self.sampler_name = "backprop"
         self.stats = SamplerStats()
         self.qpu_stats = None
@@ -89,7 +100,7 @@ class BackpropTrainer:
         if self.optimizer is not None:
             return None
         return (type(self), tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
-                self.model.init_scale, self.logit_scale, self.lr_schedule)
+                self.model.init_scale, self.logit_scale, self.lr_schedule, self.parametrisation)
 
     def logits(self, params, x):
         out = self.model.apply(params, x)
@@ -131,7 +142,8 @@ class BackpropTrainer:
             return (ce.mean() if mask is None else jnp.sum(mask * ce) / jnp.sum(mask)), logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule)
+        params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule,
+                                            learning_rate_multipliers(state.params, self.parametrisation))
         info = BackpropStepInfo(loss, jnp.argmax(logits, axis=-1) == y)
         return state._replace(params=params, opt_state=opt_state, step=state.step + 1), info
 

@@ -22,10 +22,12 @@ import optax
 
 from ..ising import ProblemError
 
-__all__ = ["TrainState", "AdamState", "LR_SCHEDULES", "learning_rate_factor", "adam_init", "apply_gradients",
-           "check_dataset", "compiled"]
+__all__ = ["TrainState", "AdamState", "LR_SCHEDULES", "PARAMETRISATIONS", "REFERENCE_FAN_IN", "learning_rate_factor",
+           "learning_rate_multipliers", "adam_init", "apply_gradients", "check_dataset", "compiled"]
 
 LR_SCHEDULES = ("cosine", "constant")
+PARAMETRISATIONS = ("standard", "width-aware")
+REFERENCE_FAN_IN = 64  # the fan-in at which the two parametrisations coincide (digits' 64 pixels)
 
 
 class TrainState(NamedTuple):
@@ -48,6 +50,21 @@ def learning_rate_factor(step, total_steps, schedule: str):
     return 0.5 * (1.0 + jnp.cos(jnp.pi * fraction))
 
 
+def learning_rate_multipliers(params, parametrisation: str):
+    """Per-parameter factors of the learning rate: None for the ``standard`` parametrisation (one learning rate);
+    for ``width-aware`` a weight matrix W (fan_in, fan_out) gets REFERENCE_FAN_IN / fan_in, a bias 1.
+
+    Why: Adam moves every weight by about the learning rate per step, and the update of a layer is coherent
+    across its inputs (the Hebbian / back-propagated gradient of W_ij carries the sign of s_i), so one step
+    changes a unit's field sum_i W_ij s_i by ~ lr x fan_in, while the field itself is O(1) (weights
+    ~ 1/sqrt(fan_in)). With one learning rate a wider network therefore takes relatively larger steps and its
+    transition epoch t* falls ~ 1/width by construction; with lr ∝ 1/fan_in (the muP rule for Adam) the
+    relative change per step is independent of width, so t*(N) measures the landscape, not the step size."""
+    if parametrisation == "standard":
+        return None
+    return jax.tree_util.tree_map(lambda p: REFERENCE_FAN_IN / p.shape[0] if p.ndim == 2 else 1.0, params)
+
+
 class AdamState(NamedTuple):
     mu: dict  # first moment
     nu: dict  # second moment
@@ -58,7 +75,7 @@ def adam_init(params) -> AdamState:
     return AdamState(zeros, zeros)
 
 
-def apply_gradients(state: TrainState, grads, transform, schedule: str | None):
+def apply_gradients(state: TrainState, grads, transform, schedule: str | None, multipliers=None):
     """One optimiser step. Default (``transform`` None): Adam (b1 0.9, b2 0.999, eps 1e-8, as optax.adam)
     scaled by -learning_rate x schedule factor, both read from the state; its bias corrections come from the
     state's shared ``step``, so every member of an ensemble computes them exactly as its single run does
@@ -73,8 +90,10 @@ def apply_gradients(state: TrainState, grads, transform, schedule: str | None):
     t = (state.step + 1).astype(jnp.float32)
     c1, c2 = 1 - b1 ** t, 1 - b2 ** t
     scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule)
-    params = jax.tree_util.tree_map(lambda p, m, v: p + scale * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
-                                    state.params, mu, nu)
+    if multipliers is None:
+        multipliers = jax.tree_util.tree_map(lambda p: 1.0, state.params)
+    params = jax.tree_util.tree_map(lambda p, m, v, k: p + (k * scale) * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
+                                    state.params, mu, nu, multipliers)
     return params, AdamState(mu, nu)
 
 
@@ -95,6 +114,15 @@ def check_schedule_name(schedule: str) -> str:
     if schedule not in LR_SCHEDULES:
         raise ProblemError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
     return schedule
+
+
+def check_parametrisation(parametrisation: str, optimizer) -> str:
+    if parametrisation not in PARAMETRISATIONS:
+        raise ProblemError(f"parametrisation must be one of {', '.join(PARAMETRISATIONS)}; got {parametrisation!r}")
+    if parametrisation != "standard" and optimizer is not None:
+        raise ProblemError("the width-aware parametrisation scales the built-in Adam's steps; with a custom optax "
+                           "optimizer scale its learning rates yourself (e.g. optax.multi_transform)")
+    return parametrisation
 
 
 def check_dataset(net, data, batch_size: int):

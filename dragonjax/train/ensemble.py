@@ -161,12 +161,13 @@ class Ensemble:
         return np.mean(preds == np.asarray(y)[None, :], axis=1)
 
     def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
-            on_epoch=None, description: str = "ensemble epochs"):
+            on_epoch=None, description: str = "ensemble epochs", on_step=None):
         """Train every member for ``epochs`` epochs on ``data``; each member sees the examples in its own order
         (``numpy.random.default_rng((seed, epoch))``); a short last batch is padded to the batch shape with
         repeats of its own examples, masked out of the loss, gradient and metrics (one compiled step; a host
         sampler gets the short batch). Returns (state, history): per epoch a record whose
-        per-member entries are arrays of shape (members,). ``on_epoch(state, record)`` after each epoch."""
+        per-member entries are arrays of shape (members,). ``on_epoch(state, record)`` after each epoch;
+        ``on_step(state, steps)`` after each step (``steps`` done so far, counted from the start of training)."""
         trainer = self.trainer
         if int(epochs) != epochs or epochs < 1:
             raise ProblemError(f"epochs must be a positive integer, got {epochs!r}")
@@ -208,6 +209,8 @@ class Ensemble:
                 calls, updates, largest = calls + c, updates + u, max(largest, n)
                 state, info = self.step(state, xb, yb, mask)
                 infos.append((info, real))
+                if on_step is not None:
+                    on_step(state, step)
             state = state._replace(epoch=jnp.int32(epoch + 1))
             infos = jax.device_get(infos)
             if trainer.jittable:
