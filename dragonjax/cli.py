@@ -205,6 +205,26 @@ def cmd_scaling(args) -> int:
     return 0
 
 
+def cmd_fss(args) -> int:
+    from .experiments.fss import FULL, QUICK, run_fss
+
+    settings = dict(FULL if args.full else QUICK)
+    for key in ("epochs", "seeds", "load"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    if args.sizes is not None:
+        settings["sizes"] = args.sizes
+    results = run_fss(args.out, settings, progress=not args.quiet)
+    for name, r in results["parametrisations"].items():
+        c = r["collapse"]
+        interval = lambda v: f"[{v[0]:.2f}, {v[1]:.2f}]" if v else "[no interval]"  # noqa: E731
+        print(f"{name:12s} t* = {c['t_star']:.2f} {interval(c['t_star_interval'])} epochs, 1/nu = {c['inv_nu']:.2f} "
+              f"{interval(c['inv_nu_interval'])}, collapse quality S = {c['quality']:.2f} "
+              f"({'collapses' if c['collapses'] else 'does not collapse'})")
+    print(f"-> {args.out}/results.json, {args.out}/fss.png ({results['study_seconds']:.0f} s)")
+    return 0
+
+
 def cmd_transition(args) -> int:
     from .experiments.transition import run_transition
 
@@ -418,6 +438,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="paper-sized settings")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_scaling)
+
+    p = sub.add_parser("fss", help="finite-size scaling of the training transition (teacher-student, fixed load)",
+                       description="Train teacher-student networks of N inputs and N hidden spins on load x N examples "
+                                   "for every size N, seeds as one ensemble per size, with the width-aware and the "
+                                   "standard parametrisation; record the label order m(t) on the probe set and fit the "
+                                   "collapse m = f((t - t*) N^(1/nu)) with bootstrap intervals over seeds.")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--sizes", type=lambda text: [_positive_int(v) for v in text.split(",")],
+                   help="sizes N, e.g. 16,32,64,128 (default)")
+    p.add_argument("--seeds", type=_seeds, help="seeds per size (default 10)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs (default 8)")
+    p.add_argument("--load", type=_positive_int, help="training examples per spin alpha = P / N (default 4)")
+    p.add_argument("--full", action="store_true", help="sizes 32..1024 (for a GPU)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_fss)
 
     p = sub.add_parser("transition", help="track the glass -> order transition during training, over widths",
                        description="Train annealer-assisted networks of several hidden widths on digits and, after "

@@ -109,3 +109,20 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     assert "| 32 | 2.0 | 0.00 → 1.00 | 1.40 → 0.00 (1.00 → 1.50) | 12.0 → 3.0 |" in text
     assert "- trained: [32, 64]: none" in text
     assert "20 comparisons: largest |z| = 2.30" in text
+
+
+def test_fss_study_writes_collapse_per_parametrisation(tmp_path):
+    """A tiny run of the teacher-student size sequence: arrays over (size, seed, epoch), a collapse per
+    parametrisation with the keys the report reads."""
+    from dragonjax.experiments.fss import run_fss
+    from dragonjax.experiments.results import load
+
+    r = run_fss(str(tmp_path), {"sizes": [8, 16], "seeds": 3, "epochs": 2, "probes": 40, "resamples": 5,
+                                "num_sweeps": 4, "num_reads": 4, "parametrisations": ["width-aware"]}, progress=False)
+    fit = r["parametrisations"]["width-aware"]["collapse"]
+    assert {"t_star", "nu", "inv_nu", "t_star_interval", "nu_interval", "quality"} <= set(fit)
+    arrays = load(str(tmp_path / "arrays.nc"))
+    m = arrays["m_width_aware"]
+    assert m.dims == ("size", "seed", "epoch") and m.shape == (2, 3, 3)
+    assert np.all((m.values >= 0) & (m.values <= 1))
+    assert (tmp_path / "fss.png").stat().st_size > 10_000
