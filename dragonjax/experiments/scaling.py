@@ -123,8 +123,9 @@ def fit_exponent(t, errors, model: str = "offset", *, resamples: int = 2000, see
     percentile interval when BCa is undefined, e.g. every resample equal). Fit the points you pass: choose the
     window first (:func:`fit_window`). Returns ``model``, ``alpha``, ``alpha_interval``, ``c``,
     ``epsilon_inf`` (0 for ``power``), ``epsilon_inf_interval``, ``chi2``, ``dof``, ``aic`` (= chi^2 + 2k),
-    ``seeds``, ``t_range``, ``decades`` (log10 of its span) and ``interval_method``. ``resamples=0``: no
-    intervals."""
+    ``seeds``, ``t_range``, ``decades`` (log10 of its span), ``interval_method`` and ``at_bound`` (alpha at 0
+    or 10, the ends of the search: the model does not describe the curve, e.g. an error that rises).
+    ``resamples=0``: no intervals."""
     if model not in MODELS:
         raise ProblemError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
     t = np.asarray(t, np.float64)
@@ -141,7 +142,8 @@ def fit_exponent(t, errors, model: str = "offset", *, resamples: int = 2000, see
     out = {"model": model, "alpha": float(alpha), "c": float(c), "epsilon_inf": float(eps_inf), "chi2": chi2,
            "dof": len(t) - k, "aic": chi2 + 2 * k, "seeds": len(errors), "t_range": [float(t[0]), float(t[-1])],
            "decades": float(np.log10(t[-1] / t[0])), "alpha_interval": None, "epsilon_inf_interval": None,
-           "interval_method": None, "confidence": confidence}
+           "interval_method": None, "confidence": confidence,
+           "at_bound": bool(alpha <= ALPHA_GRID[0] or alpha >= ALPHA_GRID[-1])}
     if len(errors) < 3 or resamples == 0:
         return out
 
@@ -184,10 +186,13 @@ def verdict(annealer: dict, backprop: dict, paper=PAPER) -> dict:
     faster = a[0] > b[1]
     slower = b[0] > a[1]
     paper_inside = _inside(paper["annealer"], a)
+    order = ("the annealer's interval lies entirely above backprop's" if faster else
+             "backprop's interval lies entirely above the annealer's" if slower else
+             "the two trainers' intervals overlap")
     if not paper_inside or slower:
         word = "contradicted"
-        reason = (f"the paper's alpha_annealer {paper['annealer']} lies outside our interval [{a[0]:.2f}, {a[1]:.2f}]"
-                  if not paper_inside else "backprop's exponent interval lies entirely above the annealer's")
+        reason = (f"the paper's alpha_annealer {paper['annealer']} lies outside our interval [{a[0]:.2f}, {a[1]:.2f}]; "
+                  f"{order}" if not paper_inside else order)
     elif faster:
         word = "supported"
         reason = "the paper's value lies in our interval and the annealer's interval lies above backprop's"
@@ -404,8 +409,8 @@ def exponent_summary(results: dict) -> dict:
     """The headline numbers of a :func:`run_scaling` result: per trainer the tuned learning rate, the window and
     both fits against examples seen; claim 3's verdict; the Grover model."""
     def fit(f):
-        return {k: f[k] for k in ("alpha", "alpha_interval", "epsilon_inf", "epsilon_inf_interval", "aic", "chi2",
-                                  "dof", "decades", "seeds")}
+        return {k: f.get(k) for k in ("alpha", "alpha_interval", "epsilon_inf", "epsilon_inf_interval", "aic", "chi2",
+                                      "dof", "decades", "seeds", "at_bound")}
 
     trainers = {name: {"learning_rate": r["learning_rate"], "preferred": r["fits"]["examples"]["preferred"],
                        "window_examples": [r["examples"][r["window"][0]], r["examples"][r["window"][-1]]],
@@ -424,11 +429,12 @@ def describe(summary: dict) -> list[str]:
     lines = []
     for name, r in summary["trainers"].items():
         p, o = r["power"], r["offset"]
+        bound = " — α at a bound of the search: neither model describes this curve" if o.get("at_bound") else ""
         lines.append(f"- {NAMES[name]}: power α = {p['alpha']:.2f} {interval(p['alpha_interval'])}; offset "
                      f"α = {o['alpha']:.2f} {interval(o['alpha_interval'])}, ε∞ = {o['epsilon_inf']:.3f} "
                      f"{interval(o['epsilon_inf_interval'])}; AIC prefers {r['preferred']} (lr {r['learning_rate']:g}, "
                      f"window {r['window_examples'][0]}–{r['window_examples'][1]} examples, {p['decades']:.1f} "
-                     f"decades, {p['seeds']} seeds)")
+                     f"decades, {p['seeds']} seeds){bound}")
     claim = summary["verdicts"].get("claim_3")
     if claim:
         lines.append(f"- claim 3 verdict: **{claim['verdict']}** ({claim['reason']})")
@@ -457,6 +463,8 @@ def plot_scaling(results: dict, stem: str):
         tw = np.geomspace(t[r["window"][0]], t[r["window"][-1]], 100)
         for model, style in (("power", "--"), ("offset", "-")):
             fit = r["fits"]["examples"][model]
+            if fit.get("at_bound"):
+                continue  # the model does not describe the curve (see describe)
             low, high = fit["alpha_interval"] or (np.nan, np.nan)
             ax.plot(tw, fit["epsilon_inf"] + fit["c"] * tw ** -fit["alpha"], style, color=colour, lw=1.5,
                     label=f"  {model}: α = {fit['alpha']:.2f} [{low:.2f}, {high:.2f}]"
