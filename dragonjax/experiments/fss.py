@@ -120,6 +120,7 @@ def plot_fss(results: dict, stem: str):
         row[1].set(xlabel="(t − t*) N^{1/ν}", ylabel="m",
                    title=f"collapse: t* = {fit['t_star']:.2f} {interval(fit['t_star_interval'])}, 1/ν = "
                          f"{fit['inv_nu']:.2f} {interval(fit['inv_nu_interval'])}, S = {fit['quality']:.2f}")
+        row[1].title.set_fontsize(9)
         for ax in row:
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=7)
