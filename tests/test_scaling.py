@@ -98,6 +98,8 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
         "validation": {"pa_log_z_max_abs_z": 1.5, "pa_energy_max_abs_z": 1.9, "piqmc_energy_max_abs_z": 2.3,
                        "piqmc_sigma_x_max_abs_z": 1.2, "comparisons": 20},
         "study_seconds": 480.0,
+        "fss": {"width-aware": {"t_star": 0.0, "t_star_interval": [0.0, 0.2], "inv_nu": 0.33,
+                                "inv_nu_interval": [0.19, 0.5], "nu": 3.0, "quality": 2.9, "collapses": True}},
     }
     path = tmp_path / "REPORT.md"
     write_report(results, str(path))
@@ -106,6 +108,7 @@ def test_report_states_the_measured_exponents_beside_the_paper(tmp_path):
     assert "offset α = 0.40 [0.20, 0.60]" in text and "power α = 0.30 [0.10, 0.50]" in text
     assert "paper: annealer 1.01, backprop 0.78" in text and "claim 3 verdict: **contradicted**" in text
     assert "exponent gain 1.00" in text
+    assert "- width-aware: t* = 0.00 [0.00, 0.20] epochs, 1/ν = 0.33 [0.19, 0.50], quality S = 2.90" in text
     assert "| 32 | 2.0 | 0.00 → 1.00 | 1.40 → 0.00 (1.00 → 1.50) | 12.0 → 3.0 |" in text
     assert "- trained: [32, 64]: none" in text
     assert "20 comparisons: largest |z| = 2.30" in text
