@@ -380,10 +380,14 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
         errors = np.asarray(curve["test_error"])
         window = fit_window(curve["examples"], errors.mean(0))
         window = window[np.asarray(curve["examples"])[window] > 0]
+        rule_met = len(window) >= 5  # the offset model needs 5 points; else the last 5, flagged
+        if not rule_met:
+            window = np.flatnonzero(np.asarray(curve["examples"]) > 0)[-5:]
         fits = {effort: compare_models(np.asarray(curve[effort], float)[window], errors[:, window],
                                        resamples=2000 if effort == "examples" else 0)  # intervals: examples only
                 for effort in ("examples", "sampler_calls", "spin_updates") if curve[effort][-1] > 0}
-        results["trainers"][name] = {"tuning": tuning, **curve, "window": window.tolist(), "fits": fits}
+        results["trainers"][name] = {"tuning": tuning, **curve, "window": window.tolist(), "window_rule_met": rule_met,
+                                     "fits": fits}
     a, b = results["trainers"].get("annealer"), results["trainers"].get("backprop")
     if a and b:
         fa, fb = (r["fits"]["examples"] for r in (a, b))
