@@ -207,6 +207,7 @@ def cmd_scaling(args) -> int:
 
 def cmd_fss(args) -> int:
     from .experiments.fss import FULL, QUICK, run_fss
+    from .experiments.results import format_interval
 
     settings = dict(FULL if args.full else QUICK)
     for key in ("epochs", "seeds", "load"):
@@ -217,9 +218,9 @@ def cmd_fss(args) -> int:
     results = run_fss(args.out, settings, progress=not args.quiet)
     for name, r in results["parametrisations"].items():
         c = r["collapse"]
-        interval = lambda v: f"[{v[0]:.2f}, {v[1]:.2f}]" if v else "[no interval]"  # noqa: E731
-        print(f"{name:12s} t* = {c['t_star']:.2f} {interval(c['t_star_interval'])} epochs, 1/nu = {c['inv_nu']:.2f} "
-              f"{interval(c['inv_nu_interval'])}, collapse quality S = {c['quality']:.2f} "
+        print(f"{name:12s} t* = {c['t_star']:.2f} {format_interval(c['t_star_interval'])} epochs, "
+              f"1/nu = {c['inv_nu']:.2f} "
+              f"{format_interval(c['inv_nu_interval'])}, collapse quality S = {c['quality']:.2f} "
               f"({'collapses' if c['collapses'] else 'does not collapse'})")
     print(f"-> {args.out}/results.json, {args.out}/fss.png ({results['study_seconds']:.0f} s)")
     return 0

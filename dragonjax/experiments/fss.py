@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..analysis.fss import collapse
-from .results import RunDirectory
+from .results import RunDirectory, format_interval
 
 __all__ = ["QUICK", "FULL", "run_fss", "plot_fss"]
 
@@ -112,14 +112,12 @@ def plot_fss(results: dict, stem: str):
             row[1].errorbar(fit["scaled"][i], s["m_mean"], yerr=s["m_sem"], fmt="o", ms=3, capsize=2, color=f"C{i}",
                             label=f"N = {n}")
 
-        def interval(v):
-            return f"[{v[0]:.2f}, {v[1]:.2f}]" if v else ""
 
         row[0].set(xlabel="epoch t (load × N examples)", ylabel="label order m (probe accuracy)",
                    title=f"{name} parametrisation: m(t, N), {len(results['settings']['seeds'])} seeds")
         row[1].set(xlabel="(t − t*) N^{1/ν}", ylabel="m",
-                   title=f"collapse: t* = {fit['t_star']:.2f} {interval(fit['t_star_interval'])}, 1/ν = "
-                         f"{fit['inv_nu']:.2f} {interval(fit['inv_nu_interval'])}, S = {fit['quality']:.2f}")
+                   title=f"collapse: t* = {fit['t_star']:.2f} {format_interval(fit['t_star_interval'], '')}, 1/ν = "
+                         f"{fit['inv_nu']:.2f} {format_interval(fit['inv_nu_interval'], '')}, S = {fit['quality']:.2f}")
         row[1].title.set_fontsize(9)
         for ax in row:
             ax.grid(True, alpha=0.3)

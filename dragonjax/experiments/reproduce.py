@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from .results import RunDirectory
+from .results import RunDirectory, format_interval
 from .scaling import FULL, PAPER, QUICK, describe, exponent_summary, run_scaling
 from ..ising import ProblemError
 from .training import holds_run, run_training
@@ -82,15 +82,14 @@ def _fss_lines(fss: dict | None) -> list[str]:
     if not fss:
         return []
 
-    def interval(v):
-        return f"[{v[0]:.2f}, {v[1]:.2f}]" if v else "[no interval]"
 
     return ["## Finite-size scaling of the training transition (teacher–student at fixed load)", "",
             "Collapse m = f((t − t*)·N^{1/ν}) of the label order over sizes, bootstrap intervals over seeds; the "
             "standard parametrisation is the control (t* ∝ 1/N from the step size alone gives 1/ν ≈ 1). Figure: "
             "`fss/fss.png`.", "",
-            *[f"- {name}: t* = {c['t_star']:.2f} {interval(c['t_star_interval'])} epochs, 1/ν = {c['inv_nu']:.2f} "
-              f"{interval(c['inv_nu_interval'])}, quality S = {c['quality']:.2f}" for name, c in fss.items()], ""]
+            *[f"- {name}: t* = {c['t_star']:.2f} {format_interval(c['t_star_interval'])} epochs, "
+              f"1/ν = {c['inv_nu']:.2f} {format_interval(c['inv_nu_interval'])}, quality S = {c['quality']:.2f}"
+              for name, c in fss.items()], ""]
 
 
 def write_report(results: dict, path: str):

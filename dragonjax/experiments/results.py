@@ -72,6 +72,11 @@ def finite(obj):
     return obj
 
 
+def format_interval(interval, missing: str = "[no interval]") -> str:
+    """``[low, high]`` to two decimals, or ``missing`` when there is no interval (None)."""
+    return f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else missing
+
+
 def write_json(path, obj):
     """``obj`` as JSON (non-finite numbers as null), written to a temporary file and renamed."""
     tmp = f"{path}.tmp"

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ..ising import ProblemError
-from .results import RunDirectory
+from .results import RunDirectory, format_interval
 
 __all__ = ["PAPER", "QUICK", "FULL", "MODELS", "fit_exponent", "compare_models", "fit_window", "verdict",
            "grover_cost", "tune_learning_rate", "learning_curve", "run_scaling", "exponent_summary", "describe",
@@ -429,16 +429,15 @@ def exponent_summary(results: dict) -> dict:
 
 def describe(summary: dict) -> list[str]:
     """Markdown lines of an :func:`exponent_summary` (for the CLI and the report)."""
-    def interval(i):
-        return f"[{i[0]:.2f}, {i[1]:.2f}]" if i else "[no interval]"
 
     lines = []
     for name, r in summary["trainers"].items():
         p, o = r["power"], r["offset"]
         bound = " — α at a bound of the search: neither model describes this curve" if o.get("at_bound") else ""
-        lines.append(f"- {NAMES[name]}: power α = {p['alpha']:.2f} {interval(p['alpha_interval'])}; offset "
-                     f"α = {o['alpha']:.2f} {interval(o['alpha_interval'])}, ε∞ = {o['epsilon_inf']:.3f} "
-                     f"{interval(o['epsilon_inf_interval'])}; AIC prefers {r['preferred']} (lr {r['learning_rate']:g}, "
+        lines.append(f"- {NAMES[name]}: power α = {p['alpha']:.2f} {format_interval(p['alpha_interval'])}; offset "
+                     f"α = {o['alpha']:.2f} {format_interval(o['alpha_interval'])}, ε∞ = {o['epsilon_inf']:.3f} "
+                     f"{format_interval(o['epsilon_inf_interval'])}; AIC prefers {r['preferred']} "
+                     f"(lr {r['learning_rate']:g}, "
                      f"window {r['window_examples'][0]}–{r['window_examples'][1]} examples, {p['decades']:.1f} "
                      f"decades, {p['seeds']} seeds){bound}")
     claim = summary["verdicts"].get("claim_3")
@@ -447,7 +446,8 @@ def describe(summary: dict) -> list[str]:
     g = summary["grover_model"]
     if g:
         lines.append(f"- Grover model: total-cost ratio classical/Grover {g['total_cost_ratio']:.2f} (a constant "
-                     f"factor); D ∝ t^δ with δ = {g['delta']:.2f} {interval(g['delta_interval'])}, exponent gain "
+                     f"factor); D ∝ t^δ with δ = {g['delta']:.2f} {format_interval(g['delta_interval'])}, "
+                     f"exponent gain "
                      f"{g['exponent_gain']:.2f} ({g['anneals_per_probe']} independent anneals on {g['probes']} "
                      f"probe inputs)")
     return lines
