@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["IsingModel", "ProblemError", "check_spins", "graph_colouring", "dot", "stack_models"]
+__all__ = ["IsingModel", "ProblemError", "check_spins", "graph_colouring", "dot", "local_field_scale", "stack_models"]
 
 
 def dot(a, b):
@@ -178,6 +178,14 @@ def stack_models(models: Sequence[IsingModel]) -> IsingModel:
     if len({m.labels for m in models}) != 1:
         raise ProblemError("stacked models must have the same variables (labels)")
     return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *models)
+
+
+def local_field_scale(model: IsingModel, fields=None):
+    """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins (and the B conditioned problems
+    ``model`` + ``fields`` (B, N) when given): the rms local field of a spin whose neighbours are random --
+    the problem's own energy scale per spin. Traceable (a JAX scalar)."""
+    f = model.h[None, :] + (0.0 if fields is None else fields)
+    return jnp.sqrt(jnp.mean(jnp.sum(model.J ** 2, axis=1)[None, :] + f ** 2))
 
 
 def graph_colouring(J) -> tuple[np.ndarray, ...]:

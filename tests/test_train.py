@@ -307,3 +307,36 @@ def test_width_aware_needs_the_builtin_optimiser():
         BackpropTrainer(IsingNetwork([4, 3], 2, 1), optimizer=optax.sgd(0.1), parametrisation="width-aware")
     with pytest.raises(ProblemError, match="parametrisation"):
         BackpropTrainer(IsingNetwork([4, 3], 2, 1), parametrisation="mup")
+
+
+def test_local_field_beta_units_anneal_in_units_of_the_problems_own_scale():
+    """beta_units='local-field' samples the conditioned problem as the absolute schedule beta / sigma does, sigma the
+    batch's rms local field (same key, same states); scaling every coupling and field by c changes nothing in
+    local-field units (the problem's own energy scale), whereas the absolute schedule anneals c times colder."""
+    from dragonjax.ising import local_field_scale
+
+    ds = separable_task()
+    net = IsingNetwork([4, 6], num_classes=2, spins_per_class=2)
+    x = jnp.asarray(ds.x_train[:8])
+    relative = AnnealerTrainer(net, "sa", num_reads=4, beta_units="local-field", sampler_options={"num_sweeps": 8})
+    absolute = AnnealerTrainer(net, "sa", num_reads=4, sampler_options={"num_sweeps": 8})
+    params = net.init(jax.random.key(3))
+    window = tuple(range(1, net.num_layers + 1))
+    fixed = relative._outside(params, x, window)
+    base, fields, _ = net.window_problem(params, x, window, fixed)
+    sigma = float(local_field_scale(base, fields))
+    assert sigma > 0
+    key = jax.random.key(5)
+    hyper = relative.hyperparameters(1)
+    states, _ = relative._relax(key, params, x, window, fixed, hyper)
+    scaled = absolute.hyperparameters(1, beta_range=tuple(np.asarray(hyper["beta_range"]) / sigma))
+    expected, _ = absolute._relax(key, params, x, window, fixed, scaled)
+    assert np.array_equal(np.asarray(states), np.asarray(expected))
+    big = jax.tree_util.tree_map(lambda a: 7.0 * a, params)
+    fixed_big = relative._outside(big, x, window)
+    states_big, _ = relative._relax(key, big, x, window, fixed_big, hyper)
+    assert np.mean(np.asarray(states_big) == np.asarray(states)) > 0.99  # equal up to float32 rounding of beta dE
+    with pytest.raises(ProblemError, match="beta_units"):
+        AnnealerTrainer(net, "sa", beta_units="kelvin")
+    with pytest.raises(ProblemError, match="beta_units"):
+        AnnealerTrainer(net, "exact", beta_units="local-field")

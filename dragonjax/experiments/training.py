@@ -21,6 +21,7 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
+from ..train.annealer import BETA_UNITS
 from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
@@ -67,6 +68,9 @@ class TrainConfig:
     num_negatives: int = _field(4, "lowest distinct free states examined for wrong labels (M)", kind="positive")
     num_sweeps: int = _field(32, "sweeps per anneal", kind="positive")
     beta_range: tuple = _field(DEFAULT_BETA_RANGE, "hot,cold inverse temperatures of the SA/PA anneal", kind="pair")
+    beta_units: str = _field("absolute", "beta_range in 1 / energy units (absolute) or in units of 1 / the batch's "
+                                         "rms local field (local-field: the anneal follows the couplings' growth)",
+                             choices=BETA_UNITS)
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
@@ -198,7 +202,7 @@ def build_run(config):
             net, make_sampler(cfg.sampler), cfg.learning_rate, num_reads=cfg.num_reads,
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
-            seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation,
+            seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
             sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range} if cfg.sampler in ("pa", "sa")
             else {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {})
     return cfg, ds, net, trainer

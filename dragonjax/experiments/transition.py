@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..analysis import DEFAULT_WINDOW, probe_landscape
+from ..ising import local_field_scale as _local_field_scale
 from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
 from ..analysis.replicas import equilibrium_replicas, family_z_max, stationarity_check
@@ -78,11 +79,9 @@ def permuted_output(params, key):
 
 
 def local_field_scale(base, fields) -> float:
-    """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins and the B conditioned problems
-    base + fields (B, N): the rms local field of a spin whose neighbours are random."""
-    J, h = np.asarray(base.J, np.float64), np.asarray(base.h, np.float64)
-    f = h[None, :] + np.asarray(fields, np.float64)
-    return float(np.sqrt(np.mean(np.sum(J ** 2, axis=1)[None, :] + f ** 2)))
+    """sigma of :func:`dragonjax.ising.local_field_scale` (the rms local field of a spin whose neighbours are
+    random) over the B conditioned problems base + fields (B, N), as a Python float."""
+    return float(_local_field_scale(base, jnp.asarray(fields)))
 
 
 def _overlap_statistics(states, num_hidden: int, resamples: int, seed: int) -> dict:

@@ -17,6 +17,11 @@ The per-step statistic ``wrong_label_states`` counts these negatives. It is not 
 state, among independent anneals): it is capped by M, its states are not quenched, and with a population
 sampler its reads are not independent.
 
+``beta_units``: the SA/PA schedule's beta in absolute units (1 / energy unit; the default) or in units of
+1 / sigma (``"local-field"``), sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) the rms local field of the
+batch's conditioned problems at the current weights (:func:`dragonjax.ising.local_field_scale`): training grows the couplings,
+so a fixed absolute range anneals ever colder relative to the problem; in local-field units it does not.
+
 With ``active_layers = k`` only a window of k consecutive spin layers is sampled; the other layers are held
 at the deterministic pass and enter as fields. The window slides by one layer per step. The sampler then
 never receives more than the window's spins, which must not exceed ``max_variables``.
@@ -33,14 +38,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..ising import ProblemError
+from ..ising import ProblemError, local_field_scale
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
 from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_parametrisation,
                    check_schedule_name, compiled, learning_rate_multipliers, scalar_hyper)
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "Negatives", "WEIGHTINGS", "select_negatives"]
+__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BETA_UNITS", "Negatives", "WEIGHTINGS", "select_negatives"]
 
 
 class AnnealerStepInfo(NamedTuple):
@@ -52,6 +57,7 @@ class AnnealerStepInfo(NamedTuple):
 
 
 WEIGHTINGS = ("uniform", "boltzmann")
+BETA_UNITS = ("absolute", "local-field")
 
 
 class Negatives(NamedTuple):
@@ -125,6 +131,7 @@ class AnnealerTrainer:
             ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
             Required with ``weighting="boltzmann"`` for samplers without one (exact enumeration, a QPU).
         active_layers, max_variables: the sliding window for deep nets on a small annealer.
+        beta_units: "absolute" or "local-field" (the SA/PA schedule in units of 1 / sigma; module docstring).
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
         seed: the seed of :meth:`init` and of the evaluation key when none is given.
 
@@ -136,7 +143,7 @@ class AnnealerTrainer:
                  num_reads: int = 8, num_negatives: int = 4, nudge="strong", batch_size: int = 32,
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
-                 seed: int = 0, parametrisation: str = "standard"):
+                 seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute"):
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -147,7 +154,10 @@ class AnnealerTrainer:
             raise ProblemError(f"num_negatives ({num_negatives}) cannot exceed num_reads ({num_reads})")
         if weighting not in WEIGHTINGS:
             raise ProblemError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+        if beta_units not in BETA_UNITS:
+            raise ProblemError(f"unknown beta_units {beta_units!r}; expected one of {BETA_UNITS}")
         self.net = network
+        self.beta_units = beta_units
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
@@ -167,6 +177,10 @@ class AnnealerTrainer:
         self.sampler_name = sampler if isinstance(sampler, str) else type(sampler).__name__
         self.qpu_stats = getattr(sampler, "stats", None) if not isinstance(sampler, str) else None
         self._annealing_schedule = self.sampler_name in ("sa", "pa")
+        if beta_units != "absolute" and not self._annealing_schedule:
+            raise ProblemError(f"beta_units sets the SA/PA anneal; the {self.sampler_name!r} sampler does not use it")
+        if beta_units != "absolute" and weighting == "boltzmann":
+            raise ProblemError("Boltzmann weights need an absolute final beta; use beta_units='absolute'")
         self.beta_range = self.sample.beta_range
         self.windows = self._windows(active_layers, max_variables)
         if nudge != "strong" and any(self.net.num_layers not in w for w in self.windows):
@@ -185,7 +199,8 @@ class AnnealerTrainer:
         net = self.net
         return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
-                self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation)
+                self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
+                self.beta_units)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -297,6 +312,8 @@ class AnnealerTrainer:
         problem = net.window_problem(params, x, window, fixed, nudge, target)
         betas = (geometric_betas(hyper["beta_range"], self.sample.num_sweeps) if self._annealing_schedule
                  else None)
+        if self.beta_units == "local-field":
+            betas = betas / local_field_scale(problem[0], problem[1])
         extra = {} if betas is None else {"betas": betas}
         states, energies = self.sample(key, *problem, self.num_reads, sweep=self._sweeps.get(free), **extra)
         return net.stitch(states, window, fixed), energies

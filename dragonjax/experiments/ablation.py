@@ -1,0 +1,194 @@
+"""Ablations of the annealer-assisted trainer's mechanism (DESIGN section 3; issue 14): does using several deep
+states matter, and how much do the sampler's effort and its temperature scale matter?
+
+One baseline (PA phase sampler, R reads, M negatives, a fixed number of sweeps, beta in absolute units) and
+variants that change one thing each:
+
+- ``negatives``: M in {1, 4, 16} -- M = 1 uses only the lowest free state (no "several deep states");
+- ``reads``: R in {4, 16, 32} (M = min(4, R));
+- ``sweeps``: {8, 32, 128} sweeps per anneal;
+- ``beta_units``: the schedule in units of 1 / sigma, sigma the batch's rms local field
+  (:func:`dragonjax.ising.local_field_scale`), its range the absolute one times sigma_0 (the free phase's sigma
+  of the untrained networks, mean over seeds), so that the two start alike (approximately: the trainer takes
+  sigma per batch and phase) and differ in that the absolute range anneals colder as training grows the
+  couplings.
+
+Each setting trains ``seeds`` networks as one ensemble (the seeds are the independent unit; the same seeds for
+every setting, so their initial weights agree). Reported per setting: the test accuracy after each epoch (mean,
+standard error), the final accuracy's difference from the baseline with a 95 % Welch interval (the rule: a
+setting *differs* when that interval excludes 0, else the data cannot tell), the mean number of wrong-label
+negatives per example, the mean gap, the spin updates and the wall time; and the growth of sigma over training.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from scipy import stats
+
+from ..ising import ProblemError
+from .results import RunDirectory
+
+__all__ = ["QUICK", "FULL", "VARIANTS", "run_ablation", "welch_interval", "plot_ablation", "describe"]
+
+QUICK = {"dataset": "digits", "hidden": [128], "spins_per_class": 4, "epochs": 3, "seeds": 6, "num_reads": 16,
+         "num_negatives": 4, "num_sweeps": 32, "learning_rate": 0.01, "beta_range": [0.1, 10.0], "sampler": "pa"}
+FULL = {**QUICK, "hidden": [256], "epochs": 10, "seeds": 16}
+VARIANTS = {  # name -> (group, overrides of the baseline)
+    "baseline": ("baseline", {}),
+    "M=1": ("negatives", {"num_negatives": 1}),
+    "M=16": ("negatives", {"num_negatives": 16}),
+    "R=4": ("reads", {"num_reads": 4}),
+    "R=32": ("reads", {"num_reads": 32}),
+    "sweeps=8": ("sweeps", {"num_sweeps": 8}),
+    "sweeps=128": ("sweeps", {"num_sweeps": 128}),
+    "beta in local-field units": ("beta_units", {"beta_units": "local-field"}),
+}
+
+
+def welch_interval(a, b, confidence: float = 0.95) -> dict:
+    """mean(a) - mean(b) with its Welch t interval (unequal variances, Welch-Satterthwaite degrees of freedom)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.size < 2 or b.size < 2:
+        raise ProblemError("a Welch interval needs at least two values on each side")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff, se = float(a.mean() - b.mean()), float(np.sqrt(va + vb))
+    if se == 0:
+        return {"difference": diff, "interval": [diff, diff], "differs": diff != 0}
+    dof = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * se
+    return {"difference": diff, "interval": [diff - half, diff + half], "differs": bool(abs(diff) > half)}
+
+
+def _field_scale(trainer, params, x) -> float:
+    """sigma of the free phase's conditioned problems (the whole network) of the inputs x at ``params``."""
+    from ..ising import local_field_scale
+
+    net = trainer.net
+    window = tuple(range(1, net.num_layers + 1))
+    base, fields, _ = net.window_problem(params, x, window, trainer._outside(params, x, window))
+    return float(local_field_scale(base, fields))
+
+
+def _setting(settings: dict, overrides: dict, seeds) -> dict:
+    config = {k: settings[k] for k in ("dataset", "hidden", "spins_per_class", "epochs", "num_reads", "num_negatives",
+                                       "num_sweeps", "learning_rate", "beta_range", "sampler")}
+    config.update(overrides)
+    if "num_reads" in overrides and "num_negatives" not in overrides:
+        config["num_negatives"] = min(config["num_negatives"], config["num_reads"])
+    return {**config, "seeds": list(seeds), "lr_schedule": "constant"}
+
+
+def _train(config: dict):
+    """(history, initial and final sigma per seed) of one setting's ensemble."""
+    import jax
+
+    from ..train import Ensemble, member
+    from .training import build_run
+
+    _, ds, _, trainer = build_run(config)
+    ensemble = Ensemble(trainer, config["seeds"])
+    steps = -(-len(ds.x_train) // trainer.batch_size) * config["epochs"]
+    state = ensemble.init(steps)
+    x = jax.numpy.asarray(ds.x_test[:256])
+    sigma0 = [_field_scale(trainer, member(state, i).params, x) for i in range(ensemble.size)]
+    state, history = ensemble.fit(ds, config["epochs"], state=state)
+    sigma1 = [_field_scale(trainer, member(state, i).params, x) for i in range(ensemble.size)]
+    return history, np.asarray(sigma0), np.asarray(sigma1)
+
+
+def run_ablation(out: str, settings: dict | None = None, variants=tuple(VARIANTS), progress: bool = True) -> dict:
+    """The ablation table of the module docstring: results.json and ablation.png/pdf in ``out``."""
+    from ..train import parse_seeds
+
+    settings = {**QUICK, **(settings or {})}
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ProblemError(f"unknown ablation variant(s) {unknown}; expected some of {list(VARIANTS)}")
+    variants = ("baseline", *[v for v in variants if v != "baseline"])  # first: it sets sigma_0
+    seeds = parse_seeds(settings["seeds"])
+    settings["seeds"] = seeds
+    run = RunDirectory(out, {"study": "ablation", "variants": list(variants), **settings})
+    start = time.perf_counter()
+    results = {"settings": settings, "rule": "a setting differs from the baseline when the 95 % Welch interval of "
+                                             "the final test accuracy difference (over seeds) excludes 0",
+               "variants": {}}
+    names = variants
+    if progress:
+        from tqdm.auto import tqdm
+        names = tqdm(variants, desc="ablation settings")
+    sigma_init = None
+    for name in names:
+        group, overrides = VARIANTS[name]
+        overrides = dict(overrides)
+        if overrides.get("beta_units") == "local-field":  # equal to the absolute range at the untrained nets
+            overrides["beta_range"] = [b * sigma_init for b in settings["beta_range"]]
+        config = _setting(settings, overrides, seeds)
+        t0 = time.perf_counter()
+        history, sigma0, sigma1 = _train(config)
+        if name == "baseline":
+            sigma_init = float(sigma0.mean())
+        accuracy = np.stack([np.asarray(h["test_accuracy"]) for h in history], axis=1)  # (seeds, epochs)
+        last = history[-1]
+        results["variants"][name] = {
+            "group": group, "overrides": overrides, "config": config,
+            "test_accuracy": accuracy.tolist(), "accuracy_mean": accuracy.mean(0).tolist(),
+            "accuracy_sem": (accuracy.std(0, ddof=1) / np.sqrt(len(seeds))).tolist(),
+            "mean_wrong_label_states": float(np.mean(last["mean_wrong_label_states"])),
+            "mean_gap": float(np.nanmean(last["mean_gap"])),
+            "spin_updates": int(sum(h["spin_updates"] for h in history)) * len(seeds),
+            "sigma_initial": float(sigma0.mean()), "sigma_final": float(sigma1.mean()),
+            "sigma_growth": float(np.mean(sigma1 / sigma0)), "seconds": time.perf_counter() - t0}
+    base = np.asarray(results["variants"]["baseline"]["test_accuracy"])[:, -1]
+    for r in results["variants"].values():
+        r["vs_baseline"] = (welch_interval(np.asarray(r["test_accuracy"])[:, -1], base) if r["group"] != "baseline"
+                            else None)
+    results["study_seconds"] = time.perf_counter() - start
+    plot_ablation(results, os.path.join(out, "ablation"))
+    run.finish(results, "results.json")
+    return results
+
+
+def describe(results: dict) -> list[str]:
+    """Markdown table rows of the ablation, as measured."""
+    s = results["settings"]
+    lines = [f"Baseline: {s['dataset']}, hidden {s['hidden']}, K = {s['spins_per_class']}, PA, R = {s['num_reads']}, "
+             f"M = {s['num_negatives']}, {s['num_sweeps']} sweeps, beta {s['beta_range']}, lr {s['learning_rate']} "
+             f"(constant), {s['epochs']} epochs, {len(s['seeds'])} seeds.", "",
+             "| setting | final test accuracy (mean ± s.e.) | difference from baseline [95 % Welch] | "
+             "wrong-label negatives / example | sigma growth | spin updates |",
+             "|---|---|---|---|---|---|"]
+    for name, r in results["variants"].items():
+        d = r["vs_baseline"]
+        diff = "—" if d is None else (f"{d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}]"
+                                      + (" **differs**" if d["differs"] else ""))
+        lines.append(f"| {name} | {r['accuracy_mean'][-1]:.4f} ± {r['accuracy_sem'][-1]:.4f} | {diff} | "
+                     f"{r['mean_wrong_label_states']:.2f} | {r['sigma_growth']:.2f}× | {r['spin_updates']:.2e} |")
+    return lines
+
+
+def plot_ablation(results: dict, stem: str):
+    """Test accuracy per epoch (mean ± s.e. over seeds) per group of settings, the baseline in every panel."""
+    from matplotlib.figure import Figure
+
+    groups = [g for g in dict.fromkeys(r["group"] for r in results["variants"].values()) if g != "baseline"]
+    fig = Figure(figsize=(3.6 * max(len(groups), 1), 3.4))
+    axes = fig.subplots(1, max(len(groups), 1), squeeze=False)[0]
+    base = results["variants"]["baseline"]
+    epochs = np.arange(1, len(base["accuracy_mean"]) + 1)
+    for ax, group in zip(axes, groups):
+        ax.errorbar(epochs, base["accuracy_mean"], yerr=base["accuracy_sem"], fmt="o-", color="k", ms=3, capsize=2,
+                    label="baseline")
+        members = [(n, r) for n, r in results["variants"].items() if r["group"] == group]
+        for i, (name, r) in enumerate(members):
+            ax.errorbar(epochs, r["accuracy_mean"], yerr=r["accuracy_sem"], fmt="s--", color=f"C{i}", ms=3,
+                        capsize=2, label=name)
+        ax.set(xlabel="epoch", ylabel="test accuracy", title=group)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Ablations of annealer-assisted training ({len(results['settings']['seeds'])} seeds, mean ± s.e.)",
+                 fontsize=10)
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=130)
