@@ -222,7 +222,12 @@ def cmd_fss(args) -> int:
               f"1/nu = {c['inv_nu']:.2f} "
               f"{format_interval(c['inv_nu_interval'])}, collapse quality S = {c['quality']:.2f} "
               f"({'collapses' if c['collapses'] else 'does not collapse'})")
-    print(f"-> {args.out}/results.json, {args.out}/fss.png ({results['study_seconds']:.0f} s)")
+    if "thermal" in results:
+        from .experiments.fss import describe_thermal
+
+        print("thermal Binder crossings of neighbouring sizes (T in units of each student's rms local field):")
+        print("\n".join(describe_thermal(results["thermal"])))
+    print(f"-> {args.out}/results.json, {args.out}/fss.png, {args.out}/thermal.png ({results['study_seconds']:.0f} s)")
     return 0
 
 

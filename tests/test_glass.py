@@ -144,6 +144,26 @@ def test_thermal_glass_of_the_null_control_shows_no_transition():
     assert not size_crossing(reduced, measured[16], measured[64])["transition"]
 
 
+def test_thermal_glass_of_several_networks_measures_each_in_its_own_units():
+    """A list of networks: each (network, probe) problem is divided by its network's scale sigma, so a network
+    with every coupling and field doubled gives exactly the same curve (doubling is exact in floating point), and
+    the scales are reported per network."""
+    from dragonjax.experiments.transition import thermal_glass
+    from dragonjax.nn import IsingNetwork
+
+    net = IsingNetwork([8, 6], num_classes=2, spins_per_class=2)
+    params = net.init(jax.random.key(1))
+    doubled = jax.tree_util.tree_map(lambda a: 2.0 * a, params)
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(4, 8))
+    reduced = np.geomspace(0.2, 2.0, 4)
+    one = thermal_glass(net, [params], x, reduced, sweeps=64, resamples=20)
+    two = thermal_glass(net, [doubled], x, reduced, sweeps=64, resamples=20)
+    assert two["energy_scale"][0] == pytest.approx(2 * one["energy_scale"][0])
+    assert [c["g"] for c in one["curve"]] == [c["g"] for c in two["curve"]]
+    both = thermal_glass(net, [params, doubled], x, reduced, sweeps=64, resamples=20)
+    assert len(both["energy_scale"]) == 2 and np.all(np.isfinite([c["chi_sg"] for c in both["curve"]]))
+
+
 # -- the validation study at sizes for the default run (about a minute in all) and as slow tests ------------
 
 

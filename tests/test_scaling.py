@@ -121,7 +121,13 @@ def test_fss_study_writes_collapse_per_parametrisation(tmp_path):
     from dragonjax.experiments.results import load
 
     r = run_fss(str(tmp_path), {"sizes": [8, 16], "seeds": 3, "epochs": 2, "probes": 40, "resamples": 5,
-                                "num_sweeps": 4, "num_reads": 4, "parametrisations": ["width-aware"]}, progress=False)
+                                "num_sweeps": 4, "num_reads": 4, "parametrisations": ["width-aware"],
+                                "thermal_epochs": [0, 2], "thermal_seeds": 2, "thermal_probes": 2, "thermal_sweeps": 32,
+                                "thermal_temperatures": [0.3, 1.0, 3.0]}, progress=False)
+    th = r["thermal"]
+    assert th["epochs"] == [0, 2] and th["problems_per_size"] == 4
+    assert [c["sizes"] for c in th["per_epoch"]["2"]["crossings"]] == [[8, 16]]
+    assert len(th["null_control"]["curves"]["16"]["g"]) == 3 and (tmp_path / "thermal.png").exists()
     fit = r["parametrisations"]["width-aware"]["collapse"]
     assert {"t_star", "nu", "inv_nu", "t_star_interval", "nu_interval", "quality"} <= set(fit)
     arrays = load(str(tmp_path / "arrays.nc"))
@@ -129,3 +135,20 @@ def test_fss_study_writes_collapse_per_parametrisation(tmp_path):
     assert m.dims == ("size", "seed", "epoch") and m.shape == (2, 3, 3)
     assert np.all((m.values >= 0) & (m.values <= 1))
     assert (tmp_path / "fss.png").stat().st_size > 10_000
+
+
+def test_exponent_difference_tells_a_faster_trainer_from_an_equal_one():
+    """Planted power laws with 5 % multiplicative noise per seed and point, 10 seeds each: alpha 1.0 vs 0.5 gives a
+    difference interval containing the planted 0.5 and above 0 (supported); equal exponents give an interval
+    containing 0 (inconclusive)."""
+    from dragonjax.experiments.scaling import exponent_difference
+
+    rng = np.random.default_rng(4)
+    t = np.geomspace(100, 10_000, 8)
+    curve = lambda alpha: 3 * t ** -alpha * (1 + 0.05 * rng.standard_normal((10, len(t))))  # noqa: E731
+    faster = exponent_difference(t, curve(1.0), curve(0.5), "power", resamples=500)
+    assert faster["interval"][0] <= 0.5 <= faster["interval"][1] and faster["direction"] == "supported"
+    equal = exponent_difference(t, curve(0.7), curve(0.7), "power", resamples=500)
+    assert equal["interval"][0] <= 0 <= equal["interval"][1] and equal["direction"] == "inconclusive"
+    with pytest.raises(ProblemError, match="3 seeds"):
+        exponent_difference(t, curve(1.0)[:2], curve(0.5), "power")

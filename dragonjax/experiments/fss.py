@@ -13,6 +13,16 @@ bootstrap intervals over seeds (the independent unit), and per seed t* = the fir
 
 One teacher per size (seed ``teacher_seed``): the teacher is the disorder; the seeds vary the student's initial
 weights, sampler keys and example order.
+
+**The thermal transition** (T_c(t), separate from the dynamical one in t at T -> 0): at the ``thermal_epochs``
+the first ``thermal_seeds`` students of the ``thermal_parametrisation`` are frozen and their thermal glass is
+measured (:func:`dragonjax.experiments.transition.thermal_glass`: independent parallel-tempering replicas of every
+(student, probe input) problem, the connected Binder cumulant g of the hidden-spin overlap, errors by bootstrap
+over the problems) at temperatures in units of each student's rms local field sigma. T_c(t) is the crossing of
+g between neighbouring sizes by the resolved-crossing rule of :mod:`dragonjax.analysis.fss` (``transition`` only
+for a resolved crossing with g* > 0). The null control: the final students with their hidden -> output couplings
+set to zero, at the trained students' own scales. The bootstrap treats the problems as independent although the
+probes of one student share its weights, so its intervals are optimistic by up to sqrt(probes).
 """
 from __future__ import annotations
 
@@ -24,11 +34,13 @@ import numpy as np
 from ..analysis.fss import collapse
 from .results import RunDirectory, format_interval
 
-__all__ = ["QUICK", "FULL", "run_fss", "plot_fss"]
+__all__ = ["QUICK", "FULL", "describe_thermal", "melting_temperature", "run_fss", "plot_fss", "plot_thermal_fss"]
 
 QUICK = {"sizes": [16, 32, 64, 128], "seeds": 10, "load": 4, "epochs": 8, "probes": 200, "classes": 4,
          "spins_per_class": 4, "num_reads": 8, "num_sweeps": 32, "learning_rate": 0.01, "teacher_seed": 0,
-         "parametrisations": ["width-aware", "standard"], "resamples": 200}
+         "parametrisations": ["width-aware", "standard"], "resamples": 200,
+         "thermal_parametrisation": "width-aware", "thermal_epochs": [0, 2, 4, 8], "thermal_seeds": 4,
+         "thermal_probes": 6, "thermal_sweeps": 1024, "thermal_temperatures": [0.1, 0.17, 0.3, 0.5, 0.8, 1.3, 2.0]}
 FULL = {**QUICK, "sizes": [32, 64, 128, 256, 512, 1024], "seeds": 16, "epochs": 16}
 
 
@@ -37,11 +49,13 @@ def _t_star(m, epochs):
     return float(epochs[above[0]]) if above.size else None
 
 
-def label_order(size: int, settings: dict, parametrisation: str, seeds) -> np.ndarray:
-    """m(t) of every seed at one size: (seeds, epochs + 1), epoch 0 the untrained students."""
+def label_order(size: int, settings: dict, parametrisation: str, seeds, snapshots=None) -> np.ndarray:
+    """m(t) of every seed at one size: (seeds, epochs + 1), epoch 0 the untrained students. With ``snapshots``
+    a dict, the test set and the parameters of the first ``thermal_seeds`` students at each of the
+    ``thermal_epochs`` are stored in it (``"x"``, and epoch -> list of parameters)."""
     from .. import data as datasets
     from ..nn import IsingNetwork
-    from ..train import AnnealerTrainer, Ensemble
+    from ..train import AnnealerTrainer, Ensemble, member
 
     ds = datasets.teacher_student(num_inputs=size, hidden=size, num_classes=settings["classes"],
                                   num_train=settings["load"] * size, num_test=settings["probes"],
@@ -53,8 +67,81 @@ def label_order(size: int, settings: dict, parametrisation: str, seeds) -> np.nd
     ensemble = Ensemble(trainer, seeds)
     state = ensemble.init(-(-len(ds.x_train) // trainer.batch_size) * settings["epochs"])
     m0 = ensemble.evaluate(state, ds.x_test, ds.y_test)
-    _, history = ensemble.fit(ds, settings["epochs"], state=state)
+
+    def keep(state, record=None):
+        epoch = 0 if record is None else record["epoch"]
+        if snapshots is not None and epoch in settings["thermal_epochs"]:
+            snapshots[epoch] = [member(state, i).params for i in range(min(settings["thermal_seeds"], len(seeds)))]
+
+    if snapshots is not None:
+        snapshots["x"], snapshots["network"] = ds.x_test[:settings["thermal_probes"]], net
+        keep(state)
+    _, history = ensemble.fit(ds, settings["epochs"], state=state, on_epoch=keep)
     return np.column_stack([m0] + [np.asarray(h["test_accuracy"]) for h in history])
+
+
+def melting_temperature(snapshots: dict, settings: dict, progress: bool = False) -> dict:
+    """T_c(t): the thermal glass of the frozen students of every size at every snapshot epoch, the crossings of g
+    between neighbouring sizes, and the null control at the last epoch (module docstring). ``snapshots``: size ->
+    the dict filled by :func:`label_order`."""
+    from ..analysis.fss import size_crossing
+    from .transition import decoupled_output, thermal_glass
+
+    sizes = sorted(snapshots)
+    epochs = sorted(e for e in snapshots[sizes[0]] if isinstance(e, (int, np.integer)))
+    reduced = np.asarray(settings["thermal_temperatures"], float)
+    options = {"sweeps": settings["thermal_sweeps"], "resamples": settings["resamples"]}
+    jobs = [(e, n) for e in epochs for n in sizes]
+    if progress:
+        from tqdm.auto import tqdm
+        jobs = tqdm(jobs, desc="thermal glass (epoch, size)")
+    glass, null = {}, {}
+    for e, n in jobs:
+        snap = snapshots[n]
+        glass[e, n] = thermal_glass(snap["network"], snap[e], snap["x"], reduced, **options)
+        if e == epochs[-1]:
+            null[n] = thermal_glass(snap["network"], [decoupled_output(p) for p in snap[e]], snap["x"], reduced,
+                                    energy_scale=glass[e, n]["energy_scale"], **options)
+
+    def curves(measured):
+        return {str(n): {k: [c[k] for c in measured[n]["curve"]] for k in ("g", "g_error", "chi_sg", "chi_sg_error")}
+                | {"equilibrated": measured[n]["equilibrated"]} for n in measured}
+
+    def crossings(measured):
+        g = {n: ({"g": np.array([c["g"] for c in measured[n]["curve"]])}, measured[n]["draws"]) for n in measured}
+        return [{"sizes": [a, b], **size_crossing(reduced, g[a], g[b])} for a, b in zip(sizes[:-1], sizes[1:])]
+
+    per_epoch = {}
+    for e in epochs:
+        at = {n: glass[e, n] for n in sizes}
+        per_epoch[str(e)] = {"curves": curves(at), "crossings": crossings(at),
+                             "energy_scale": {str(n): at[n]["energy_scale"] for n in sizes}}
+    return {"reduced_temperatures": reduced.tolist(), "epochs": epochs, "sizes": sizes, "per_epoch": per_epoch,
+            "null_control": {"epoch": epochs[-1], "curves": curves(null), "crossings": crossings(null)},
+            "problems_per_size": len(snapshots[sizes[0]][epochs[0]]) * len(snapshots[sizes[0]]["x"]),
+            "equilibrated": all(g["equilibrated"] for g in glass.values())}
+
+
+def _crossing_text(c) -> str:
+    pair = f"{c['sizes'][0]}/{c['sizes'][1]}"
+    if c["resolved"]:
+        return (f"{pair}: T_c/σ = {c['temperature']:.2f} {format_interval(c['interval'])}"
+                + ("" if c["transition"] else " (not a transition: g* interval not above 0 or crossing in < 97.5 % "
+                                              "of resamples)"))
+    return f"{pair}: none" + (f" (unresolved sign change at {c['unresolved_crossing']:.2f})"
+                              if c["unresolved_crossing"] is not None else "")
+
+
+def describe_thermal(thermal: dict) -> list[str]:
+    """One line per snapshot epoch (and the null control): the g crossings of neighbouring sizes, as measured."""
+    lines = [f"- epoch {e}: " + "; ".join(_crossing_text(c) for c in r["crossings"])
+             for e, r in thermal["per_epoch"].items()]
+    null = thermal["null_control"]
+    lines.append(f"- null control (epoch {null['epoch']}, hidden → output couplings zero): "
+                 + "; ".join(_crossing_text(c) for c in null["crossings"]))
+    if not thermal["equilibrated"]:
+        lines.append("- (the stationarity check failed at some temperature: the low-T points are not equilibrated)")
+    return lines
 
 
 def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> dict:
@@ -76,7 +163,10 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
         if progress:
             from tqdm.auto import tqdm
             sizes = tqdm(sizes, desc=f"fss sizes ({parametrisation})")
-        m = np.stack([label_order(n, settings, parametrisation, seeds) for n in sizes])  # (sizes, seeds, t)
+        thermal = parametrisation == settings["thermal_parametrisation"] and settings["thermal_epochs"]
+        snapshots = {n: {} for n in settings["sizes"]} if thermal else None
+        m = np.stack([label_order(n, settings, parametrisation, seeds, snapshots[n] if thermal else None)
+                      for n in sizes])  # (sizes, seeds, t)
         fit = collapse(settings["sizes"], epochs, m, resamples=settings["resamples"])
         per_size = {}
         for n, ms in zip(settings["sizes"], m):
@@ -86,11 +176,16 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
                                 "t_star_per_seed": stars, "t_star": summary(reached) if reached else None,
                                 "reached": len(reached)}
         results["parametrisations"][parametrisation] = {"collapse": fit, "sizes": per_size}
+        if thermal:
+            results["thermal"] = {"parametrisation": parametrisation, **melting_temperature(snapshots, settings,
+                                                                                           progress)}
         variables[f"m_{parametrisation.replace('-', '_')}"] = (("size", "seed", "epoch"), m)
     results["study_seconds"] = time.perf_counter() - start
     run.save_dataset("arrays.nc", variables, {"size": np.asarray(settings["sizes"]), "seed": np.asarray(seeds),
                                               "epoch": epochs})
     plot_fss(results, os.path.join(out, "fss"))
+    if "thermal" in results:
+        plot_thermal_fss(results, os.path.join(out, "thermal"))
     run.finish(results, "results.json")
     return results
 
@@ -124,6 +219,52 @@ def plot_fss(results: dict, stem: str):
             ax.legend(fontsize=7)
     fig.suptitle("Teacher–student at fixed load α = P/N: finite-size scaling of the training transition",
                  fontsize=11)
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=130)
+
+
+def plot_thermal_fss(results: dict, stem: str):
+    """The connected Binder cumulant g(T) per size at the first and last snapshot epoch and of the null control,
+    and the resolved crossings T_c(t) of neighbouring sizes against the epoch."""
+    from matplotlib.figure import Figure
+
+    th = results["thermal"]
+    t = np.asarray(th["reduced_temperatures"])
+    first, last = str(th["epochs"][0]), str(th["epochs"][-1])
+    fig = Figure(figsize=(14, 3.6))
+    axes = fig.subplots(1, 4)
+    panels = [(f"epoch {first}", th["per_epoch"][first]["curves"]), (f"epoch {last}", th["per_epoch"][last]["curves"]),
+              (f"null control (epoch {last}, output decoupled)", th["null_control"]["curves"])]
+    for ax, (title, curves) in zip(axes, panels):
+        for i, (n, c) in enumerate(curves.items()):
+            ax.errorbar(t, c["g"], yerr=c["g_error"], fmt="o-", ms=3, capsize=2, color=f"C{i}", label=f"N = {n}")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set(xscale="log", xlabel="T / σ (rms local field)", ylabel="connected Binder g", title=title)
+        ax.title.set_fontsize(9)
+        ax.legend(fontsize=7)
+        ax.grid(True, alpha=0.3)
+    ax = axes[3]
+    for i, pair in enumerate(zip(th["sizes"][:-1], th["sizes"][1:])):
+        pts = [(int(e), c) for e, r in th["per_epoch"].items() for c in r["crossings"] if tuple(c["sizes"]) == pair]
+        resolved = [(e, c) for e, c in pts if c["resolved"]]
+        if resolved:
+            e = np.array([p[0] for p in resolved], float)
+            tc = np.array([p[1]["temperature"] for p in resolved])
+            lo = np.array([p[1]["interval"][0] for p in resolved])
+            hi = np.array([p[1]["interval"][1] for p in resolved])
+            ax.errorbar(e + 0.1 * i, tc, yerr=[np.maximum(tc - lo, 0), np.maximum(hi - tc, 0)], fmt="o", capsize=2,
+                        color=f"C{i}", label=f"N = {pair[0]}/{pair[1]}")
+    ax.set(xlabel="epoch t", ylabel="T_c / σ (resolved crossings only)", yscale="log",
+           title=f"T_c(t) — {sum(c['resolved'] for r in th['per_epoch'].values() for c in r['crossings'])} of "
+                 f"{sum(len(r['crossings']) for r in th['per_epoch'].values())} crossings resolved")
+    ax.title.set_fontsize(9)
+    ax.set_ylim(t.min() / 1.5, t.max() * 1.5)
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    fig.suptitle("Thermal glass of the frozen students (teacher–student, fixed load): Binder crossings in T",
+                 fontsize=10)
     fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(f"{stem}.{ext}", dpi=130)

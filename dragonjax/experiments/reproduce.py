@@ -67,6 +67,11 @@ def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = 
     results["fss"] = {name: {k: r["collapse"][k] for k in ("t_star", "t_star_interval", "inv_nu", "inv_nu_interval",
                                                            "nu", "quality", "collapses")}
                       for name, r in finite_size["parametrisations"].items()}
+    if "thermal" in finite_size:
+        th = finite_size["thermal"]
+        results["fss_thermal"] = {"per_epoch": {e: {"crossings": r["crossings"]} for e, r in th["per_epoch"].items()},
+                                  "null_control": {k: th["null_control"][k] for k in ("epoch", "crossings")},
+                                  "equilibrated": th["equilibrated"]}
     scaling = run_scaling(os.path.join(out, "scaling"), dict(FULL if full else QUICK), progress=progress)
     results["scaling"] = exponent_summary(scaling)
     results["verdicts"] = scaling.get("verdicts", {})
@@ -77,11 +82,16 @@ def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = 
     return results
 
 
-def _fss_lines(fss: dict | None) -> list[str]:
+def _fss_lines(fss: dict | None, thermal: dict | None = None) -> list[str]:
     """The finite-size-scaling section of the report (teacher-student at fixed load; figure fss/fss.png)."""
     if not fss:
         return []
+    from .fss import describe_thermal
 
+    thermal_lines = [] if not thermal else [
+        "Thermal transition of the frozen students (T_c(t): Binder crossings of neighbouring sizes in T, T in units "
+        "of each student's rms local field; resolved-crossing rule; figure `fss/thermal.png`):", "",
+        *describe_thermal(thermal), ""]
 
     return ["## Finite-size scaling of the training transition (teacher–student at fixed load)", "",
             "Collapse m = f((t − t*)·N^{1/ν}) of the label order over sizes, bootstrap intervals over seeds; the "
@@ -89,7 +99,7 @@ def _fss_lines(fss: dict | None) -> list[str]:
             "`fss/fss.png`.", "",
             *[f"- {name}: t* = {c['t_star']:.2f} {format_interval(c['t_star_interval'])} epochs, "
               f"1/ν = {c['inv_nu']:.2f} {format_interval(c['inv_nu_interval'])}, quality S = {c['quality']:.2f}"
-              for name, c in fss.items()], ""]
+              for name, c in fss.items()], "", *thermal_lines]
 
 
 def write_report(results: dict, path: str):
@@ -147,7 +157,7 @@ def write_report(results: dict, path: str):
         "it lies inside and the annealer's interval lies above backprop's, else inconclusive. Figure: "
         "`scaling/scaling.png`.", "",
         *describe(s), "",
-        *_fss_lines(results.get("fss")),
+        *_fss_lines(results.get("fss"), results.get("fss_thermal")),
         "## Claim 5: a small annealer trains a deep net a few layers at a time", "",
         "Not reproduced (measured separately, not in this run; see papers/reproduction.md): annealing the whole "
         "network, three hidden layers of 64 reach 0.71 test accuracy after 4 epochs with initial weights of scale 2 "

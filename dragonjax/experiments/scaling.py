@@ -40,6 +40,7 @@ from ..ising import ProblemError
 from .results import RunDirectory, format_interval
 
 __all__ = ["PAPER", "QUICK", "FULL", "MODELS", "fit_exponent", "compare_models", "fit_window", "verdict",
+           "exponent_difference", "direction",
            "grover_cost", "tune_learning_rate", "learning_curve", "run_scaling", "exponent_summary", "describe",
            "plot_scaling"]
 
@@ -201,6 +202,50 @@ def verdict(annealer: dict, backprop: dict, paper=PAPER) -> dict:
     return {"verdict": word, "reason": reason, "paper_annealer_in_interval": paper_inside,
             "paper_backprop_in_interval": _inside(paper["backprop"], b), "annealer_faster": faster,
             "backprop_faster": slower}
+
+
+def exponent_difference(t, errors_a, errors_b, model: str = "offset", *, resamples: int = 2000, seed: int = 0,
+                        confidence: float = 0.95) -> dict:
+    """alpha_a - alpha_b of two trainers measured at the same efforts ``t`` (points,), fitted by ``model`` over the
+    *same* window (pass the common one), with a percentile bootstrap interval: the seeds of each trainer are
+    resampled independently (the trainers' seeds are not paired) and both refitted. The direction of claim 3
+    (alpha_annealer > alpha_backprop) is ``supported`` when the interval lies above 0, ``contradicted`` when it
+    lies below, else ``inconclusive``."""
+    t = np.asarray(t, np.float64)
+    a, b = (np.atleast_2d(np.asarray(e, np.float64)) for e in (errors_a, errors_b))
+    if a.shape[1] != len(t) or b.shape[1] != len(t):
+        raise ProblemError(f"both error arrays need {len(t)} points; got {a.shape} and {b.shape}")
+    if min(len(a), len(b)) < 3:
+        raise ProblemError("the difference interval needs at least 3 seeds per trainer")
+    fit = lambda e: _least_squares(t, *_curve(e), model)[0][1]  # noqa: E731
+    diff = fit(a) - fit(b)
+    rng = np.random.default_rng(seed)
+    draws = np.array([fit(a[rng.integers(0, len(a), len(a))]) - fit(b[rng.integers(0, len(b), len(b))])
+                      for _ in range(resamples)])
+    tail = 50 * (1 - confidence)
+    low, high = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+    word = "supported" if low > 0 else "contradicted" if high < 0 else "inconclusive"
+    return {"model": model, "alpha_a": float(fit(a)), "alpha_b": float(fit(b)), "difference": float(diff),
+            "interval": [low, high], "direction": word, "t_range": [float(t[0]), float(t[-1])],
+            "decades": float(np.log10(t[-1] / t[0])), "points": len(t), "resamples": resamples}
+
+
+def direction(results: dict, model: str | None = None, resamples: int = 2000) -> dict:
+    """Claim 3's direction from a :func:`run_scaling` result: :func:`exponent_difference` of the annealer and
+    backprop over the common window -- the points (examples seen) inside both trainers' own windows. ``model``
+    default: the model AIC prefers for both trainers, offset when they disagree."""
+    a, b = results["trainers"]["annealer"], results["trainers"]["backprop"]
+    if model is None:
+        preferred = {r["fits"]["examples"]["preferred"] for r in (a, b)}
+        model = preferred.pop() if len(preferred) == 1 else "offset"
+    if a["examples"] != b["examples"]:
+        raise ProblemError("the two trainers were evaluated at different efforts: no common window")
+    t = np.asarray(a["examples"], np.float64)
+    common = np.intersect1d(a["window"], b["window"])
+    common = common[t[common] > 0]
+    out = exponent_difference(t[common], np.asarray(a["test_error"])[:, common], np.asarray(b["test_error"])[:, common],
+                              model, resamples=resamples)
+    return {**out, "window_examples": [int(t[common[0]]), int(t[common[-1]])]}
 
 
 def grover_cost(t, deep_candidates, resamples: int = 2000, seed: int = 0) -> dict:
@@ -393,6 +438,8 @@ def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dat
         fa, fb = (r["fits"]["examples"] for r in (a, b))
         results["verdicts"] = {"claim_3": {**verdict(fa[fa["preferred"]], fb[fb["preferred"]]),
                                            "models": [fa["preferred"], fb["preferred"]]}}
+        if len(np.intersect1d(a["window"], b["window"])) >= 5:
+            results["verdicts"]["claim_3_direction"] = direction(results)
     if a and a["deep_candidates"]:
         deep = np.asarray(a["deep_candidates"], float).T  # (probes, points)
         keep = np.asarray(a["examples"]) > 0
@@ -443,6 +490,12 @@ def describe(summary: dict) -> list[str]:
     claim = summary["verdicts"].get("claim_3")
     if claim:
         lines.append(f"- claim 3 verdict: **{claim['verdict']}** ({claim['reason']})")
+    d = summary["verdicts"].get("claim_3_direction")
+    if d:
+        lines.append(f"- claim 3 direction (α_annealer > α_backprop), both fitted ({d['model']}) over the common "
+                     f"window {d['window_examples'][0]}–{d['window_examples'][1]} examples: α {d['alpha_a']:.2f} vs "
+                     f"{d['alpha_b']:.2f}, difference {d['difference']:+.2f} {format_interval(d['interval'])} → "
+                     f"**{d['direction']}**")
     g = summary["grover_model"]
     if g:
         lines.append(f"- Grover model: total-cost ratio classical/Grover {g['total_cost_ratio']:.2f} (a constant "

@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..analysis import DEFAULT_WINDOW, probe_landscape
+from ..ising import IsingModel, stack_models
 from ..ising import local_field_scale as _local_field_scale
 from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
@@ -225,18 +226,36 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
     parallel-tempering runs per probe input (the problems; errors by bootstrap over them). Temperatures are
     ``reduced_temperatures`` x ``energy_scale`` (default: this network's :func:`local_field_scale`); the
     tempering ladder holds them, two intermediate temperatures between neighbours, and hotter ones up to twice
-    the highest. Returns the curve, the scale, the bootstrap draws (for crossings) and the stationarity check."""
-    base = network.couplings(params)
-    fields, _ = network.input_fields(params, jnp.asarray(x_probe, jnp.float32))
-    scale = local_field_scale(base, fields) if energy_scale is None else float(energy_scale)
+    the highest. Returns the curve, the scale, the bootstrap draws (for crossings) and the stationarity check.
+
+    ``params`` may also be a list of networks' parameters (e.g. the seeds of an ensemble): the problems are then
+    every (network, probe input) pair, each divided by its own network's scale (or by ``energy_scale[i]``), so
+    that all are measured at the same reduced temperatures; ``energy_scale`` in the result is then the list of
+    scales and a curve point's ``temperature`` is the reduced one times their mean."""
+    x = jnp.asarray(x_probe, jnp.float32)
+    several = isinstance(params, (list, tuple))
+    if not several:
+        base = network.couplings(params)
+        fields, _ = network.input_fields(params, x)
+        scale = local_field_scale(base, fields) if energy_scale is None else float(energy_scale)
+        model, extra_field, factor, num_problems = base, fields, scale, len(fields)
+    else:
+        given = [None] * len(params) if energy_scale is None else list(np.broadcast_to(energy_scale, (len(params),)))
+        models, scale = [], []
+        for p, s in zip(params, given):
+            base = network.couplings(p)
+            fields, _ = network.input_fields(p, x)
+            scale.append(local_field_scale(base, fields) if s is None else float(s))
+            models += [IsingModel(base.J / scale[-1], (base.h + f) / scale[-1]) for f in fields]
+        model, extra_field, factor, num_problems = stack_models(models), None, 1.0, len(models)
     reduced = np.sort(np.asarray(reduced_temperatures, np.float64))
     ladder = np.exp(np.interp(np.arange(3 * len(reduced) - 2) / 3.0, np.arange(len(reduced)), np.log(reduced)))
     measured = np.flatnonzero(np.isin(np.arange(len(ladder)) % 3, [0]))
     burn_in = sweeps // 2
     thin = max(1, (sweeps - burn_in) // 128)
-    r = equilibrium_replicas(jax.random.key(seed), base, ladder * scale, num_replicas=replicas, burn_in=burn_in,
-                             num_measurements=(sweeps - burn_in) // thin, thin=thin, extra_field=fields,
-                             sites=np.arange(network.num_hidden), hottest=2.0 * float(reduced.max()) * scale)
+    r = equilibrium_replicas(jax.random.key(seed), model, ladder * factor, num_replicas=replicas, burn_in=burn_in,
+                             num_measurements=(sweeps - burn_in) // thin, thin=thin, extra_field=extra_field,
+                             sites=np.arange(network.num_hidden), hottest=2.0 * float(reduced.max()) * factor)
     # keep the measured rungs; the exchange rate "above" a measured rung covers every ladder edge above it
     edges = [slice(3 * i, 3 * (i + 1) if i < len(measured) - 1 else None) for i in range(len(measured))]
     acceptance = np.stack([r.acceptance[..., e].min(axis=-1) for e in edges], axis=-1)
@@ -251,8 +270,9 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
 
     stats = statistics(moments["m2"], moments["m4"], replicon)
     draws = bootstrap_problems(statistics, (moments["m2"], moments["m4"], replicon), resamples, seed)
-    checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced), samples=len(fields)))
-    curve = [{"reduced_temperature": float(t), "temperature": float(t * scale), "g": float(stats["g"][i]),
+    checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced), samples=num_problems))
+    mean_scale = float(np.mean(scale))
+    curve = [{"reduced_temperature": float(t), "temperature": float(t * mean_scale), "g": float(stats["g"][i]),
               "g_error": float(np.nanstd(draws["g"][:, i], ddof=1)), "chi_sg": float(stats["chi_sg"][i]),
               "chi_sg_error": float(np.std(draws["chi_sg"][:, i], ddof=1)),
               "mean_overlap": float(moments["mean"][:, i].mean()), "equilibrated": checks[i]["equilibrated"],

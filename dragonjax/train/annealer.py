@@ -19,8 +19,8 @@ sampler its reads are not independent.
 
 ``beta_units``: the SA/PA schedule's beta in absolute units (1 / energy unit; the default) or in units of
 1 / sigma (``"local-field"``), sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) the rms local field of the
-batch's conditioned problems at the current weights (:func:`dragonjax.ising.local_field_scale`): training grows the couplings,
-so a fixed absolute range anneals ever colder relative to the problem; in local-field units it does not.
+batch's conditioned problems at the current weights (:func:`dragonjax.ising.local_field_scale`): training grows
+the couplings, so a fixed absolute range anneals ever colder relative to the problem; in local-field units it does not.
 
 With ``active_layers = k`` only a window of k consecutive spin layers is sampled; the other layers are held
 at the deterministic pass and enter as fields. The window slides by one layer per step. The sampler then
