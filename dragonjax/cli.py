@@ -477,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fss)
 
-    p = sub.add_parser("ablate", help="ablations of annealer-assisted training: negatives M, reads R, sweeps, beta units",
+    p = sub.add_parser("ablate", help="ablations of annealer-assisted training: negatives M, reads R, sweeps, beta",
                        description="Train the baseline annealer-assisted network and variants that change one thing "
                                    "each (M in {1, 4, 16} negatives, R in {4, 16, 32} reads, {8, 32, 128} sweeps, the "
                                    "beta schedule in units of the rms local field), seeds as one ensemble per setting; "
