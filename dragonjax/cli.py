@@ -227,6 +227,10 @@ def cmd_fss(args) -> int:
 
         print("thermal Binder crossings of neighbouring sizes (T in units of each student's rms local field):")
         print("\n".join(describe_thermal(results["thermal"])))
+    if "landscape" in results:
+        from .experiments.fss import describe_landscape
+
+        print("\n".join(describe_landscape(results["landscape"])))
     print(f"-> {args.out}/results.json, {args.out}/fss.png, {args.out}/thermal.png ({results['study_seconds']:.0f} s)")
     return 0
 
@@ -240,7 +244,7 @@ def cmd_ablate(args) -> int:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     if len(parse_seeds(settings["seeds"])) < 2:
-        raise ValueError("the ablation needs at least 2 seeds for its intervals (6 or more advised)")
+        raise ValueError("the ablation needs at least 2 seeds for its intervals (8 or more advised)")
     variants = tuple(VARIANTS) if args.variants is None else tuple(v.strip() for v in args.variants.split(";"))
     results = run_ablation(args.out, settings, variants, progress=not args.quiet)
     print("\n".join(describe(results)))
@@ -484,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "report the final test accuracy's difference from the baseline with a 95%% Welch "
                                    "interval over seeds. Writes results.json and ablation.png/pdf.")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seeds", type=_seeds, help="seeds per setting (default 6; full 16)")
+    p.add_argument("--seeds", type=_seeds, help="seeds per setting (default 8; full 16)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default 3; full 10)")
     p.add_argument("--variants", help="settings separated by ';' (default all: baseline; M=1; M=16; R=4; R=32; "
                                       "sweeps=8; sweeps=128; beta in local-field units)")

@@ -123,11 +123,14 @@ def test_fss_study_writes_collapse_per_parametrisation(tmp_path):
     r = run_fss(str(tmp_path), {"sizes": [8, 16], "seeds": 3, "epochs": 2, "probes": 40, "resamples": 5,
                                 "num_sweeps": 4, "num_reads": 4, "parametrisations": ["width-aware"],
                                 "thermal_epochs": [0, 2], "thermal_seeds": 2, "thermal_probes": 2, "thermal_sweeps": 32,
-                                "thermal_temperatures": [0.3, 1.0, 3.0]}, progress=False)
+                                "thermal_temperatures": [0.3, 1.0, 3.0], "landscape_probes": 4, "anneals": 4},
+                progress=False)
     th = r["thermal"]
     assert th["epochs"] == [0, 2] and th["problems_per_size"] == 4
     assert [c["sizes"] for c in th["per_epoch"]["2"]["crossings"]] == [[8, 16]]
     assert len(th["null_control"]["curves"]["16"]["g"]) == 3 and (tmp_path / "thermal.png").exists()
+    land = r["landscape"]["per_size"]["16"]["2"]
+    assert {"mean_heads_beyond_lowest", "null_mean_heads_beyond_lowest", "mean_minima", "chi_sg"} <= set(land)
     fit = r["parametrisations"]["width-aware"]["collapse"]
     assert {"t_star", "nu", "inv_nu", "t_star_interval", "nu_interval", "quality"} <= set(fit)
     arrays = load(str(tmp_path / "arrays.nc"))

@@ -32,7 +32,7 @@ from .results import RunDirectory
 
 __all__ = ["QUICK", "FULL", "VARIANTS", "run_ablation", "welch_interval", "plot_ablation", "describe"]
 
-QUICK = {"dataset": "digits", "hidden": [128], "spins_per_class": 4, "epochs": 3, "seeds": 6, "num_reads": 16,
+QUICK = {"dataset": "digits", "hidden": [128], "spins_per_class": 4, "epochs": 3, "seeds": 8, "num_reads": 16,
          "num_negatives": 4, "num_sweeps": 32, "learning_rate": 0.01, "beta_range": [0.1, 10.0], "sampler": "pa"}
 FULL = {**QUICK, "hidden": [256], "epochs": 10, "seeds": 16}
 VARIANTS = {  # name -> (group, overrides of the baseline)
@@ -77,7 +77,7 @@ def _setting(settings: dict, overrides: dict, seeds) -> dict:
     config.update(overrides)
     if "num_reads" in overrides and "num_negatives" not in overrides:
         config["num_negatives"] = min(config["num_negatives"], config["num_reads"])
-    return {**config, "seeds": list(seeds), "lr_schedule": "constant"}
+    return {**config, "seeds": list(seeds), "lr_schedule": "cosine"}
 
 
 def _train(config: dict):
@@ -155,7 +155,7 @@ def describe(results: dict) -> list[str]:
     s = results["settings"]
     lines = [f"Baseline: {s['dataset']}, hidden {s['hidden']}, K = {s['spins_per_class']}, PA, R = {s['num_reads']}, "
              f"M = {s['num_negatives']}, {s['num_sweeps']} sweeps, beta {s['beta_range']}, lr {s['learning_rate']} "
-             f"(constant), {s['epochs']} epochs, {len(s['seeds'])} seeds.", "",
+             f"(cosine), {s['epochs']} epochs, {len(s['seeds'])} seeds.", "",
              "| setting | final test accuracy (mean ± s.e.) | difference from baseline [95 % Welch] | "
              "wrong-label negatives / example | sigma growth | spin updates |",
              "|---|---|---|---|---|---|"]

@@ -34,13 +34,15 @@ import numpy as np
 from ..analysis.fss import collapse
 from .results import RunDirectory, format_interval
 
-__all__ = ["QUICK", "FULL", "describe_thermal", "melting_temperature", "run_fss", "plot_fss", "plot_thermal_fss"]
+__all__ = ["QUICK", "FULL", "describe_landscape", "describe_thermal", "landscape_along_sizes", "melting_temperature",
+           "run_fss", "plot_fss", "plot_thermal_fss"]
 
 QUICK = {"sizes": [16, 32, 64, 128], "seeds": 10, "load": 4, "epochs": 8, "probes": 200, "classes": 4,
          "spins_per_class": 4, "num_reads": 8, "num_sweeps": 32, "learning_rate": 0.01, "teacher_seed": 0,
          "parametrisations": ["width-aware", "standard"], "resamples": 200,
          "thermal_parametrisation": "width-aware", "thermal_epochs": [0, 2, 4, 8], "thermal_seeds": 4,
-         "thermal_probes": 6, "thermal_sweeps": 1024, "thermal_temperatures": [0.1, 0.17, 0.3, 0.5, 0.8, 1.3, 2.0]}
+         "thermal_probes": 6, "thermal_sweeps": 1024, "landscape_probes": 24, "anneals": 32,
+         "thermal_temperatures": [0.1, 0.17, 0.3, 0.5, 0.8, 1.3, 2.0]}
 FULL = {**QUICK, "sizes": [32, 64, 128, 256, 512, 1024], "seeds": 16, "epochs": 16}
 
 
@@ -75,9 +77,63 @@ def label_order(size: int, settings: dict, parametrisation: str, seeds, snapshot
 
     if snapshots is not None:
         snapshots["x"], snapshots["network"] = ds.x_test[:settings["thermal_probes"]], net
+        probes = settings["landscape_probes"]
+        snapshots["landscape_probes"] = (ds.x_test[:probes], ds.y_test[:probes])
         keep(state)
     _, history = ensemble.fit(ds, settings["epochs"], state=state, on_epoch=keep)
     return np.column_stack([m0] + [np.asarray(h["test_accuracy"]) for h in history])
+
+
+LANDSCAPE_KEYS = ("m", "mean_heads_beyond_lowest", "mean_minima", "median_gap_per_spin", "chi_sg", "binder")
+
+
+def landscape_along_sizes(snapshots: dict, settings: dict) -> dict:
+    """Heads beyond the lowest state, distinct minima, the per-spin code gap, and the replicon chi_SG / Binder
+    cumulant of the anneal outcomes of the frozen students at every snapshot epoch and size
+    (:class:`~dragonjax.experiments.transition.TransitionTracker`: ``anneals`` independent SA runs per probe input,
+    quenched; the permuted-output null control beside), mean and standard error over the students."""
+    from .transition import TransitionTracker
+
+    out = {}
+    for n, snap in sorted(snapshots.items()):
+        x, y = snap["landscape_probes"]
+        tracker = TransitionTracker(snap["network"], x, y, settings["anneals"], seed=settings["teacher_seed"])
+        epochs = sorted(e for e in snap if isinstance(e, (int, np.integer)))
+        per_epoch = {}
+        for e in epochs:
+            records = [tracker.record(p, e) for p in snap[e]]
+            entry = {}
+            for k in LANDSCAPE_KEYS:
+                for name, rows in (("", records), ("null_", [r["null"] for r in records])):
+                    if k not in rows[0]:
+                        continue
+                    v = np.array([np.nan if r[k] is None else r[k] for r in rows], float)
+                    entry[name + k] = float(np.nanmean(v)) if np.isfinite(v).any() else None
+                    entry[name + k + "_sem"] = (float(np.nanstd(v, ddof=1) / np.sqrt(np.isfinite(v).sum()))
+                                                if np.isfinite(v).sum() > 1 else None)
+            per_epoch[str(e)] = entry
+        out[str(n)] = per_epoch
+    return {"probes": settings["landscape_probes"], "anneals": settings["anneals"], "per_size": out}
+
+
+def describe_landscape(landscape: dict) -> list[str]:
+    """A markdown table of :func:`landscape_along_sizes`: per size and snapshot epoch, mean ± s.e. over students."""
+    def cell(entry, k, digits=2):
+        v, e = entry.get(k), entry.get(k + "_sem")
+        return "—" if v is None else f"{v:.{digits}f}" + ("" if e is None else f" ± {e:.{digits}f}")
+
+    lines = ["| N | epoch | m | heads beyond lowest (null) | distinct minima (null) | code gap / spin | "
+             "χ_SG / N among anneals (null) |", "|---|---|---|---|---|---|---|"]
+    for n, per_epoch in landscape["per_size"].items():
+        for e, r in per_epoch.items():
+            chi = {k: (None if r.get(k) is None else r[k] / int(n)) for k in ("chi_sg", "null_chi_sg")}
+            chi |= {k + "_sem": (None if r.get(k + "_sem") is None else r[k + "_sem"] / int(n))
+                    for k in ("chi_sg", "null_chi_sg")}
+            lines.append(f"| {n} | {e} | {cell(r, 'm')} | {cell(r, 'mean_heads_beyond_lowest')} "
+                         f"({cell(r, 'null_mean_heads_beyond_lowest')}) | {cell(r, 'mean_minima', 1)} "
+                         f"({cell(r, 'null_mean_minima', 1)}) | {cell(r, 'median_gap_per_spin', 3)} | "
+                         f"{cell(chi, 'chi_sg', 3)} ({cell(chi, 'null_chi_sg', 3)}) |")
+    return lines
 
 
 def melting_temperature(snapshots: dict, settings: dict, progress: bool = False) -> dict:
@@ -179,6 +235,7 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
         if thermal:
             results["thermal"] = {"parametrisation": parametrisation, **melting_temperature(snapshots, settings,
                                                                                            progress)}
+            results["landscape"] = {"parametrisation": parametrisation, **landscape_along_sizes(snapshots, settings)}
         variables[f"m_{parametrisation.replace('-', '_')}"] = (("size", "seed", "epoch"), m)
     results["study_seconds"] = time.perf_counter() - start
     run.save_dataset("arrays.nc", variables, {"size": np.asarray(settings["sizes"]), "seed": np.asarray(seeds),
