@@ -16,9 +16,10 @@ variants that change one thing each:
 Each setting trains ``seeds`` networks as one ensemble with the trainer's cosine learning-rate schedule (a
 constant rate leaves the final accuracy fluctuating from epoch to epoch) -- the seeds are the independent unit;
 the same seeds for every setting, so their initial weights agree. Reported per setting: the test accuracy after
-each epoch (mean, standard error), the final accuracy's difference from the baseline with a 95 % Welch interval (the rule: a
-setting *differs* when that interval excludes 0, else the data cannot tell), the mean number of wrong-label
-negatives per example, the mean gap, the spin updates and the wall time; and the growth of sigma over training.
+each epoch (mean, standard error), the final accuracy's difference from the baseline with a 95 % Welch
+interval (the rule: a setting *differs* when that interval excludes 0, else the data cannot tell), the mean
+number of wrong-label negatives per example, the mean gap, the spin updates and the wall time; and the growth of
+sigma over training.
 """
 from __future__ import annotations
 
