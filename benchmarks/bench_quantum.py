@@ -120,10 +120,12 @@ def main():
         print(f"\nmedian residual energy vs wall time, {race['problem']} (E_ref = {race['e_ref']:.4f}):")
         for c in race["comparisons"]:
             if c["speedup"] is None:
-                print(f"  dwave {c['dwave_sweeps']:>5} sweeps: residual {c['median_residual']:.4f}, dragonjax never reached it")
+                print(f"  dwave {c['dwave_sweeps']:>5} sweeps: residual {c['median_residual']:.4f}, "
+                      "dragonjax never reached it")
             else:
-                print(f"  dwave {c['dwave_sweeps']:>5} sweeps: residual {c['median_residual']:.4f} in {c['dwave_wall_s']:.3f} s;"
-                      f" dragonjax {c['dragonjax_sweeps']} sweeps in {c['dragonjax_wall_s']:.3f} s -> {c['speedup']:.1f}x")
+                print(f"  dwave {c['dwave_sweeps']:>5} sweeps: residual {c['median_residual']:.4f} in "
+                      f"{c['dwave_wall_s']:.3f} s; dragonjax {c['dragonjax_sweeps']} sweeps in "
+                      f"{c['dragonjax_wall_s']:.3f} s -> {c['speedup']:.1f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=float)

@@ -405,6 +405,9 @@ def _suites(text):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragonjax", description="Neural-network training simulated as a spin glass (JAX).")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"dragonjax {__version__}")
     g = parser.add_argument_group("multi-host (before the command; see README 'Several hosts')")
     g.add_argument("--distributed", action="store_true",
                    help="call jax.distributed.initialize() first, so samplers shard their reads over the devices "
@@ -552,8 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The samplers against exact answers, annealer-assisted vs backprop training on "
                                    "digits, the tracked glass -> order transition over widths, both scaling exponents "
                                    "with bootstrap CIs, and REPORT.md stating them beside the paper's claims (1.01 vs "
-                                   "0.78). Quick default: about 5 minutes on 2 CPU cores, population annealing, no QPU, "
-                                   "no network. --full: the paper-sized version (for a GPU).")
+                                   "0.78). Quick default: about 15 minutes on 2 CPU cores, population annealing, "
+                                   "no QPU, no network. --full: the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--full", action="store_true", help="paper-sized settings")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
@@ -595,6 +598,11 @@ def main(argv=None) -> int:
                                    process_id=args.process_id)
     try:
         return args.func(args)
+    except KeyboardInterrupt:  # a training run has written its checkpoint after its last whole epoch
+        out = getattr(args, "out", None)
+        parser.exit(130, f"dragonjax {args.command}: interrupted"
+                         + (f"; {out} keeps the last completed epoch (--resume continues it)\n"
+                            if args.command == "train" and out else "\n"))
     except (ValueError, OSError) as err:  # ProblemError is a ValueError
         parser.exit(2, f"dragonjax {args.command}: error: {err}\n")
     except RuntimeError as err:

@@ -139,3 +139,26 @@ def test_the_paper_names_its_command_and_its_figures_exist():
     for trainer in ("annealer", "backprop"):
         fit = results["scaling"][trainer]
         assert f"α = {fit['alpha']:.2f} [{fit['ci95'][0]:.2f}, {fit['ci95'][1]:.2f}]" in text
+
+
+# the CLI, with SIGINT (Ctrl-C) delivered right after the checkpoint of epoch 1 is written
+INTERRUPTED_AFTER_EPOCH_1 = KILLED_AFTER_EPOCH_2.replace("state.epoch == 2", "state.epoch == 1").replace(
+    "signal.SIGKILL", "signal.SIGINT")
+
+
+def test_ctrl_c_exits_130_without_a_traceback_and_the_run_resumes(tmp_path):
+    out = tmp_path / "run"
+    stopped = cli(*TRAIN_ARGS, "--out", str(out), code=INTERRUPTED_AFTER_EPOCH_1)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "interrupted" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert (out / "checkpoint.npz").exists() and not (out / "metrics.json").exists()
+    resumed = cli("train", "--out", str(out), "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())["history"]] == [1, 2, 3, 4]
+
+
+def test_version_and_module_entry_point():
+    from dragonjax import __version__
+
+    shown = subprocess.run([sys.executable, "-m", "dragonjax", "--version"], capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"dragonjax {__version__}"

@@ -1,4 +1,3 @@
-import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -12,7 +12,8 @@ NOTEBOOKS = sorted(pathlib.Path(__file__).resolve().parent.parent.joinpath("note
 def test_notebook_runs_and_is_committed_without_outputs(path, monkeypatch):
     monkeypatch.setenv("DRAGONJAX_NOTEBOOK_SMALL", "1")  # the notebooks' reduced sizes (the kernel inherits it)
     nb = nbformat.read(path, as_version=4)
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), "clear outputs before committing"
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(not cell.get("outputs") for cell in code_cells), "clear outputs before committing"
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     plots = [c for c in nb.cells if c.cell_type == "code" and "plt.subplots(" in c.source]
     shown = [c for c in plots if any("image/png" in o.get("data", {}) for o in c.outputs)]

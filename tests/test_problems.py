@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import dragonjax as dj
 from dragonjax import ProblemError, exact, problems
 
 

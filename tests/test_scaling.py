@@ -155,3 +155,36 @@ def test_exponent_difference_tells_a_faster_trainer_from_an_equal_one():
     assert equal["interval"][0] <= 0 <= equal["interval"][1] and equal["direction"] == "inconclusive"
     with pytest.raises(ProblemError, match="3 seeds"):
         exponent_difference(t, curve(1.0)[:2], curve(0.5), "power")
+
+
+def test_welch_interval_matches_scipy():
+    from scipy import stats
+
+    from dragonjax.experiments.ablation import welch_interval
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0.9, 0.02, 8), rng.normal(0.85, 0.05, 6)
+    ours = welch_interval(a, b)
+    theirs = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert ours["interval"] == pytest.approx([theirs.low, theirs.high])
+    assert ours["differs"] == (theirs.low > 0 or theirs.high < 0)
+    with pytest.raises(ProblemError, match="two values"):
+        welch_interval(a[:1], b)
+
+
+def test_ablation_runs_variants_against_the_baseline(tmp_path):
+    """A tiny ablation: the baseline comes first whatever the order given, every variant has its difference
+    interval, and the local-field variant's beta range is the absolute one times the untrained sigma."""
+    from dragonjax.experiments.ablation import run_ablation
+
+    settings = {"hidden": [4], "epochs": 1, "seeds": 2, "num_reads": 4, "num_sweeps": 2, "spins_per_class": 1}
+    r = run_ablation(str(tmp_path), settings, ("M=1", "beta in local-field units"), progress=False)
+    assert list(r["variants"]) == ["baseline", "M=1", "beta in local-field units"]
+    assert r["variants"]["baseline"]["vs_baseline"] is None
+    assert len(r["variants"]["M=1"]["vs_baseline"]["interval"]) == 2
+    local = r["variants"]["beta in local-field units"]
+    sigma0 = r["variants"]["baseline"]["sigma_initial"]
+    assert local["overrides"]["beta_range"] == pytest.approx([0.1 * sigma0, 10.0 * sigma0])
+    assert (tmp_path / "ablation.png").exists()
+    with pytest.raises(ProblemError, match="unknown ablation variant"):
+        run_ablation(str(tmp_path / "x"), settings, ("M=2",), progress=False)

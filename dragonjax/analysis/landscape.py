@@ -174,7 +174,8 @@ def heads(network, params, x, y, states, window: float = DEFAULT_WINDOW, max_swe
     ``head_states`` and ``head_energies`` (lowest first), ``deep_minima``,
     ``deep_labels`` (distinct decoded labels among the deep minima), ``gap`` = Delta = E(best wrong-label
     minimum) - E(best right-label minimum) (nan unless both labels occur) and ``gap_per_spin`` = Delta / N
-    (N = num_free spins, ``num_spins``), ``lowest_energy`` and ``lowest_state``, ``correct`` (the lowest state decodes to y),
+    (N = num_free spins, ``num_spins``), ``lowest_energy`` and ``lowest_state``, ``correct`` (the lowest state
+    decodes to y),
     ``energy_scale`` (f_rms), ``window``, ``delta_e``, and the :func:`minima_census` of the K samples
     (``num_samples`` = K, ``num_minima``, ``chao1``, ``singleton_fraction``, ``lower_bound``, ...).
     """

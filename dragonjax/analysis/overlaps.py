@@ -71,7 +71,8 @@ def edwards_anderson(q, resamples: int = 200, seed: int = 0) -> dict:
     """q_EA = <q^2> and <|q|> with bootstrap errors."""
     q = np.asarray(q, np.float64)
     return {"q2": float(np.mean(q ** 2)), "q2_error": _bootstrap(lambda x: np.mean(x ** 2), q, resamples, seed),
-            "abs_q": float(np.mean(np.abs(q))), "abs_q_error": _bootstrap(lambda x: np.mean(np.abs(x)), q, resamples, seed)}
+            "abs_q": float(np.mean(np.abs(q))),
+            "abs_q_error": _bootstrap(lambda x: np.mean(np.abs(x)), q, resamples, seed)}
 
 
 def _binder(q):

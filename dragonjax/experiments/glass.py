@@ -222,7 +222,8 @@ def _save_glass_arrays(results, run):
             name = k if k.startswith("identity") else f"drift_{'energy_z' if k == 'z' else k}"
             variables[name] = (("size", "temperature"),
                                np.array([[c[k] for c in p["equilibration"]] for p in per], float))
-    run.save_dataset("arrays.nc", variables, {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
+    run.save_dataset("arrays.nc", variables,
+                     {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
 
 
 def plot_glass(results: dict, stem: str):

@@ -96,8 +96,8 @@ def _fss_lines(fss: dict | None, thermal: dict | None = None, landscape: dict | 
         *describe_thermal(thermal), ""]
     if landscape:
         thermal_lines += [f"Landscape of the frozen students along the sizes ({landscape['anneals']} independent "
-                          f"anneals on {landscape['probes']} probe inputs, mean ± s.e. over students; null: output couplings "
-                          f"permuted):", "", *describe_landscape(landscape), ""]
+                          f"anneals on {landscape['probes']} probe inputs, mean ± s.e. over students; null: output "
+                          f"couplings permuted):", "", *describe_landscape(landscape), ""]
 
     return ["## Finite-size scaling of the training transition (teacher–student at fixed load)", "",
             "Collapse m = f((t − t*)·N^{1/ν}) of the label order over sizes, bootstrap intervals over seeds; the "

@@ -190,7 +190,8 @@ def _thermal_run(key, model, gamma, beta, sweep, p, num_sweeps, start, num_repli
             k, t = inputs
             spins = piqmc_sweep(k, model, sweep, spins, beta_slice, coupling)
             take = (t >= start).astype(model.dtype)
-            sums = (sums[0] + take * problem_energy(model, spins), sums[1] + take * sigma_x_estimator(spins, beta, gamma))
+            sums = (sums[0] + take * problem_energy(model, spins),
+                    sums[1] + take * sigma_x_estimator(spins, beta, gamma))
             return (spins, sums), None
 
         zeros = jnp.zeros(num_replicas, model.dtype)

@@ -154,8 +154,9 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
     ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
     ``extra_field`` (N,) adds to h for every replica. When the population is sharded over devices, pass
     ``replicated`` (a fully replicated sharding on the same mesh): the R weights are then gathered before
-    the reductions of the reweighting and resampling, so results do not depend on the number of devices. Vectorise over independent runs with ``jax.vmap``
-    over ``key`` and ``spins``. ``progress`` compiles in reports to :mod:`~dragonjax.kernels.progress`."""
+    the reductions of the reweighting and resampling, so results do not depend on the number of devices.
+    Vectorise over independent runs with ``jax.vmap`` over ``key`` and ``spins``. ``progress`` compiles in
+    reports to :mod:`~dragonjax.kernels.progress`."""
     check_resampling(resampling)
     betas = jnp.asarray(betas, spins.dtype)
     frozen = jax.lax.stop_gradient(model)

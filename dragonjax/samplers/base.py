@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..ising import IsingModel, ProblemError
+from ..ising import IsingModel
 from ..kernels import cached_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
