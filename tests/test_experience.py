@@ -162,3 +162,15 @@ def test_version_and_module_entry_point():
 
     shown = subprocess.run([sys.executable, "-m", "dragonjax", "--version"], capture_output=True, text=True)
     assert shown.returncode == 0 and shown.stdout.strip() == f"dragonjax {__version__}"
+
+
+def test_ruff_is_clean():
+    """The lint configured in pyproject.toml ([tool.ruff]) passes on the package, tests and benchmarks."""
+    import shutil
+
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=os.path.dirname(sys.executable))
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([ruff, "check", "."], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stdout
