@@ -99,8 +99,45 @@ def test_too_large_problem_has_a_clear_error():
 
     qpu = QPUSampler(MockDWaveSampler(topology_type="chimera", topology_shape=[1, 1, 4]))  # 8 qubits
     bqm = dimod.generators.ran_r(1, 12, seed=0)  # K12 cannot embed on 8 qubits
-    with pytest.raises(ProblemError, match="active-layers"):
-        qpu.sample(bqm, num_reads=1)
+    with pytest.raises(ProblemError, match="cannot fit the QPU graph.*active-layers"):
+        qpu.sample(bqm, num_reads=1)  # refused by the size check, before any embedding search
+    assert qpu.embedding_searches == 0
+    dense = dimod.generators.ran_r(1, 8, seed=0)  # 8 variables, 28 couplings > the 16 couplers of one cell
+    with pytest.raises(ProblemError, match="28 couplings cannot fit"):
+        qpu.sample(dense, num_reads=1)
+
+
+def test_unreachable_solver_is_retried_then_a_qpu_error_with_exit_code_3(monkeypatch, capsys):
+    """A bad token or endpoint: opening the solver fails inside the cloud client; it is retried with back-off and
+    then reported as a QPUError, which the CLI turns into exit code 3 and one line."""
+    import dwave.system
+
+    from dragonjax.cli import main
+    from dragonjax.samplers import dwave as backend
+
+    attempts = []
+
+    def unreachable(*args, **kwargs):
+        attempts.append(1)
+        raise RuntimeError("API request timed out")
+
+    monkeypatch.setenv("DWAVE_API_TOKEN", "bogus")
+    monkeypatch.setattr(dwave.system, "DWaveSampler", unreachable)
+    monkeypatch.setattr(backend.time, "sleep", lambda seconds: None)
+    with pytest.raises(QPUError, match="could not open a D-Wave solver.*after 3 attempts.*timed out"):
+        QPUSampler(retries=2)
+    assert len(attempts) == 3
+    with pytest.raises(SystemExit) as exit_:
+        main(["--no-compile-cache", "train", "--sampler", "dwave", "--hidden", "8", "--train-size", "8", "--quiet"])
+    assert exit_.value.code == 3
+    assert "QPU error: could not open a D-Wave solver" in capsys.readouterr().err
+
+
+def test_cli_mock_is_advantage_sized():
+    from dragonjax.samplers.dwave import qpu_sampler
+
+    child = qpu_sampler(mock=True).child
+    assert len(child.nodelist) > 5000 and child.properties["topology"]["shape"] == [16]
 
 
 def test_embeddings_saved_and_reloaded(tmp_path):

@@ -59,12 +59,12 @@ class QPUSampler(dimod.Sampler):
     def __init__(self, child=None, chain_strength=None, retries: int = 3, backoff_seconds: float = 1.0,
                  embedding_file: str | None = None, seed: int = 0):
         system = _dwave_system()
+        self.retries, self.backoff_seconds = int(retries), float(backoff_seconds)
         if child is None:
             check_credentials()
-            child = system.DWaveSampler()
+            child = self._retried(system.DWaveSampler, "could not open a D-Wave solver (token, endpoint, solver name)")
         self.child = child
         self.chain_strength = chain_strength
-        self.retries, self.backoff_seconds = int(retries), float(backoff_seconds)
         self.embedding_file, self.seed = embedding_file, seed
         self.embeddings: dict = {}
         self.embedding_searches = 0
@@ -72,6 +72,18 @@ class QPUSampler(dimod.Sampler):
                       "physical_qubits": 0}
         if embedding_file and os.path.exists(embedding_file):
             self.load_embeddings(embedding_file)
+
+    def _retried(self, call, what: str):
+        """``call()``, retried with exponential back-off on any failure of the cloud client; then a QPUError."""
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except (ProblemError, ValueError, TypeError):
+                raise
+            except Exception as err:  # bad token, unreachable endpoint, solver not found, timeouts
+                if attempt == self.retries:
+                    raise QPUError(f"{what}: failed after {self.retries + 1} attempts: {err}") from err
+                time.sleep(self.backoff_seconds * 2 ** attempt)
 
     @property
     def parameters(self) -> dict:
@@ -91,9 +103,13 @@ class QPUSampler(dimod.Sampler):
         if key not in self.embeddings:
             import minorminer
 
-            self.embedding_searches += 1
-            _, target_edges, _ = self.child.structure
+            target_nodes, target_edges, _ = self.child.structure
             edges = list(bqm.quadratic)
+            if len(bqm.variables) > len(target_nodes) or len(edges) > len(target_edges):  # necessary for a minor
+                raise ProblemError(f"a problem of {len(bqm.variables)} variables and {len(edges)} couplings cannot "
+                                   f"fit the QPU graph ({len(target_nodes)} qubits, {len(target_edges)} couplers); "
+                                   f"use a smaller --active-layers / --max-variables")
+            self.embedding_searches += 1
             embedding = minorminer.find_embedding(edges, target_edges, random_seed=self.seed) if edges else {}
             if edges and not embedding:
                 raise ProblemError(f"a problem of {len(bqm.variables)} variables could not be embedded on the QPU "
@@ -129,17 +145,13 @@ class QPUSampler(dimod.Sampler):
             params.setdefault("chain_strength", self.chain_strength)
         embedding = self.embedding_for(bqm)
         composite = system.FixedEmbeddingComposite(self.child, embedding)
-        for attempt in range(self.retries + 1):
-            try:
-                sampleset = composite.sample(bqm, **params)
-                sampleset.resolve()
-                break
-            except (ProblemError, ValueError, TypeError):
-                raise
-            except Exception as err:  # solver unavailable, network errors, timeouts
-                if attempt == self.retries:
-                    raise QPUError(f"QPU call failed after {self.retries + 1} attempts: {err}") from err
-                time.sleep(self.backoff_seconds * 2 ** attempt)
+
+        def call():
+            sampleset = composite.sample(bqm, **params)
+            sampleset.resolve()
+            return sampleset
+
+        sampleset = self._retried(call, "QPU call")
         self.stats["qpu_calls"] += 1
         self.stats["qpu_access_time_us"] += float(sampleset.info.get("timing", {}).get("qpu_access_time", 0.0))
         if "chain_break_fraction" in sampleset.record.dtype.names:
@@ -148,10 +160,16 @@ class QPUSampler(dimod.Sampler):
         return sampleset
 
 
-def qpu_sampler(mock: bool = False, **kwargs) -> QPUSampler:
-    """A real QPU sampler (needs credentials) or, with ``mock=True``, one on an offline MockDWaveSampler."""
+MOCK_TOPOLOGY = ("pegasus", (16,))  # an Advantage-sized graph: Pegasus P16, 5640 qubits
+
+
+def qpu_sampler(mock: bool = False, topology=MOCK_TOPOLOGY, **kwargs) -> QPUSampler:
+    """A real QPU sampler (needs credentials) or, with ``mock=True``, one on an offline MockDWaveSampler of the
+    ``topology`` (type, shape) -- default an Advantage-sized Pegasus P16 (dwave-system's own mock default is a
+    small P3)."""
     if mock:
         from dwave.system.testing import MockDWaveSampler
 
-        return QPUSampler(MockDWaveSampler(topology_type="pegasus"), **kwargs)
+        kind, shape = topology
+        return QPUSampler(MockDWaveSampler(topology_type=kind, topology_shape=list(shape)), **kwargs)
     return QPUSampler(**kwargs)
