@@ -165,7 +165,10 @@ def _training_config(args) -> dict:
 def cmd_train(args) -> int:
     from .experiments.training import run_training
 
-    metrics = run_training(_training_config(args), out=args.out, resume=args.resume, progress=not args.quiet)
+    if args.overwrite and args.resume:
+        raise ValueError("--overwrite replaces the run in --out and --resume continues it: give one of them")
+    metrics = run_training(_training_config(args), out=args.out, resume=args.resume, progress=not args.quiet,
+                           overwrite=args.overwrite)
     ensemble = "seeds" in metrics
     if not args.quiet:
         for h in metrics["history"]:
@@ -444,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "test and train accuracy; per seed, mean and spread for an ensemble).")
     add_training_arguments(p)
     p.add_argument("--out", help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (options given must match its config)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
@@ -458,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "results.json, arrays.nc and scaling.png/pdf. Quick default: 10 seeds x 6 epochs, "
                                    "64-128-40 net; --full is the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--dataset", choices=("digits", "teacher-student"), default="digits",
                    help="digits (bundled with scikit-learn) or a synthetic teacher-student task (default digits)")
     p.add_argument("--sampler", choices=("pa", "sa", "piqmc"), default="pa", help="annealer trainer's sampler")
@@ -475,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "standard parametrisation; record the label order m(t) on the probe set and fit the "
                                    "collapse m = f((t - t*) N^(1/nu)) with bootstrap intervals over seeds.")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--sizes", type=lambda text: [_positive_int(v) for v in text.split(",")],
                    help="sizes N, e.g. 16,32,64,128 (default)")
     p.add_argument("--seeds", type=_seeds, help="seeds per size (default 10)")
@@ -491,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "report the final test accuracy's difference from the baseline with a 95%% Welch "
                                    "interval over seeds. Writes results.json and ablation.png/pdf.")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--seeds", type=_seeds, help="seeds per setting (default 8; full 16)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default 3; full 10)")
     p.add_argument("--variants", help="settings separated by ';' (default all: baseline; M=1; M=16; R=4; R=32; "
@@ -509,6 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "units of the local-field scale. Writes results.json, arrays.nc, "
                                    "transition.png/pdf and binder.png/pdf; t* = first epoch with m >= 1/2.")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--dataset", choices=("digits",), default="digits", help="digits (the only choice here)")
     p.add_argument("--widths", type=_int_list, default=[32, 64, 128], help="hidden widths (default 32,64,128)")
     p.add_argument("--epochs", type=_positive_int, default=10, help="epochs per width (default 10)")
@@ -548,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sk only: also extrapolate the ground-state energy from PA at these N (e.g. 32,64,128,256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
     p.add_argument("--out", help="output directory (results.json, arrays.nc, binder.png/pdf, config.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_glass)
 
@@ -558,6 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "0.78). Quick default: about 15 minutes on 2 CPU cores, population annealing, "
                                    "no QPU, no network. --full: the paper-sized version (for a GPU).")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--full", action="store_true", help="paper-sized settings")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -574,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test, about 30 s on 2 cores)")
     p.add_argument("--gpu", action="store_true", help="add the 1024x1024 layered figure to the classical suite")
     p.add_argument("--out", help="write config.json (provenance) and one JSON of results per suite here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--benchmarks", help="folder holding the bench_*.py scripts (default: the checkout's benchmarks/)")
     p.set_defaults(func=cmd_bench)
     return parser
@@ -597,6 +616,10 @@ def main(argv=None) -> int:
         jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
                                    process_id=args.process_id)
     try:
+        if getattr(args, "overwrite", False) and args.command != "train":  # train deletes after its checks
+            from .experiments.results import clear_run
+
+            clear_run(args.out)
         return args.func(args)
     except KeyboardInterrupt:  # a training run has written its checkpoint after its last whole epoch
         out = getattr(args, "out", None)

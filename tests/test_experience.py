@@ -174,3 +174,46 @@ def test_ruff_is_clean():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([ruff, "check", "."], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stdout
+
+
+def test_a_run_directory_is_never_mixed_and_overwrite_replaces_only_a_run(tmp_path):
+    from dragonjax import ProblemError
+    from dragonjax.experiments.results import RunDirectory, clear_run
+
+    RunDirectory(str(tmp_path / "a"), {"x": 1})
+    (tmp_path / "a" / "results.json").write_text("{}")
+    with pytest.raises(ProblemError, match="already holds a run"):
+        RunDirectory(str(tmp_path / "a"), {"x": 2})
+    RunDirectory(str(tmp_path / "a"), {"x": 2}, overwrite=True)
+    assert not (tmp_path / "a" / "results.json").exists()  # nothing of the old run is left beside the new one
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["x"] == 2
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "notes.txt").write_text("mine")
+    assert not clear_run(str(tmp_path / "b")) and (tmp_path / "b" / "notes.txt").exists()  # not a run: kept
+    with pytest.raises(ProblemError, match="non-empty"):
+        RunDirectory("", {})
+
+
+def test_resume_with_more_epochs_extends_a_constant_rate_run_exactly(tmp_path):
+    """--resume --epochs N on a finished constant-learning-rate run continues it: the result equals a run of N
+    epochs from the start. A cosine run (planned for its epochs) and shortening are refused."""
+    from dragonjax import ProblemError
+    from dragonjax.experiments.training import run_training
+
+    config = {"train_size": 64, "test_size": 32, "hidden": [8], "spins_per_class": 1, "sampler": "sa",
+              "num_reads": 4, "num_sweeps": 4, "lr_schedule": "constant", "seed": 3}
+    whole = run_training({**config, "epochs": 3}, out=str(tmp_path / "whole"))
+    run_training({**config, "epochs": 2}, out=str(tmp_path / "ext"))
+    extended = run_training({"epochs": 3}, out=str(tmp_path / "ext"), resume=True)
+    assert without_times(extended) == without_times(whole)
+    stored = json.loads((tmp_path / "ext" / "config.json").read_text())
+    assert stored["epochs"] == 3 and stored["extended_from_epochs"] == 2
+    with pytest.raises(ProblemError, match="cannot be shortened"):
+        run_training({"epochs": 1}, out=str(tmp_path / "ext"), resume=True)
+    run_training({**config, "epochs": 1, "lr_schedule": "cosine"}, out=str(tmp_path / "cos"))
+    with pytest.raises(ProblemError, match="only runs with --lr-schedule constant"):
+        run_training({"epochs": 2}, out=str(tmp_path / "cos"), resume=True)
+    with pytest.raises(ProblemError, match="--overwrite"):
+        run_training({**config, "epochs": 1}, out=str(tmp_path / "cos"))
+    replaced = run_training({**config, "epochs": 1}, out=str(tmp_path / "cos"), overwrite=True)
+    assert replaced["epochs"] == 1

@@ -320,6 +320,10 @@ def plot_thermal_fss(results: dict, stem: str):
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no crossing of neighbouring sizes\nresolved at any epoch", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9)
+        ax.set_xlim(-0.5, max(th["epochs"]) + 0.5)
     fig.suptitle("Thermal glass of the frozen students (teacher–student, fixed load): Binder crossings in T",
                  fontsize=10)
     fig.tight_layout()

@@ -5,10 +5,13 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 from importlib import metadata
 
 import numpy as np
+
+from ..ising import ProblemError
 
 __all__ = ["provenance", "finite", "write_json", "save_dataset", "load", "RunDirectory"]
 
@@ -124,11 +127,33 @@ def load(path: str):
     return ds
 
 
+def clear_run(path: str) -> bool:
+    """Delete the run directory ``path`` if it is one (holds a ``config.json``); True when something was deleted.
+    A directory without one is left alone, so a mistyped path cannot delete unrelated files."""
+    if path and os.path.exists(os.path.join(path, "config.json")):
+        shutil.rmtree(path)
+        return True
+    return False
+
+
 class RunDirectory:
     """An output directory: ``config.json`` (parameters, seed, provenance, start time) written at once,
-    ``metrics.json`` written by :meth:`finish` with the end time."""
+    ``metrics.json`` written by :meth:`finish` with the end time.
 
-    def __init__(self, path: str, config: dict):
+    A directory that already holds a run (its ``config.json``) is refused, so two runs are never mixed;
+    ``overwrite=True`` deletes that run's directory first (only a directory with a ``config.json``, i.e. one
+    of ours)."""
+
+    def __init__(self, path: str, config: dict, overwrite: bool = False):
+        if not path:
+            raise ProblemError("the output directory must be a non-empty path")
+        if os.path.isfile(path):
+            raise ProblemError(f"{path} is a file, not a directory")
+        if overwrite:
+            clear_run(path)
+        if os.path.exists(os.path.join(path, "config.json")):
+            raise ProblemError(f"{path} already holds a run (config.json); choose a new output directory, "
+                               f"or --overwrite to replace it")
         os.makedirs(path, exist_ok=True)
         self.path = path
         self.started = datetime.datetime.now(datetime.timezone.utc).isoformat()

@@ -25,7 +25,7 @@ from ..train.annealer import BETA_UNITS
 from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
-from .results import RunDirectory, finite, json_default
+from .results import RunDirectory, finite, json_default, write_json
 
 __all__ = ["TrainConfig", "LEARNING_RATES", "build_run", "run_training", "save_checkpoint", "load_checkpoint",
            "history_dataset", "summary"]
@@ -311,10 +311,22 @@ def _stored_run(out: str, given: dict):
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     stored = TrainConfig.from_dict({k: v for k, v in run.config.items() if k in known}).resolved()
     differ = stored.differences(given)
+    extend = differ.pop("epochs", None)
     if differ:
         detail = "; ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in differ.items())
         raise ProblemError(f"--resume: the command line differs from the run in {out} ({detail}); drop those "
                            f"options or start a new --out")
+    if extend is not None:  # --resume --epochs N: extend the run
+        old, new = extend
+        if new < old:
+            raise ProblemError(f"--resume --epochs {new}: the run in {out} has {old} epochs and cannot be shortened")
+        if stored.lr_schedule != "constant":
+            raise ProblemError(f"--resume --epochs {new}: the run in {out} uses the {stored.lr_schedule} learning-rate "
+                               f"schedule planned for {old} epochs (its rate reaches 0 there); only runs with "
+                               f"--lr-schedule constant can be extended")
+        stored = dataclasses.replace(stored, epochs=new)
+        run.config = {**run.config, "epochs": new, "extended_from_epochs": run.config.get("extended_from_epochs", old)}
+        write_json(os.path.join(out, "config.json"), run.config)
     return run, stored
 
 
@@ -325,12 +337,14 @@ def holds_run(out: str) -> bool:
 
 
 def run_training(config: dict | TrainConfig, out: str | None = None, resume: bool = False, progress: bool = False,
-                 on_epoch=None, return_state: bool = False):
+                 on_epoch=None, return_state: bool = False, overwrite: bool = False):
     """Train as configured (one seed, or ``seeds`` as one ensemble). With ``out`` write config.json, a
     checkpoint after every epoch, history.nc (xarray; dims seed x epoch) and metrics.json. ``resume``
     continues from the checkpoint in ``out`` (the config keys given must agree with the stored ones; with a
-    :class:`TrainConfig` every field counts as given), giving the same result as an uninterrupted run. A new
-    run refuses an ``out`` that holds one. ``on_epoch(state, record)`` is called after every epoch (for a
+    :class:`TrainConfig` every field counts as given, except that ``epochs`` may be raised to extend a run with a
+    constant learning rate), giving the same result as an uninterrupted run. A new run refuses an ``out`` that
+    holds one, unless ``overwrite`` (which deletes it once the configuration has been checked).
+    ``on_epoch(state, record)`` is called after every epoch (for a
     single seed with the single network's state); ``return_state`` also returns the final TrainState."""
     given = config.to_dict() if isinstance(config, TrainConfig) else {k: v for k, v in config.items() if v is not None}
     if not isinstance(config, TrainConfig):
@@ -342,11 +356,12 @@ def run_training(config: dict | TrainConfig, out: str | None = None, resume: boo
         run, cfg = _stored_run(out, given)
     else:
         cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(given)
-        if out and holds_run(out):
-            raise ProblemError(f"{out} already holds a run; continue it with --resume or choose a new --out")
+        if out and holds_run(out) and not overwrite:
+            raise ProblemError(f"{out} already holds a run; continue it with --resume, replace it with --overwrite "
+                               f"or choose a new --out")
     cfg, ds, net, trainer = build_run(cfg)  # every check of the configuration before the folder is written
     if out and not resume:
-        run = RunDirectory(out, cfg.to_dict())
+        run = RunDirectory(out, cfg.to_dict(), overwrite=overwrite)
     seeds = cfg.member_seeds
     ensemble = Ensemble(trainer, seeds)
     checkpoint = os.path.join(out, "checkpoint.npz") if out else None
