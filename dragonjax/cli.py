@@ -497,8 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the baseline annealer-assisted network and variants that change one thing "
                                    "each (M in {1, 4, 16} negatives, R in {4, 16, 32} reads, {8, 32, 128} sweeps, the "
                                    "beta schedule in units of the rms local field), seeds as one ensemble per setting; "
-                                   "report the final test accuracy's difference from the baseline with a 95%% Welch "
-                                   "interval over seeds. Writes results.json and ablation.png/pdf.")
+                                   "report the final test accuracy's paired difference from the baseline over the "
+                                   "shared seeds (95%% t interval; Holm over the settings). Writes results.json and "
+                                   "ablation.png/pdf.")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (deleted once the options are checked)")

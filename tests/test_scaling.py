@@ -157,19 +157,22 @@ def test_exponent_difference_tells_a_faster_trainer_from_an_equal_one():
         exponent_difference(t, curve(1.0)[:2], curve(0.5), "power")
 
 
-def test_welch_interval_matches_scipy():
+def test_paired_interval_matches_scipy_and_holm_controls_the_family():
     from scipy import stats
 
-    from dragonjax.experiments.ablation import welch_interval
+    from dragonjax.experiments.ablation import holm, paired_interval
 
     rng = np.random.default_rng(2)
-    a, b = rng.normal(0.9, 0.02, 8), rng.normal(0.85, 0.05, 6)
-    ours = welch_interval(a, b)
-    theirs = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    assert ours["interval"] == pytest.approx([theirs.low, theirs.high])
-    assert ours["differs"] == (theirs.low > 0 or theirs.high < 0)
-    with pytest.raises(ProblemError, match="two values"):
-        welch_interval(a[:1], b)
+    a = rng.normal(0.9, 0.02, 8)
+    b = a - 0.01 + rng.normal(0, 0.005, 8)
+    ours = paired_interval(a, b)
+    theirs = stats.ttest_rel(a, b)
+    ci = theirs.confidence_interval(0.95)
+    assert ours["interval"] == pytest.approx([ci.low, ci.high]) and ours["p_value"] == pytest.approx(theirs.pvalue)
+    assert holm([0.01, 0.04, 0.03]) == [True, False, False]  # 0.01 <= 0.05/3; 0.03 > 0.05/2 stops
+    assert holm([0.001, 0.02, 0.04]) == [True, True, True]
+    with pytest.raises(ProblemError, match="two pairs"):
+        paired_interval(a[:1], b[:1])
 
 
 def test_ablation_runs_variants_against_the_baseline(tmp_path):
