@@ -136,16 +136,27 @@ def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None,
     return out
 
 
-def bootstrap_problems(statistic, arrays, resamples: int = 1000, seed: int = 0):
+def bootstrap_problems(statistic, arrays, resamples: int = 1000, seed: int = 0, clusters=None):
     """``statistic(*arrays)`` recomputed on ``resamples`` resamplings (with replacement) of the problems,
-    the leading axis shared by every array: the bootstrap over the independent unit. Returns the draws
-    stacked along a new leading axis (pytrees of arrays are stacked leaf by leaf)."""
+    the leading axis shared by every array: the bootstrap over the independent unit. With ``clusters`` (one
+    label per problem, e.g. the network a probe input's problem belongs to) the clusters are resampled and each
+    drawn cluster brings all its problems (a cluster bootstrap: problems of one cluster are not independent).
+    Returns the draws stacked along a new leading axis (pytrees of arrays are stacked leaf by leaf)."""
     arrays = [np.asarray(a) for a in arrays]
     s = arrays[0].shape[0]
     if any(a.shape[0] != s for a in arrays):
         raise ValueError("every array must have the problems on its leading axis")
     rng = np.random.default_rng(seed)
-    draws = [statistic(*(a[idx] for a in arrays)) for idx in rng.integers(0, s, (resamples, s))]
+    if clusters is None:
+        indices = rng.integers(0, s, (resamples, s))
+    else:
+        clusters = np.asarray(clusters)
+        if clusters.shape != (s,):
+            raise ValueError(f"clusters must hold one label per problem ({s}), got shape {clusters.shape}")
+        members = [np.flatnonzero(clusters == c) for c in np.unique(clusters)]
+        indices = [np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
+                   for _ in range(resamples)]
+    draws = [statistic(*(a[idx] for a in arrays)) for idx in indices]
     if isinstance(draws[0], dict):
         return {k: np.stack([d[k] for d in draws]) for k in draws[0]}
     return np.stack(draws)

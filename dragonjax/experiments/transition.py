@@ -230,8 +230,10 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
 
     ``params`` may also be a list of networks' parameters (e.g. the seeds of an ensemble): the problems are then
     every (network, probe input) pair, each divided by its own network's scale (or by ``energy_scale[i]``), so
-    that all are measured at the same reduced temperatures; ``energy_scale`` in the result is then the list of
-    scales and a curve point's ``temperature`` is the reduced one times their mean."""
+    that all are measured at the same reduced temperatures, and the bootstrap resamples the networks (each with
+    all its probe inputs: a cluster bootstrap); ``energy_scale`` in the result is then the list of scales and a
+    curve point's ``temperature`` is the reduced one times their mean. Give each call its own ``seed`` when
+    curves are compared (e.g. two sizes): equal seeds draw equal resampling indices."""
     x = jnp.asarray(x_probe, jnp.float32)
     several = isinstance(params, (list, tuple))
     if not several:
@@ -239,6 +241,7 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
         fields, _ = network.input_fields(params, x)
         scale = local_field_scale(base, fields) if energy_scale is None else float(energy_scale)
         model, extra_field, factor, num_problems = base, fields, scale, len(fields)
+        clusters = None
     else:
         given = [None] * len(params) if energy_scale is None else list(np.broadcast_to(energy_scale, (len(params),)))
         models, scale = [], []
@@ -248,6 +251,7 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
             scale.append(local_field_scale(base, fields) if s is None else float(s))
             models += [IsingModel(base.J / scale[-1], (base.h + f) / scale[-1]) for f in fields]
         model, extra_field, factor, num_problems = stack_models(models), None, 1.0, len(models)
+        clusters = np.repeat(np.arange(len(params)), len(x))  # the networks are the independent unit
     reduced = np.sort(np.asarray(reduced_temperatures, np.float64))
     ladder = np.exp(np.interp(np.arange(3 * len(reduced) - 2) / 3.0, np.arange(len(reduced)), np.log(reduced)))
     measured = np.flatnonzero(np.isin(np.arange(len(ladder)) % 3, [0]))
@@ -269,7 +273,7 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
         return glass_statistics(m2, m4, n, replicon=replicon)
 
     stats = statistics(moments["m2"], moments["m4"], replicon)
-    draws = bootstrap_problems(statistics, (moments["m2"], moments["m4"], replicon), resamples, seed)
+    draws = bootstrap_problems(statistics, (moments["m2"], moments["m4"], replicon), resamples, seed, clusters)
     checks = stationarity_check(r, z_max=family_z_max(2 * len(reduced), samples=num_problems))
     mean_scale = float(np.mean(scale))
     curve = [{"reduced_temperature": float(t), "temperature": float(t * mean_scale), "g": float(stats["g"][i]),
