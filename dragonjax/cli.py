@@ -602,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) == "":
+        parser.exit(2, f"dragonjax {args.command}: error: --out must be a non-empty path\n")
     if getattr(args, "resume", False) and not args.out:
         parser.error("--resume needs --out DIR")
     manual = (args.coordinator, args.num_processes, args.process_id)

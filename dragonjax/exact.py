@@ -55,11 +55,18 @@ def _chunk_energies(model: IsingModel, chunk, n: int):
     return model.energy(_chunk_spins(chunk, n, model.dtype))
 
 
+def _check_beta(beta):
+    """A concrete beta must be finite (it may be traced, e.g. under jax.grad)."""
+    if not isinstance(beta, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(beta, np.float64))):
+        raise ProblemError(f"beta must be finite, got {beta!r}")
+
+
 def log_partition(model: IsingModel, beta) -> jax.Array:
     """``ln Z = ln sum_s exp(-beta E(s))`` (E includes the offset), by a streaming log-sum-exp.
 
     Differentiable with respect to the model (``jax.grad`` gives ``-beta <dE/dtheta>``) and beta."""
     n = _check_size(model, MAX_ENUMERATION_VARIABLES, "exact enumeration")
+    _check_beta(beta)
     return _log_partition(model, jnp.asarray(beta, model.dtype), n)
 
 
@@ -83,6 +90,7 @@ def thermal_averages(model: IsingModel, beta) -> dict:
     """Exact Boltzmann averages at inverse temperature beta: ``energy`` <E>, ``magnetisation`` <s_i> (N,),
     ``correlations`` <s_i s_j> (N, N) and ``log_z``."""
     n = _check_size(model, MAX_ENUMERATION_VARIABLES, "exact enumeration")
+    _check_beta(beta)
     beta = jnp.asarray(beta, model.dtype)
     log_z = _log_partition(model, beta, n)
     e, m, c = _moments(model, beta, log_z, n)
@@ -106,6 +114,7 @@ def _moments(model, beta, log_z, n):
 def boltzmann_distribution(model: IsingModel, beta) -> np.ndarray:
     """Exact probabilities of all 2^N states (index order of :func:`index_to_spins`), float64."""
     n = _check_size(model, 20, "the full Boltzmann table")
+    _check_beta(beta)
     energies = np.concatenate([np.asarray(_chunk_energies(model, c, n), np.float64)
                                for c in range(_chunking(n)[1])])
     logw = -float(beta) * energies

@@ -10,13 +10,15 @@ respect to the coupling is ``grad.J[i, j] + grad.J[j, i]``.
 """
 from __future__ import annotations
 
+import os
 from typing import Hashable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["IsingModel", "ProblemError", "check_spins", "graph_colouring", "dot", "local_field_scale", "stack_models"]
+__all__ = ["IsingModel", "ProblemError", "check_memory", "check_spins", "graph_colouring", "dot", "local_field_scale",
+           "stack_models"]
 
 
 def dot(a, b):
@@ -59,6 +61,37 @@ def _validate_couplings(J: np.ndarray, h: np.ndarray, offset) -> None:
         raise ProblemError(f"J must be symmetric, but J[{i}, {j}] = {J[i, j]} != J[{j}, {i}] = {J[j, i]}")
 
 
+def _check_range(J: np.ndarray, h: np.ndarray, offset: float, dtype) -> None:
+    """The largest |energy| the problem can reach, 1/2 sum |J| + sum |h| + |offset|, must be finite in the dtype
+    the model is stored in (else values would silently become inf there)."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        return
+    limit = float(np.finfo(dtype).max)
+    bound = 0.5 * float(np.abs(J).sum()) + float(np.abs(h).sum()) + abs(float(offset))
+    if not bound < limit:
+        raise ProblemError(f"the problem's energies can reach {bound:.3g}, beyond the {dtype.name} range "
+                           f"({limit:.3g}) it is stored in: rescale the biases and offset (or enable float64 with "
+                           f"JAX_ENABLE_X64=1)")
+
+
+def available_memory() -> int | None:
+    """Physical memory of this machine in bytes (None where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(num_bytes: float, what: str) -> None:
+    """Refuse, with a one-line reason, an allocation larger than this machine's physical memory (before it is
+    attempted: a dense problem of 60 000 variables needs 27 GiB)."""
+    total = available_memory()
+    if total is not None and num_bytes > total:
+        raise ProblemError(f"{what} needs about {num_bytes / 2 ** 30:.1f} GiB, more than this machine's "
+                           f"{total / 2 ** 30:.1f} GiB of memory")
+
+
 def check_spins(spins, num_variables: int) -> None:
     """Raise :class:`ProblemError` unless ``spins`` has shape (..., N) with entries in {-1, +1}."""
     shape = np.shape(spins)
@@ -90,6 +123,7 @@ class IsingModel:
         if concrete:
             Jn, hn = np.asarray(J, dtype=np.float64), np.asarray(h, dtype=np.float64)
             _validate_couplings(Jn, hn, float(offset))
+            _check_range(Jn, hn, float(offset), dtype)
         n = np.shape(J)[0] if np.ndim(J) else 0
         if labels is None:
             labels = tuple(range(n))
@@ -121,6 +155,7 @@ class IsingModel:
         spin = bqm.spin
         labels = list(spin.variables)
         n = len(labels)
+        check_memory(12.0 * n * n, f"a dense coupling matrix of {n} variables")  # float64 J + its float32 copy
         linear, (irow, icol, qdata), offset = spin.to_numpy_vectors(variable_order=labels)
         J = np.zeros((n, n))
         np.add.at(J, (irow, icol), qdata)

@@ -112,6 +112,11 @@ class IsingNetwork:
 
     def energy(self, params, x, states):
         """E(s; x, theta) for free spins ``states`` (..., num_free); x (..., num_inputs) broadcasts."""
+        if np.shape(states)[-1:] != (self.num_free,):
+            raise ProblemError(f"states must have shape (..., {self.num_free}) (the free spins), got "
+                               f"{np.shape(states)}")
+        if np.shape(x)[-1:] != (self.num_inputs,):
+            raise ProblemError(f"inputs must have shape (..., {self.num_inputs}), got {np.shape(x)}")
         layers = [jnp.asarray(x, states.dtype)] + self.layers(states)
         e = 0.0
         for W, a, b in zip(params["weights"], layers[:-1], layers[1:]):
@@ -168,6 +173,8 @@ class IsingNetwork:
 
     def target_code(self, y):
         """t(y): +1 on class y's K output spins, -1 elsewhere; shape (..., C K)."""
+        if not isinstance(y, jax.core.Tracer):
+            self.check_labels(y)
         one_hot = jax.nn.one_hot(jnp.asarray(y), self.num_classes)
         return jnp.repeat(2.0 * one_hot - 1.0, self.spins_per_class, axis=-1)
 

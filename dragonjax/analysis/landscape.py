@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import exact
-from ..ising import IsingModel, ProblemError, dot
+from ..ising import IsingModel, ProblemError, check_spins, dot
 from ..kernels import random_spins
 
 __all__ = ["DEFAULT_WINDOW", "quench", "chao1", "minima_census", "count_local_minima", "heads", "probe_landscape"]
@@ -39,6 +39,7 @@ def quench(model: IsingModel, spins, max_sweeps: int = 10_000):
     """Greedy descent: repeatedly flip, in order, every spin whose flip lowers the energy, until none does
     (or ``max_sweeps``). spins (..., N) -> local minima (..., N)."""
     n = model.num_variables
+    check_spins(spins, n)
 
     def sweep(s):
         def flip(i, s):
@@ -114,6 +115,8 @@ def count_local_minima(model: IsingModel, method: str = "exact", num_starts: int
         return {"num_minima": int(len(minima)), "states": minima}
     if method != "sampled":
         raise ProblemError(f"unknown method {method!r}; expected 'exact' or 'sampled'")
+    if states is not None:
+        check_spins(states, model.num_variables)
     starts = (random_spins(jax.random.key(seed), (num_starts, model.num_variables), model.dtype)
               if states is None else jnp.asarray(states, model.dtype))
     return minima_census(starts, model)

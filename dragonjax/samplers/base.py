@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..ising import IsingModel
+from ..ising import IsingModel, check_memory
 from ..kernels import cached_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
@@ -78,6 +78,10 @@ class KernelSampler(dimod.Sampler):
             return dimod.SampleSet.from_samples(([], []), bqm.vartype, energy=[],
                                                 info={"seed": seed})
         model = IsingModel.from_bqm(bqm, dtype=self.dtype)
+        slices = int(kwargs.get("trotter_slices") or 1)
+        check_memory(32.0 * num_reads * slices * model.num_variables,  # spins, proposals, PA copies, the SampleSet
+                     f"{num_reads} reads of {model.num_variables} variables" + (f" x {slices} slices" if slices > 1
+                                                                                 else ""))
         key = jax.random.key(seed)
         key, k_init = jax.random.split(key)
         spins = self._initial_spins(k_init, model, num_reads, initial_states, bqm, kwargs)

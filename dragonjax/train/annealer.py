@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..ising import ProblemError, local_field_scale
+from ..ising import ProblemError, check_memory, local_field_scale
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
 from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_parametrisation,
@@ -156,6 +156,9 @@ class AnnealerTrainer:
             raise ProblemError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
         if beta_units not in BETA_UNITS:
             raise ProblemError(f"unknown beta_units {beta_units!r}; expected one of {BETA_UNITS}")
+        n = sum(network.sizes[1:])
+        check_memory(12.0 * n * n + 4.0 * batch_size * num_reads * n * (4 + num_reads / 4),
+                     f"a training step of this network ({n} free spins, {num_reads} reads, batch {batch_size})")
         self.net = network
         self.beta_units = beta_units
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
