@@ -18,8 +18,8 @@ KILLED_AFTER_EPOCH_2 = """
 import os, signal, sys
 from dragonjax.experiments import training
 save = training.save_checkpoint
-def save_then_die(path, state, history):
-    save(path, state, history)
+def save_then_die(path, state, history, config=None):
+    save(path, state, history, config)
     if state.epoch == 2:
         os.kill(os.getpid(), signal.SIGKILL)
 training.save_checkpoint = save_then_die
@@ -61,8 +61,8 @@ def test_sigkilled_ensemble_run_resumes_to_the_uninterrupted_result(tmp_path):
     config = json.loads((killed / "config.json").read_text())
     assert config["seeds"] == [3, 4] and config["provenance"]["packages"]["jax"]
     # the stored config rules: a differing option is refused by name, a fresh run cannot reuse the folder
-    refused = cli("train", "--out", str(killed), "--resume", "--epochs", "9", "--quiet")
-    assert refused.returncode == 2 and "epochs: stored 4, given 9" in refused.stderr, refused.stderr
+    refused = cli("train", "--out", str(killed), "--resume", "--num-reads", "8", "--quiet")
+    assert refused.returncode == 2 and "num_reads: stored 4, given 8" in refused.stderr, refused.stderr
     mixed = cli(*TRAIN_ARGS, "--out", str(killed))
     assert mixed.returncode == 2 and "already holds a run" in mixed.stderr
 
@@ -217,3 +217,23 @@ def test_resume_with_more_epochs_extends_a_constant_rate_run_exactly(tmp_path):
         run_training({**config, "epochs": 1}, out=str(tmp_path / "cos"))
     replaced = run_training({**config, "epochs": 1}, out=str(tmp_path / "cos"), overwrite=True)
     assert replaced["epochs"] == 1
+
+
+def test_a_checkpoint_of_another_configuration_or_a_damaged_one_is_refused(tmp_path):
+    """Same shapes, another configuration (a checkpoint copied between runs): refused, naming the difference; a
+    damaged file: one line saying so."""
+    import shutil
+
+    from dragonjax import ProblemError
+    from dragonjax.experiments.training import run_training
+
+    config = {"train_size": 64, "test_size": 32, "hidden": [8], "spins_per_class": 1, "sampler": "sa",
+              "num_reads": 4, "num_sweeps": 4, "epochs": 1}
+    run_training({**config, "lr_schedule": "constant"}, out=str(tmp_path / "a"))
+    run_training(config, out=str(tmp_path / "b"))
+    shutil.copy(tmp_path / "b" / "checkpoint.npz", tmp_path / "a" / "checkpoint.npz")
+    with pytest.raises(ProblemError, match="another configuration.*lr_schedule: checkpoint 'cosine', run 'constant'"):
+        run_training({}, out=str(tmp_path / "a"), resume=True)
+    (tmp_path / "a" / "checkpoint.npz").write_bytes(b"garbage")
+    with pytest.raises(ProblemError, match="damaged or not a dragonjax checkpoint"):
+        run_training({}, out=str(tmp_path / "a"), resume=True)

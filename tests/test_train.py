@@ -85,8 +85,8 @@ def test_checkpoint_resume_gives_identical_metrics(tmp_path, monkeypatch):
 
     original = training.save_checkpoint
 
-    def crash_after_two(path, state, history):
-        original(path, state, history)
+    def crash_after_two(path, state, history, config=None):
+        original(path, state, history, config)
         if state.epoch == 2:
             raise KeyboardInterrupt
 

@@ -209,28 +209,48 @@ def build_run(config):
 
 
 # -- checkpoints: arrays in .npz (no pickle) and the history as JSON ---------------------------------------
-def save_checkpoint(path, state: TrainState, history):
-    """Write ``state`` (every leaf as an array; PRNG keys as their key data) and ``history`` atomically."""
+CHECKPOINT_FORMAT = 2  # 2: the run's config in the metadata
+
+
+def save_checkpoint(path, state: TrainState, history, config: dict | None = None):
+    """Write ``state`` (every leaf as an array; PRNG keys as their key data), ``history`` and the run's
+    ``config`` (with the format version) atomically: a temporary file, fsync, rename."""
     leaves = jax.tree_util.tree_leaves(state)
     arrays = {f"leaf_{i:04d}": np.asarray(jax.random.key_data(leaf) if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key)
                                           else leaf) for i, leaf in enumerate(leaves)}
-    meta = {"num_leaves": len(leaves), "epoch": int(state.epoch), "step": int(state.step)}
+    meta = {"format": CHECKPOINT_FORMAT, "num_leaves": len(leaves), "epoch": int(state.epoch),
+            "step": int(state.step), "config": config}
     tmp = path + ".tmp.npz"
     history_text = json.dumps(finite(history), default=json_default)
-    np.savez(tmp, meta=np.asarray(json.dumps(meta)), history=np.asarray(history_text),
-             **arrays)
+    with open(tmp, "wb") as f:
+        np.savez(f, meta=np.asarray(json.dumps(meta, default=json_default)), history=np.asarray(history_text),
+                 **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
-def load_checkpoint(path, template: TrainState):
+def load_checkpoint(path, template: TrainState, config: dict | None = None):
     """(state, history) from :func:`save_checkpoint`, with the structure (and key types) of ``template`` --
-    the initial state of the same configuration. A checkpoint of another shape is an error."""
+    the initial state of the same configuration. A checkpoint of another shape, format version or (given
+    ``config``) of another configuration -- any key but ``epochs``, which a resume may raise -- is an error
+    naming the difference."""
     try:
         with np.load(path, allow_pickle=False) as f:
             meta, history = json.loads(str(f["meta"])), json.loads(str(f["history"]))
             arrays = [f[f"leaf_{i:04d}"] for i in range(meta["num_leaves"])]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-        raise ProblemError(f"cannot read the checkpoint {path}: {err}") from None
+        raise ProblemError(f"cannot read the checkpoint {path} (damaged or not a dragonjax checkpoint): "
+                           f"{str(err).splitlines()[0]}") from None
+    if meta.get("format", 1) != CHECKPOINT_FORMAT:
+        raise ProblemError(f"the checkpoint {path} has format {meta.get('format', 1)}, this dragonjax reads "
+                           f"format {CHECKPOINT_FORMAT}; start a new run")
+    stored = meta.get("config") or {}
+    if config is not None:
+        differ = {k: (stored.get(k), v) for k, v in config.items() if k != "epochs" and stored.get(k) != v}
+        if differ:
+            detail = "; ".join(f"{k}: checkpoint {a!r}, run {b!r}" for k, (a, b) in differ.items())
+            raise ProblemError(f"the checkpoint {path} belongs to another configuration ({detail})")
     leaves, treedef = jax.tree_util.tree_flatten(template)
     if len(arrays) != len(leaves):
         raise ProblemError(f"the checkpoint {path} does not match this configuration ({len(arrays)} arrays, "
@@ -369,14 +389,14 @@ def run_training(config: dict | TrainConfig, out: str | None = None, resume: boo
     state = None
     if resume:
         steps = -(-len(ds.x_train) // cfg.batch_size) * cfg.epochs
-        state, history = load_checkpoint(checkpoint, ensemble.init(steps))
+        state, history = load_checkpoint(checkpoint, ensemble.init(steps), cfg.to_dict())
         state = ensemble.place(state)
     single = not cfg.is_ensemble
 
     def after_epoch(state, record):
         history.append(record)
         if checkpoint:
-            save_checkpoint(checkpoint, state, history)
+            save_checkpoint(checkpoint, state, history, cfg.to_dict())
         if on_epoch is not None:
             on_epoch(member(state, 0), member_record(record)) if single else on_epoch(state, record)
 
