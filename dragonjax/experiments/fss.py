@@ -334,8 +334,12 @@ def plot_thermal_fss(results: dict, stem: str):
             tc = np.array([p[1]["temperature"] for p in resolved])
             lo = np.array([p[1]["interval"][0] for p in resolved])
             hi = np.array([p[1]["interval"][1] for p in resolved])
-            ax.errorbar(e + 0.1 * i, tc, yerr=[np.maximum(tc - lo, 0), np.maximum(hi - tc, 0)], fmt="o", capsize=2,
-                        color=f"C{i}", label=f"N = {pair[0]}/{pair[1]}")
+            transition = np.array([p[1]["transition"] for p in resolved])
+            for mask, fill, note in ((transition, f"C{i}", ""), (~transition, "none", " (g* ≤ 0: not a transition)")):
+                if mask.any():
+                    ax.errorbar(e[mask] + 0.1 * i, tc[mask], yerr=[np.maximum(tc - lo, 0)[mask],
+                                                                  np.maximum(hi - tc, 0)[mask]],
+                                fmt="o", mfc=fill, capsize=2, color=f"C{i}", label=f"N = {pair[0]}/{pair[1]}{note}")
     ax.set(xlabel="epoch t", ylabel="T_c / σ (resolved crossings only)", yscale="log",
            title=f"T_c(t) — {sum(c['resolved'] for r in th['per_epoch'].values() for c in r['crossings'])} of "
                  f"{sum(len(r['crossings']) for r in th['per_epoch'].values())} crossings resolved")
