@@ -39,6 +39,19 @@ def _sampler(name: str):
     return getattr(samplers, table[name])()
 
 
+ANNEAL_MEANINGS = {
+    "problem": "the problem sampled", "num_variables": "spins", "sampler": "the dragonjax sampler",
+    "num_reads": "reads (population size for pa)", "num_sweeps": "sweeps of the anneal", "seed": "random seed",
+    "best_energy": "lowest energy among the reads", "median_energy": "median energy of the reads",
+    "wall_seconds": "wall time of sample(), compilation included", "kernel_seconds": "time inside the compiled kernel",
+    "log_z": "population annealing's estimate of ln Z at beta_final",
+    "beta_final": "inverse temperature at the end of the anneal (1 / energy unit)",
+    "num_families": "distinct initial replicas with descendants in the final population",
+    "planted_ground_energy": "the planted ground-state energy (the known answer)",
+    "fraction_at_ground_state": "fraction of reads at the planted ground-state energy",
+    "devices": "JAX devices the reads were spread over"}
+
+
 def cmd_anneal(args) -> int:
     import dimod
 
@@ -55,6 +68,11 @@ def cmd_anneal(args) -> int:
         source = f"{args.problem} (size {args.size}, seed {args.seed})"
     sampler = _sampler(args.sampler)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps, "seed": args.seed}
+    run = None
+    if args.out:
+        from .experiments.results import RunDirectory
+
+        run = RunDirectory(args.out, {"command": "anneal", "problem": source, "sampler": args.sampler, **params})
     start = time.perf_counter()
     sampleset = sampler.sample(bqm, progress=not args.quiet, **params)
     wall = time.perf_counter() - start
@@ -74,12 +92,22 @@ def cmd_anneal(args) -> int:
     out["devices"] = jax.device_count()
     if jax.process_index() != 0:  # multi-host: every process holds the same gathered result; one prints it
         return 0
+    if run is not None:
+        from .experiments.results import write_json
+
+        run.finish({**out, "meanings": {k: ANNEAL_MEANINGS[k] for k in out}}, "results.json")
+        write_json(run.file("sampleset.json"), sampleset.to_serializable())
     if args.json:
-        print(json.dumps(out, indent=2))
+        from .experiments.results import finite
+
+        print(json.dumps(finite(out), indent=2))
     else:
         width = max(map(len, out))
         for k, v in out.items():
-            print(f"{k:<{width}}  {v:.6g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+            value = f"{v:.6g}" if isinstance(v, float) else f"{v}"
+            print(f"{k:<{width}}  {value:<14}  {ANNEAL_MEANINGS[k]}")
+        if args.out:
+            print(f"-> {args.out}/results.json, {args.out}/sampleset.json")
     return 0
 
 
@@ -436,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-sweeps", type=int, default=1000, help="sweeps (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--out", help="also write DIR/config.json, DIR/results.json and the reads as DIR/sampleset.json "
+                                 "(dimod's serialisable format: dimod.SampleSet.from_serializable)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (reported from inside the kernel)")
     p.set_defaults(func=cmd_anneal)
 

@@ -237,3 +237,20 @@ def test_a_checkpoint_of_another_configuration_or_a_damaged_one_is_refused(tmp_p
     (tmp_path / "a" / "checkpoint.npz").write_bytes(b"garbage")
     with pytest.raises(ProblemError, match="damaged or not a dragonjax checkpoint"):
         run_training({}, out=str(tmp_path / "a"), resume=True)
+
+
+def test_anneal_labels_what_it_prints_and_writes_a_run(tmp_path, capsys):
+    import dimod
+
+    from dragonjax.cli import main
+
+    out = tmp_path / "anneal"
+    assert main(["--no-compile-cache", "anneal", "--problem", "sk", "--size", "12", "--num-reads", "16",
+                 "--num-sweeps", "20", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "inverse temperature at the end of the anneal" in printed and "estimate of ln Z at beta_final" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["meanings"]["log_z"].startswith("population annealing")
+    reads = dimod.SampleSet.from_serializable(json.loads((out / "sampleset.json").read_text()))
+    assert len(reads) == 16 and reads.first.energy == pytest.approx(results["best_energy"])
+    assert json.loads((out / "config.json").read_text())["command"] == "anneal"
