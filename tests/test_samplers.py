@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import dragonjax as dj
-from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
+from dragonjax.samplers import PathIntegralQMCSampler, PopulationAnnealingSampler, SimulatedAnnealingSampler
 
 SAMPLERS = [SimulatedAnnealingSampler, PopulationAnnealingSampler]
 
@@ -268,3 +268,18 @@ def test_population_annealing_warns_when_its_reads_are_few_families():
         ss = PopulationAnnealingSampler().sample(bqm, num_reads=16, num_sweeps=50, beta_range=(0.1, 5.0), seed=0,
                                                  min_effective_population=0)
     assert ss.info["effective_population_ok"]
+
+
+@pytest.mark.parametrize("cls", [SimulatedAnnealingSampler, PopulationAnnealingSampler, PathIntegralQMCSampler])
+def test_sample_declares_and_documents_exactly_its_parameters(cls):
+    """Each sampler's sample() names its own keyword parameters (so help() and a notebook's tooltip show them),
+    `parameters` lists the same ones, and every one is documented in the docstring."""
+    import inspect
+
+    declared = [name for name, p in inspect.signature(cls.sample).parameters.items()
+                if name not in ("self", "bqm") and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    assert set(declared) == set(cls().parameters)
+    doc = cls.sample.__doc__
+    assert "{common}" not in doc
+    for name in declared:
+        assert f"\n            {name}: " in doc, name

@@ -15,7 +15,31 @@ from ..ising import IsingModel, check_memory
 from ..kernels import cached_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
-__all__ = ["KernelSampler", "replica_sharding", "shard_replicas", "to_host"]
+__all__ = ["COMMON_PARAMETERS", "KernelSampler", "document_parameters", "replica_sharding", "shard_replicas",
+           "to_host"]
+
+COMMON_PARAMETERS = """\
+bqm: the problem, any ``dimod.BinaryQuadraticModel`` (SPIN or BINARY; the samples come back in its
+    vartype, its offset included in the energies).
+num_reads: number of reads R (default 10).
+seed: random seed, an integer in [0, 2**32) (default: a fresh random one, recorded in ``info["seed"]``);
+    the same seed gives the same samples on one device or many.
+initial_states: starting states (anything ``dimod.as_samples`` accepts; tiled to ``num_reads``); default
+    uniformly random spins.
+sweep_method: "auto" (dense for dense problems, colour blocks for sparse ones), "dense" or "block".
+update_rule: "metropolis" or "heat_bath".
+progress: show a progress bar fed from inside the compiled kernel (about 20 updates)."""
+
+
+def document_parameters(method):
+    """Put :data:`COMMON_PARAMETERS` (one text for every sampler) in place of the ``{common}`` line of a
+    ``sample`` docstring, at that line's indentation."""
+    lines = method.__doc__.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "{common}")
+    indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
+    lines[at:at + 1] = [indent + line for line in COMMON_PARAMETERS.splitlines()]
+    method.__doc__ = "\n".join(lines)
+    return method
 
 
 def replica_sharding(num_replicas: int, devices=None):

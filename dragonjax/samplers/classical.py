@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import warnings
 
+import dimod
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
@@ -16,7 +17,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from ..kernels import (adaptive_population_annealing, beta_schedule, check_schedule, default_beta_range,
                        population_annealing, simulated_annealing)
 from ..kernels.population import check_resampling
-from .base import KernelSampler, to_host
+from .base import KernelSampler, document_parameters, to_host
 
 __all__ = ["SimulatedAnnealingSampler", "PopulationAnnealingSampler"]
 
@@ -80,6 +81,31 @@ class SimulatedAnnealingSampler(KernelSampler):
     def properties(self) -> dict:
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
+    @document_parameters
+    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
+               beta_schedule_type: str = "geometric", beta_schedule=None, sweep_method: str = "auto",
+               update_rule: str = "metropolis", progress: bool = False, **kwargs) -> dimod.SampleSet:
+        """Sample ``bqm`` by simulated annealing: ``num_reads`` independent chains, each swept ``num_sweeps``
+        times while beta rises through the schedule.
+
+        Args:
+            {common}
+            num_sweeps: sweeps of each chain (default 1000).
+            num_sweeps_per_beta: sweeps at each beta of the schedule (default 1; must divide ``num_sweeps``).
+            beta_range: (hot, cold) inverse temperatures in 1 / energy units of the BQM; default dwave-samplers'
+                rule from the BQM's coefficients (:func:`dragonjax.kernels.default_beta_range`).
+            beta_schedule_type: "geometric" (default), "linear" or "custom".
+            beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
+
+        Returns:
+            A ``dimod.SampleSet``; ``info`` holds ``beta_schedule``, ``seed``, ``sweep_method``, ``update_rule``
+            and ``timing`` (``run_seconds``)."""
+        return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
+                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
+                              beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule, **kwargs)
+
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, progress=False):
         betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
@@ -112,6 +138,41 @@ class PopulationAnnealingSampler(KernelSampler):
     @property
     def properties(self) -> dict:
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
+
+    @document_parameters
+    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
+               beta_schedule_type: str = "geometric", beta_schedule=None, resampling: str = "systematic",
+               adaptive: bool = False, target_overlap: float = 0.85, max_steps: int = 1000,
+               min_effective_population: float = 100, sweep_method: str = "auto", update_rule: str = "metropolis",
+               progress: bool = False, **kwargs) -> dimod.SampleSet:
+        """Sample ``bqm`` by population annealing: a population of ``num_reads`` replicas annealed from
+        beta = 0, reweighted and resampled at every step of the schedule (see the class docstring).
+
+        Args:
+            {common}
+            num_sweeps: sweeps in all, ``num_sweeps_per_beta`` at each beta (default 1000).
+            num_sweeps_per_beta: sweeps at each beta (default 1; must divide ``num_sweeps``).
+            beta_range: (hot, cold) inverse temperatures in 1 / energy units; default dwave-samplers' rule.
+            beta_schedule_type: "geometric" (default), "linear" or "custom".
+            beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
+            resampling: "systematic" (default), "multinomial", "residual" or "stratified".
+            adaptive: choose the betas so that successive energy histograms overlap by ``target_overlap``, up
+                to the cold end of ``beta_range`` (at most ``max_steps`` steps).
+            target_overlap: the adaptive schedule's histogram overlap, in (0, 1) (default 0.85).
+            max_steps: the adaptive schedule's largest number of steps (default 1000).
+            min_effective_population: warn when R / rho_t falls below it (default 100; 0 switches it off).
+
+        Returns:
+            A ``dimod.SampleSet``; ``info`` holds ``log_z`` (ln Z at the final beta), ``beta_schedule``,
+            ``num_families``, ``rho_t``, ``effective_population``, ``effective_population_ok``, ``seed`` and
+            ``timing``."""
+        return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
+                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
+                              beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule,
+                              resampling=resampling, adaptive=adaptive, target_overlap=target_overlap,
+                              max_steps=max_steps, min_effective_population=min_effective_population, **kwargs)
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, resampling="systematic", adaptive=False,

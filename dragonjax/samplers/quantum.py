@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 
+import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..ising import IsingModel, ProblemError
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
-from .base import KernelSampler, to_host
+from .base import KernelSampler, document_parameters, to_host
 
 __all__ = ["PathIntegralQMCSampler", "annealing_schedule", "energy_scale"]
 
@@ -79,6 +80,33 @@ class PathIntegralQMCSampler(KernelSampler):
     def parameters(self) -> dict:
         return {**self._common_parameters, "num_sweeps": [], "trotter_slices": [], "beta": [],
                 "gamma_range": [], "schedule": [], "return_all_slices": []}
+
+    @document_parameters
+    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+               num_sweeps: int = 1000, trotter_slices: int = 16, beta: float | None = None, gamma_range=None,
+               schedule=None, return_all_slices: bool = False, sweep_method: str = "auto",
+               update_rule: str = "metropolis", progress: bool = False, **kwargs) -> dimod.SampleSet:
+        """Sample ``bqm`` by simulated quantum annealing (path-integral Monte Carlo of the transverse-field
+        Hamiltonian H(s) = -A(s) sum sigma^x + B(s) E_problem at fixed ``beta``).
+
+        Args:
+            {common}
+            num_sweeps: schedule points, one PIQMC sweep each (default 1000).
+            trotter_slices: imaginary-time slices P, even (default 16).
+            beta: inverse temperature in 1 / energy units (default 10 / g, g the BQM's rms local field).
+            gamma_range: (start, end) of the transverse field A, falling linearly, B = 1 (default (3 g, 0.01 g));
+                or give ``schedule`` instead.
+            schedule: rows (s, A(s), B(s)) with s from 0 to 1 (as D-Wave publishes them).
+            return_all_slices: also return the final worldlines (R, P, N) in ``info["worldlines"]``.
+
+        Returns:
+            A ``dimod.SampleSet`` of each read's lowest-energy slice; ``info`` holds ``beta``,
+            ``trotter_slices``, ``gamma_schedule``, ``b_schedule``, ``seed`` and ``timing``."""
+        return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
+                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              num_sweeps=num_sweeps, trotter_slices=trotter_slices, beta=beta,
+                              gamma_range=gamma_range, schedule=schedule, return_all_slices=return_all_slices,
+                              **kwargs)
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, trotter_slices=16, beta=None, gamma_range=None,
              schedule=None, return_all_slices=False, progress=False):
