@@ -648,8 +648,13 @@ def main(argv=None) -> int:
     if args.distributed:
         import jax
 
-        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
-                                   process_id=args.process_id)
+        try:
+            jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                       process_id=args.process_id)
+        except Exception as err:  # bad or missing coordinator, process id, cluster detection
+            parser.exit(2, f"dragonjax: --distributed: {str(err).splitlines()[0] if str(err) else type(err).__name__} "
+                           f"(give --coordinator host:port, --num-processes and --process-id, or run under Slurm / "
+                           f"Open MPI)\n")
     try:
         if getattr(args, "overwrite", False) and args.command != "train":  # train deletes after its checks
             from .experiments.results import clear_run

@@ -65,6 +65,9 @@ CLI_CASES = [
      r"seed must be an integer in \[0, 2\^31 - 1\)"),
     ("--overwrite with --resume", lambda tmp: ["train", "--out", str(tmp / "r"), "--resume", "--overwrite"],
      "give one of them"),
+    ("--distributed with a bad process id", lambda tmp: ["--distributed", "--coordinator", "localhost:1",
+                                                         "--num-processes", "2", "--process-id", "5", "anneal"],
+     "dragonjax: --distributed: "),
 ]
 
 
@@ -76,3 +79,17 @@ def test_cli_refuses_bad_input_with_one_line_and_exit_2(case, argv, message, tmp
     assert exit_.value.code == 2
     assert len(err.splitlines()) <= 2 and "Traceback" not in err  # argparse adds a usage line for its own errors
     assert __import__("re").search(message, err), err
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(tmp_path, monkeypatch):
+    from dragonjax.experiments import training
+    from dragonjax.train import Ensemble
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the sampler went away")
+
+    monkeypatch.setattr(Ensemble, "fit", broken)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="went away"):
+        training.run_training({"hidden": [4], "train_size": 16, "test_size": 8, "epochs": 1}, out=str(out))
+    assert not out.exists()  # no half-made folder that a later run would refuse or mix with

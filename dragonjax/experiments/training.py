@@ -25,7 +25,7 @@ from ..train.annealer import BETA_UNITS
 from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
-from .results import RunDirectory, finite, json_default, write_json
+from .results import RunDirectory, clear_run, finite, json_default, write_json
 
 __all__ = ["TrainConfig", "LEARNING_RATES", "build_run", "run_training", "save_checkpoint", "load_checkpoint",
            "history_dataset", "summary"]
@@ -401,8 +401,13 @@ def run_training(config: dict | TrainConfig, out: str | None = None, resume: boo
             on_epoch(member(state, 0), member_record(record)) if single else on_epoch(state, record)
 
     start = time.perf_counter()
-    state, _ = ensemble.fit(ds, cfg.epochs, state=state, progress=progress, on_epoch=after_epoch,
-                            description=f"{cfg.trainer} epochs" + ("" if single else f" ({len(seeds)} seeds)"))
+    try:
+        state, _ = ensemble.fit(ds, cfg.epochs, state=state, progress=progress, on_epoch=after_epoch,
+                                description=f"{cfg.trainer} epochs" + ("" if single else f" ({len(seeds)} seeds)"))
+    except BaseException:  # a new run that fails (or is interrupted) before its first checkpoint leaves nothing
+        if out and not resume and not os.path.exists(checkpoint):
+            clear_run(out)
+        raise
     train_accuracy = ensemble.evaluate(state, ds.x_train, ds.y_train)
     test_accuracy = np.asarray([np.nan if v is None else v for v in np.atleast_1d(history[-1]["test_accuracy"])],
                                float)
