@@ -1,4 +1,6 @@
 """The D-Wave backend, offline only: dwave-system's MockDWaveSampler stands in for the QPU."""
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -151,3 +153,21 @@ def test_embeddings_saved_and_reloaded(tmp_path):
     assert again.embeddings == first.embeddings
     again.sample(bqm, num_reads=2)
     assert again.embedding_searches == 0
+
+
+def test_the_readme_mock_command_runs_as_documented(tmp_path):
+    """The README's offline mock command, verbatim (an Advantage-sized Pegasus mock; issue 16)."""
+    import os
+    import pathlib
+    import shlex
+    import subprocess
+    import sys
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    line = next(l for l in readme.splitlines() if l.startswith("dragonjax train --sampler mock-dwave"))
+    argv = shlex.split(line.split("#")[0])[1:]
+    done = subprocess.run([sys.executable, "-m", "dragonjax", *argv, "--quiet"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=900, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "runs" / "mock" / "metrics.json").read_text())
+    assert metrics["history"][-1]["qpu"]["calls"] > 0
