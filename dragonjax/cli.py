@@ -632,6 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the ``dragonjax`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status
+    (errors exit with 2, QPU errors with 3, Ctrl-C with 130)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "out", None) == "":

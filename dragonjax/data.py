@@ -29,6 +29,7 @@ class Dataset(NamedTuple):
 
     @property
     def num_inputs(self) -> int:
+        """Input dimension (pixels or teacher inputs)."""
         return self.x_train.shape[1]
 
     def centered(self) -> "Dataset":
@@ -243,6 +244,9 @@ def mnist(path: str) -> Dataset:
 
 
 def load(name: str, path: str | None = None, **kwargs) -> Dataset:
+    """The dataset ``name`` (one of :data:`DATASETS`): ``digits`` (bundled with scikit-learn, stratified
+    70/30 split), ``teacher-student`` (generated, ``kwargs`` passed to :func:`teacher_student`) or ``mnist`` from the
+    local ``path`` (never downloaded)."""
     if name == "digits":
         return digits(**kwargs)
     if name == "teacher-student":

@@ -139,6 +139,7 @@ class IsingModel:
 
     # -- PyTree protocol ------------------------------------------------------------------------------
     def tree_flatten(self):
+        """The PyTree children (J, h, offset) and the labels as static data."""
         return (self.J, self.h, self.offset), self.labels
 
     @classmethod
@@ -182,10 +183,12 @@ class IsingModel:
     # -- physics --------------------------------------------------------------------------------------
     @property
     def num_variables(self) -> int:
+        """N, the number of spins."""
         return len(self.labels)
 
     @property
     def dtype(self):
+        """The floating dtype the model is stored in (float32 unless JAX's x64 is on)."""
         return self.J.dtype
 
     def local_fields(self, spins):

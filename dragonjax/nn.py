@@ -94,12 +94,14 @@ class IsingNetwork:
 
     # -- checks ---------------------------------------------------------------------------------------
     def check_inputs(self, x):
+        """Raise a ProblemError unless ``x`` has shape (..., num_inputs) and finite values."""
         if np.ndim(x) < 1 or np.shape(x)[-1] != self.num_inputs:
             raise ProblemError(f"inputs must have shape (..., {self.num_inputs}), got {np.shape(x)}")
         if not isinstance(x, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(x))):
             raise ProblemError("inputs contain non-finite values")
 
     def check_labels(self, y):
+        """Raise a ProblemError unless ``y`` holds integer labels in [0, num_classes)."""
         y = np.asarray(y)
         if y.size and (y.min() < 0 or y.max() >= self.num_classes or not np.issubdtype(y.dtype, np.integer)):
             raise ProblemError(f"labels must be integers in [0, {self.num_classes}), got range "

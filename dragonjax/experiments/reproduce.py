@@ -22,6 +22,9 @@ __all__ = ["run_reproduce", "write_report"]
 
 
 def run_reproduce(out: str, full: bool = False, seed: int = 0, progress: bool = True) -> dict:
+    """The headline study into ``out`` (module docstring): validation, both trainers, the transition over
+    widths, the finite-size-scaling and exponent studies, ``REPORT.md`` and ``results.json``. Refuses an ``out``
+    that already holds a reproduction."""
     for trainer in ("annealer", "backprop"):  # refuse before any work, not after the validation stage
         if holds_run(os.path.join(out, f"train_{trainer}")):
             raise ProblemError(f"{out} already holds a reproduction (train_{trainer}/); choose a new --out or "
@@ -109,6 +112,7 @@ def _fss_lines(fss: dict | None, thermal: dict | None = None, landscape: dict | 
 
 
 def write_report(results: dict, path: str):
+    """Write the Markdown report of a :func:`run_reproduce` result to ``path``."""
     t, s = results["training"], results["scaling"]
     lines = [
         "# dragonjax reproduction report", "",

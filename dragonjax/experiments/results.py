@@ -40,6 +40,8 @@ def _git_state():
 
 
 def provenance() -> dict:
+    """Where a result came from: package versions, Python, platform, JAX backend and devices, git commit
+    (and whether the package source differed from it)."""
     import jax
 
     versions = {}
@@ -170,6 +172,7 @@ class RunDirectory:
         return run
 
     def file(self, name: str) -> str:
+        """The path of ``name`` inside the run directory."""
         return os.path.join(self.path, name)
 
     def save_dataset(self, name: str, variables: dict, coords: dict | None = None, attrs: dict | None = None):
@@ -179,6 +182,8 @@ class RunDirectory:
                             {"config": config, "provenance": self.config.get("provenance"), **(attrs or {})})
 
     def finish(self, metrics: dict, name: str = "metrics.json"):
+        """Write ``metrics`` with the start and end times to ``name`` (JSON, non-finite numbers as null); returns
+        them."""
         metrics = {**metrics, "started": self.started,
                    "finished": datetime.datetime.now(datetime.timezone.utc).isoformat()}
         write_json(self.file(name), metrics)

@@ -142,14 +142,17 @@ class TrainConfig:
         return cls(**{k: v for k, v in config.items() if v is not None})
 
     def to_dict(self) -> dict:
+        """The config as plain JSON types (tuples as lists), as stored in ``config.json``."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @property
     def member_seeds(self) -> list[int]:
+        """The seeds of the networks trained: ``seeds``, or ``[seed]``."""
         return list(self.seeds) if self.seeds is not None else [self.seed]
 
     @property
     def is_ensemble(self) -> bool:
+        """Whether several seeds are trained as one ensemble."""
         return self.seeds is not None
 
     def resolved(self) -> "TrainConfig":

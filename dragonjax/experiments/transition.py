@@ -186,6 +186,8 @@ class TransitionTracker:
         return phase_sampler("sa", num_sweeps=self.num_sweeps, beta_range=(hot / scale, cold / scale))
 
     def record(self, params, epoch: int) -> dict:
+        """Measure ``params`` (and, with ``null_control``, the permuted-output null) as the record of ``epoch``,
+        with the code gaps; appended to :attr:`records` and returned."""
         key = jax.random.fold_in(jax.random.key(self.seed), epoch)
         k_net, k_gap, k_null = jax.random.split(key, 3)
         gaps = self._label_gaps(k_gap, params)

@@ -40,6 +40,7 @@ __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealin
 
 
 def check_trotter_slices(p) -> int:
+    """``p`` as an int, or a ProblemError unless it is an even integer >= 2."""
     if int(p) != p or p < 2 or p % 2:
         raise ProblemError(f"trotter_slices must be an even integer >= 2, got {p!r}")
     return int(p)

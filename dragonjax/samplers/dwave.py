@@ -99,6 +99,8 @@ class QPUSampler(dimod.Sampler):
         return (len(bqm.variables),) + tuple(sorted(tuple(sorted(map(str, e))) for e in bqm.quadratic))
 
     def embedding_for(self, bqm) -> dict:
+        """The minor embedding of ``bqm``'s coupling graph on the QPU graph: found once per graph (minorminer,
+        after a size check) and reused; uncoupled variables get a free qubit each."""
         key = self._graph_key(bqm)
         if key not in self.embeddings:
             import minorminer
@@ -127,11 +129,13 @@ class QPUSampler(dimod.Sampler):
         return self.embeddings[key]
 
     def save_embeddings(self, path):
+        """Write every embedding found to ``path`` (JSON)."""
         with open(path, "w") as f:
             json.dump([{"num_variables": k[0], "edges": [list(edge) for edge in k[1:]],
                         "embedding": {str(v): c for v, c in e.items()}} for k, e in self.embeddings.items()], f)
 
     def load_embeddings(self, path):
+        """Read embeddings written by :meth:`save_embeddings`."""
         with open(path) as f:
             for item in json.load(f):
                 key = (item["num_variables"],) + tuple(tuple(edge) for edge in item["edges"])

@@ -255,6 +255,7 @@ class AnnealerTrainer:
     # -- hyperparameters and state --------------------------------------------------------------------
     @property
     def hyperparameter_names(self) -> tuple[str, ...]:
+        """The hyperparameters that live in the state and may differ between ensemble members."""
         names = [] if self.optimizer is not None else ["learning_rate"]  # a custom optimiser has its own
         if self._annealing_schedule:
             names.append("beta_range")

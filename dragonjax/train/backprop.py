@@ -97,21 +97,25 @@ class BackpropTrainer:
         self._predict = compiled(self, "predict", lambda: jax.jit(self._predict_fn))
 
     def compile_key(self):
+        """What the compiled step depends on besides array shapes (None: do not share it)."""
         if self.optimizer is not None:
             return None
         return (type(self), tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
                 self.model.init_scale, self.logit_scale, self.lr_schedule, self.parametrisation)
 
     def logits(self, params, x):
+        """Class scores of the feed-forward network for inputs ``x``."""
         out = self.model.apply(params, x)
         votes = out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class))
         return self.logit_scale * votes.mean(-1)
 
     def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
+        """(sampler calls, spin updates, largest subproblem) of a step: none for backprop."""
         return 0, 0, 0
 
     @property
     def hyperparameter_names(self) -> tuple[str, ...]:
+        """The hyperparameters that live in the state and may differ between ensemble members."""
         return () if self.optimizer is not None else ("learning_rate",)
 
     def hyperparameters(self, total_steps: int, **overrides) -> dict:
@@ -127,6 +131,7 @@ class BackpropTrainer:
         return member(Ensemble(self, [seed], **hyperparameters).init(total_steps), 0)
 
     def init_from_seed(self, seed, hyper: dict) -> TrainState:
+        """Pure and vmappable over ``seed`` and the leaves of ``hyper``: the initial state of seed ``seed``."""
         key = jax.random.key(seed)
         k_init, key = jax.random.split(key)
         params = self.model.init(k_init, jnp.zeros((1, self.net.num_inputs)))
@@ -155,6 +160,7 @@ class BackpropTrainer:
         return np.asarray(self._predict(params, jnp.asarray(x, jnp.float32)))
 
     def evaluate(self, params, x, y, key=None, hyper=None) -> float:
+        """Accuracy of the argmax of :meth:`logits` on (x, y)."""
         if len(x) == 0:
             return float("nan")
         return float(np.mean(self.predict(params, x) == np.asarray(y)))

@@ -71,6 +71,7 @@ class AdamState(NamedTuple):
 
 
 def adam_init(params) -> AdamState:
+    """Adam's zero first and second moments for ``params``."""
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
     return AdamState(zeros, zeros)
 

@@ -45,6 +45,7 @@ class SamplerStats:
         self.max_variables_seen = 0
 
     def record(self, calls, spin_updates, num_variables):
+        """Add ``calls`` sampler calls and ``spin_updates`` spin updates; keep the largest problem size seen."""
         self.calls += int(calls)
         self.spin_updates += int(spin_updates)
         self.max_variables_seen = max(self.max_variables_seen, int(num_variables))
