@@ -137,8 +137,18 @@ def test_the_paper_names_its_command_and_its_figures_exist():
     # the committed run's numbers are the ones in the text
     results = json.loads((papers / "run" / "results.json").read_text())
     for trainer in ("annealer", "backprop"):
-        fit = results["scaling"][trainer]
-        assert f"α = {fit['alpha']:.2f} [{fit['ci95'][0]:.2f}, {fit['ci95'][1]:.2f}]" in text
+        fit = results["scaling"]["trainers"][trainer]["offset"]
+        low, high = fit["alpha_interval"]
+        assert f"{fit['alpha']:.2f} [{low:.2f}, {high:.2f}]" in text, trainer
+    direction = results["verdicts"]["claim_3_direction"]
+    assert f"{direction['difference']:+.2f} [{direction['interval'][0]:.2f}, {direction['interval'][1]:.2f}]".replace(
+        "-", "−") in text
+    for name, fit in results["fss"].items():
+        assert f"{fit['inv_nu']:.2f} [{fit['inv_nu_interval'][0]:.2f}, {fit['inv_nu_interval'][1]:.2f}]" in text, name
+    assert (papers / "fss" / "thermal.png").stat().st_size > 10_000 and "fss/thermal.png" in tex
+    ablation = json.loads((papers / "ablation" / "results.json").read_text())
+    for name, variant in ablation["variants"].items():
+        assert f"{variant['accuracy_mean'][-1]:.4f} ± {variant['accuracy_sem'][-1]:.4f}" in text, name
 
 
 # the CLI, with SIGINT (Ctrl-C) delivered right after the checkpoint of epoch 1 is written
