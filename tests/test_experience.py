@@ -152,8 +152,11 @@ def test_the_paper_names_its_command_and_its_figures_exist():
 
 
 # the CLI, with SIGINT (Ctrl-C) delivered right after the checkpoint of epoch 1 is written
+# (a process started in the background of a non-interactive shell inherits SIGINT ignored: restore Python's
+# handler, as in a terminal)
 INTERRUPTED_AFTER_EPOCH_1 = KILLED_AFTER_EPOCH_2.replace("state.epoch == 2", "state.epoch == 1").replace(
-    "signal.SIGKILL", "signal.SIGINT")
+    "signal.SIGKILL", "signal.SIGINT").replace(
+    "import os, signal, sys\n", "import os, signal, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n")
 
 
 def test_ctrl_c_exits_130_without_a_traceback_and_the_run_resumes(tmp_path):

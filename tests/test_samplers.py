@@ -61,7 +61,7 @@ def test_population_annealing_info_and_log_z_with_offset():
     ({"beta_schedule_type": "cosine"}, "beta_schedule_type"),
     ({"sweep_method": "magic"}, "sweep method"),
     ({"update_rule": "glauberish"}, "update rule"),
-    ({"num_sweeps": 0}, "num_sweeps"),
+    ({"num_sweeps": -1}, "num_sweeps"),  # 0 is valid for SA (the initial states, as dwave-samplers)
     ({"seed": -3}, "seed"),
 ])
 def test_bad_parameters_raise_clear_errors(kwargs, message):
@@ -89,8 +89,8 @@ def test_unknown_kwargs_warn_like_dimod():
 def test_initial_states_are_used():
     bqm = dj.problems.ferromagnet_chain(6).to_bqm()
     start = {v: 1 for v in bqm.variables}
-    ss = SimulatedAnnealingSampler().sample(bqm, num_reads=4, initial_states=start, beta_schedule_type="custom",
-                                            beta_schedule=[50.0] * 5, seed=0)
+    ss = SimulatedAnnealingSampler().sample(bqm, num_reads=4, initial_states=start, initial_states_generator="tile",
+                                            beta_schedule_type="custom", beta_schedule=[50.0] * 5, seed=0)
     assert np.all(ss.record.sample == 1)  # ground state at large beta stays put
 
 
@@ -283,3 +283,53 @@ def test_sample_declares_and_documents_exactly_its_parameters(cls):
     assert "{common}" not in doc
     for name in declared:
         assert f"\n            {name}: " in doc, name
+
+
+# -- a drop-in for dwave-samplers' SimulatedAnnealingSampler (issue 19): its conventions, tested here --------------
+TRIANGLE = dimod.BinaryQuadraticModel.from_ising({}, {"ab": -1, "bc": 1, "ac": 1})
+TWO_STARTS = dimod.SampleSet.from_samples_bqm([{"a": 1, "b": 1, "c": 1}, {"a": -1, "b": -1, "c": -1}], TRIANGLE)
+
+
+def test_soft_num_reads_follow_the_initial_states():
+    sampler = SimulatedAnnealingSampler()
+    assert len(sampler.sample(TRIANGLE, num_sweeps=4)) == 1
+    assert len(sampler.sample(TRIANGLE, initial_states=TWO_STARTS, num_sweeps=4)) == 2
+    assert len(sampler.sample(TRIANGLE, initial_states=TWO_STARTS, num_reads=1, num_sweeps=4)) == 1
+    assert len(sampler.sample(TRIANGLE, initial_states=TWO_STARTS, num_reads=3, num_sweeps=4)) == 3
+    dimod.testing.assert_sampler_api(sampler)
+
+
+@pytest.mark.parametrize("name, value, error", [("num_reads", 3.5, TypeError), ("num_reads", "2", TypeError),
+                                                ("num_reads", 0, ValueError), ("seed", 3.5, TypeError),
+                                                ("seed", -1, ValueError), ("seed", 2 ** 65, ValueError)])
+def test_bad_integers_follow_dimods_error_types(name, value, error):
+    with pytest.raises(error, match=name):
+        SimulatedAnnealingSampler().sample(TRIANGLE, num_sweeps=4, **{name: value})
+
+
+def test_initial_states_generators():
+    sampler = SimulatedAnnealingSampler()
+    start = np.asarray(TWO_STARTS.record.sample)
+    tiled = sampler.sample(TRIANGLE, initial_states=TWO_STARTS, initial_states_generator="tile", num_reads=4,
+                           num_sweeps=0)
+    assert np.array_equal(tiled.record.sample, np.tile(start, (2, 1)))  # num_sweeps=0: the starts, unchanged
+    padded = sampler.sample(TRIANGLE, initial_states=TWO_STARTS, num_reads=40, num_sweeps=0, seed=1)
+    assert np.array_equal(padded.record.sample[:2], start) and len({tuple(r) for r in padded.record.sample}) > 2
+    with pytest.raises(ValueError, match="'tile' needs initial_states"):
+        sampler.sample(TRIANGLE, initial_states_generator="tile", num_reads=2)
+    with pytest.raises(ValueError, match="'none' needs 3 initial states, got 2"):
+        sampler.sample(TRIANGLE, initial_states=TWO_STARTS, initial_states_generator="none", num_reads=3)
+    with pytest.raises(ValueError, match="initial_states_generator must be one of"):
+        sampler.sample(TRIANGLE, initial_states_generator="zeros")
+
+
+def test_info_has_beta_range_timing_and_the_gibbs_alias():
+    one = dimod.BinaryQuadraticModel({"a": -1.0}, {}, 0.0, "SPIN")
+    ss = SimulatedAnnealingSampler().sample(one, num_sweeps=10)
+    hot, cold = ss.info["beta_range"]
+    assert 0 < hot < cold < np.inf
+    assert {"preprocessing_ns", "sampling_ns", "postprocessing_ns"} <= set(ss.info["timing"])
+    gibbs = SimulatedAnnealingSampler().sample(TRIANGLE, num_sweeps=4, proposal_acceptance_criteria="Gibbs")
+    assert gibbs.info["update_rule"] == "heat_bath"
+    with pytest.raises(ValueError, match="'Metropolis' or 'Gibbs'"):
+        SimulatedAnnealingSampler().sample(TRIANGLE, proposal_acceptance_criteria="Glauber")

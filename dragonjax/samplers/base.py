@@ -3,6 +3,7 @@ compiled-kernel caching and the SampleSet. Subclasses implement ``_run``."""
 from __future__ import annotations
 
 import contextlib
+import numbers
 import time
 
 import dimod
@@ -21,14 +22,42 @@ __all__ = ["COMMON_PARAMETERS", "KernelSampler", "document_parameters", "replica
 COMMON_PARAMETERS = """\
 bqm: the problem, any ``dimod.BinaryQuadraticModel`` (SPIN or BINARY; the samples come back in its
     vartype, its offset included in the energies).
-num_reads: number of reads R (default 10).
+num_reads: number of reads R (default: the number of ``initial_states``, or 1 without them, as
+    dwave-samplers does).
 seed: random seed, an integer in [0, 2**32) (default: a fresh random one, recorded in ``info["seed"]``);
     the same seed gives the same samples on one device or many.
-initial_states: starting states (anything ``dimod.as_samples`` accepts; tiled to ``num_reads``); default
-    uniformly random spins.
+initial_states: starting states (anything ``dimod.as_samples`` accepts); default uniformly random spins.
+initial_states_generator: how ``initial_states`` become ``num_reads`` starts: "random" (default: the given ones,
+    then uniformly random states; extra given states are dropped), "tile" (the given ones repeated) or "none"
+    (exactly the given ones: at least ``num_reads`` of them).
 sweep_method: "auto" (dense for dense problems, colour blocks for sparse ones), "dense" or "block".
 update_rule: "metropolis" or "heat_bath".
+proposal_acceptance_criteria: dwave-samplers' name for the update rule: "Metropolis" or "Gibbs" (= heat bath).
 progress: show a progress bar fed from inside the compiled kernel (about 20 updates)."""
+
+
+INITIAL_STATES_GENERATORS = ("random", "tile", "none")
+ACCEPTANCE_CRITERIA = {"metropolis": "metropolis", "gibbs": "heat_bath"}
+
+
+def _update_rule(update_rule: str, criteria: str | None) -> str:
+    """The update rule from ours (``update_rule``) or dwave-samplers' name (``proposal_acceptance_criteria``)."""
+    if criteria is None:
+        return update_rule
+    rule = ACCEPTANCE_CRITERIA.get(str(criteria).lower())
+    if rule is None:
+        raise ValueError(f"proposal_acceptance_criteria must be 'Metropolis' or 'Gibbs', got {criteria!r}")
+    if update_rule not in ("metropolis", rule):
+        raise ValueError(f"update_rule={update_rule!r} and proposal_acceptance_criteria={criteria!r} disagree")
+    return rule
+
+
+def _check_integer(name: str, value, low: int, high: int | None):
+    """dimod's convention: a non-integer is a TypeError, an integer out of [low, high) a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value >= high):
+        raise ValueError(f"{name} must be an integer in [{low}, {'inf' if high is None else high}), got {value!r}")
 
 
 def document_parameters(method):
@@ -78,8 +107,8 @@ class KernelSampler(dimod.Sampler):
     ``progress=True`` shows a tqdm bar fed from inside the compiled kernel (about 20 updates; for the
     adaptive population-annealing schedule, twentieths of beta_final)."""
 
-    _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "sweep_method": [],
-                          "update_rule": [], "progress": []}
+    _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "initial_states_generator": [],
+                          "sweep_method": [], "update_rule": [], "proposal_acceptance_criteria": [], "progress": []}
 
     def __init__(self, dtype=None):
         self.dtype = dtype
@@ -88,14 +117,22 @@ class KernelSampler(dimod.Sampler):
     def properties(self) -> dict:
         return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
 
-    def sample(self, bqm, num_reads: int = 10, seed=None, initial_states=None, sweep_method: str = "auto",
-               update_rule: str = "metropolis", **kwargs) -> dimod.SampleSet:
+    def sample(self, bqm, num_reads: int | None = None, seed=None, initial_states=None,
+               initial_states_generator: str = "random", sweep_method: str = "auto", update_rule: str = "metropolis",
+               proposal_acceptance_criteria: str | None = None, **kwargs) -> dimod.SampleSet:
+        preprocessing = time.perf_counter_ns()
         kwargs = self.remove_unknown_kwargs(**kwargs)
-        if int(num_reads) != num_reads or num_reads < 1:
-            raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+        if initial_states_generator not in INITIAL_STATES_GENERATORS:
+            raise ValueError(f"initial_states_generator must be one of {INITIAL_STATES_GENERATORS}, got "
+                             f"{initial_states_generator!r}")
+        update_rule = _update_rule(update_rule, proposal_acceptance_criteria)
+        given = None if initial_states is None else dimod.as_samples(initial_states)
+        if num_reads is None:  # "soft": as many as the initial states, else one
+            num_reads = max(len(given[0]), 1) if given is not None else 1
+        _check_integer("num_reads", num_reads, 1, None)
         num_reads = int(num_reads)
-        if seed is not None and (int(seed) != seed or not 0 <= seed < 2**32):
-            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        if seed is not None:
+            _check_integer("seed", seed, 0, 2 ** 32)
         seed = int(np.random.default_rng().integers(2**32)) if seed is None else int(seed)
         variables = list(bqm.variables)
         if not variables:
@@ -108,26 +145,36 @@ class KernelSampler(dimod.Sampler):
                                                                                  else ""))
         key = jax.random.key(seed)
         key, k_init = jax.random.split(key)
-        spins = self._initial_spins(k_init, model, num_reads, initial_states, bqm, kwargs)
+        spins = self._initial_spins(k_init, model, num_reads, given, initial_states_generator, bqm)
         spins = shard_replicas(spins, replica_sharding(spins.shape[0]))
         sweep = cached_sweep(model, sweep_method, update_rule)
-        start = time.perf_counter()
+        sampling = time.perf_counter_ns()
         with (tqdm_listener(type(self).__name__, unit="step") if kwargs.get("progress")
               else contextlib.nullcontext()):
             samples, info = self._run(key, model, sweep, spins, **kwargs)
         samples = to_host(samples).astype(np.int8)
-        info["timing"] = {"run_seconds": time.perf_counter() - start}
+        postprocessing = time.perf_counter_ns()
         info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)
         sampleset = dimod.SampleSet.from_samples_bqm((samples, model.labels), bqm.spin, info=info)
-        return sampleset.change_vartype(bqm.vartype, inplace=True)
+        sampleset.change_vartype(bqm.vartype, inplace=True)
+        done = time.perf_counter_ns()
+        sampleset.info["timing"] = {"preprocessing_ns": sampling - preprocessing,
+                                    "sampling_ns": postprocessing - sampling,
+                                    "postprocessing_ns": done - postprocessing,
+                                    "run_seconds": (postprocessing - sampling) * 1e-9}
+        return sampleset
 
-    def _initial_spins(self, key, model, num_reads, initial_states, bqm, kwargs):
+    def _initial_spins(self, key, model, num_reads, given, generator, bqm):
+        """The ``num_reads`` starting states from the given ones (``dimod.as_samples`` output or None) by the
+        ``initial_states_generator`` rule (see :data:`COMMON_PARAMETERS`)."""
         dtype = model.dtype
-        if initial_states is None:
+        if given is None or given[0].shape[0] == 0:
+            if generator == "tile":
+                raise ValueError("initial_states_generator='tile' needs initial_states to tile")
+            if generator == "none":
+                raise ValueError(f"initial_states_generator='none' needs {num_reads} initial states, got none")
             return random_spins(key, (num_reads, model.num_variables), dtype)
-        array, labels = dimod.as_samples(initial_states)
-        if array.shape[0] == 0:
-            return random_spins(key, (num_reads, model.num_variables), dtype)
+        array, labels = given
         missing = set(model.labels) - set(labels)
         if missing:
             raise ValueError(f"initial_states lacks variables {sorted(map(str, missing))[:5]}")
@@ -137,8 +184,16 @@ class KernelSampler(dimod.Sampler):
             array = 2 * array - 1
         if not np.all(np.isin(array, (-1, 1))):
             raise ValueError(f"initial_states must hold {sorted(bqm.vartype.value)} values")
-        reps = -(-num_reads // array.shape[0])
-        return jnp.asarray(np.tile(array, (reps, 1))[:num_reads], dtype)
+        if generator == "none" and array.shape[0] < num_reads:
+            raise ValueError(f"initial_states_generator='none' needs {num_reads} initial states, got "
+                             f"{array.shape[0]}")
+        if generator == "tile":
+            array = np.tile(array, (-(-num_reads // array.shape[0]), 1))
+        array = jnp.asarray(array[:num_reads], dtype)
+        if array.shape[0] < num_reads:  # "random": the rest uniformly random
+            array = jnp.concatenate([array, random_spins(key, (num_reads - array.shape[0], model.num_variables),
+                                                         dtype)])
+        return array
 
     def _run(self, key, model, sweep, spins, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError

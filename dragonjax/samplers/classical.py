@@ -82,16 +82,18 @@ class SimulatedAnnealingSampler(KernelSampler):
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+               initial_states_generator: str = "random",
                num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
                beta_schedule_type: str = "geometric", beta_schedule=None, sweep_method: str = "auto",
-               update_rule: str = "metropolis", progress: bool = False, **kwargs) -> dimod.SampleSet:
+               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None, progress: bool = False,
+               **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated annealing: ``num_reads`` independent chains, each swept ``num_sweeps``
         times while beta rises through the schedule.
 
         Args:
             {common}
-            num_sweeps: sweeps of each chain (default 1000).
+            num_sweeps: sweeps of each chain (default 1000; 0 returns the initial states).
             num_sweeps_per_beta: sweeps at each beta of the schedule (default 1; must divide ``num_sweeps``).
             beta_range: (hot, cold) inverse temperatures in 1 / energy units of the BQM; default dwave-samplers'
                 rule from the BQM's coefficients (:func:`dragonjax.kernels.default_beta_range`).
@@ -99,19 +101,25 @@ class SimulatedAnnealingSampler(KernelSampler):
             beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
 
         Returns:
-            A ``dimod.SampleSet``; ``info`` holds ``beta_schedule``, ``seed``, ``sweep_method``, ``update_rule``
-            and ``timing`` (``run_seconds``)."""
+            A ``dimod.SampleSet``; ``info`` holds ``beta_range`` (hot, cold), ``beta_schedule``, ``seed``,
+            ``sweep_method``, ``update_rule`` and ``timing`` (``preprocessing_ns``, ``sampling_ns``,
+            ``postprocessing_ns`` as dwave-samplers reports them, and ``run_seconds``)."""
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
-                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              initial_states_generator=initial_states_generator, sweep_method=sweep_method,
+                              update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
+                              progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule, **kwargs)
 
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, progress=False):
+        if num_sweeps == 0 and beta_schedule_type != "custom":  # dwave-samplers: the initial states, unchanged
+            hot_cold = default_beta_range(model) if beta_range is None else tuple(beta_range)
+            return spins, {"beta_schedule": np.zeros(0), "beta_range": [float(b) for b in hot_cold]}
         betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                           beta_schedule)
         result = _anneal(key, model, spins, betas, sweep, int(num_sweeps_per_beta), bool(progress))
-        return result.spins, {"beta_schedule": betas}
+        return result.spins, {"beta_schedule": betas, "beta_range": [float(betas[0]), float(betas[-1])]}
 
 
 class PopulationAnnealingSampler(KernelSampler):
@@ -140,12 +148,13 @@ class PopulationAnnealingSampler(KernelSampler):
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+               initial_states_generator: str = "random",
                num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
                beta_schedule_type: str = "geometric", beta_schedule=None, resampling: str = "systematic",
                adaptive: bool = False, target_overlap: float = 0.85, max_steps: int = 1000,
                min_effective_population: float = 100, sweep_method: str = "auto", update_rule: str = "metropolis",
-               progress: bool = False, **kwargs) -> dimod.SampleSet:
+               proposal_acceptance_criteria: str | None = None, progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by population annealing: a population of ``num_reads`` replicas annealed from
         beta = 0, reweighted and resampled at every step of the schedule (see the class docstring).
 
@@ -168,7 +177,9 @@ class PopulationAnnealingSampler(KernelSampler):
             ``num_families``, ``rho_t``, ``effective_population``, ``effective_population_ok``, ``seed`` and
             ``timing``."""
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
-                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              initial_states_generator=initial_states_generator, sweep_method=sweep_method,
+                              update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
+                              progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule,
                               resampling=resampling, adaptive=adaptive, target_overlap=target_overlap,
@@ -196,6 +207,7 @@ class PopulationAnnealingSampler(KernelSampler):
             result = _population(key, model, spins, betas, sweep, int(num_sweeps_per_beta), resampling,
                                  _replicated(spins), bool(progress))
         info = {"log_z": float(result.log_z), "beta_schedule": np.concatenate([[0.0], betas]),
+                "beta_range": [float(betas[0]), float(betas[-1])],
                 "num_families": int(result.num_families), "rho_t": float(result.rho_t),
                 "effective_population": float(result.effective_population), "resampling": resampling,
                 "effective_population_ok": bool(float(result.effective_population) >= min_effective_population)}

@@ -82,10 +82,12 @@ class PathIntegralQMCSampler(KernelSampler):
                 "gamma_range": [], "schedule": [], "return_all_slices": []}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int = 10, seed: int | None = None, initial_states=None,
+    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+               initial_states_generator: str = "random",
                num_sweeps: int = 1000, trotter_slices: int = 16, beta: float | None = None, gamma_range=None,
                schedule=None, return_all_slices: bool = False, sweep_method: str = "auto",
-               update_rule: str = "metropolis", progress: bool = False, **kwargs) -> dimod.SampleSet:
+               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None, progress: bool = False,
+               **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated quantum annealing (path-integral Monte Carlo of the transverse-field
         Hamiltonian H(s) = -A(s) sum sigma^x + B(s) E_problem at fixed ``beta``).
 
@@ -103,7 +105,9 @@ class PathIntegralQMCSampler(KernelSampler):
             A ``dimod.SampleSet`` of each read's lowest-energy slice; ``info`` holds ``beta``,
             ``trotter_slices``, ``gamma_schedule``, ``b_schedule``, ``seed`` and ``timing``."""
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
-                              sweep_method=sweep_method, update_rule=update_rule, progress=progress,
+                              initial_states_generator=initial_states_generator, sweep_method=sweep_method,
+                              update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
+                              progress=progress,
                               num_sweeps=num_sweeps, trotter_slices=trotter_slices, beta=beta,
                               gamma_range=gamma_range, schedule=schedule, return_all_slices=return_all_slices,
                               **kwargs)
