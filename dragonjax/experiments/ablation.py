@@ -103,8 +103,9 @@ def _field_scale(trainer, params, x) -> float:
 
 
 def _setting(settings: dict, overrides: dict, seeds) -> dict:
-    config = {k: settings[k] for k in ("dataset", "hidden", "spins_per_class", "epochs", "num_reads", "num_negatives",
-                                       "num_sweeps", "learning_rate", "beta_range", "sampler")}
+    keys = ("dataset", "hidden", "spins_per_class", "epochs", "num_reads", "num_negatives", "num_sweeps",
+            "learning_rate", "beta_range", "sampler", "train_size", "test_size")  # the last two optional (subsets)
+    config = {k: settings[k] for k in keys if k in settings}
     config.update(overrides)
     if "num_reads" in overrides and "num_negatives" not in overrides:
         config["num_negatives"] = min(config["num_negatives"], config["num_reads"])
