@@ -1,7 +1,8 @@
 """dragonjax kernels as ``dimod.Sampler`` s (drop-in replacements for D-Wave's samplers)."""
 from .base import KernelSampler, replica_sharding
 from .classical import PopulationAnnealingSampler, SimulatedAnnealingSampler
+from .noise import NoisyComposite
 from .quantum import PathIntegralQMCSampler
 
-__all__ = ["KernelSampler", "replica_sharding", "SimulatedAnnealingSampler", "PopulationAnnealingSampler",
-           "PathIntegralQMCSampler"]
+__all__ = ["KernelSampler", "NoisyComposite", "replica_sharding", "SimulatedAnnealingSampler",
+           "PopulationAnnealingSampler", "PathIntegralQMCSampler"]
