@@ -91,3 +91,69 @@ def test_same_seed_same_noise_and_bad_settings_are_refused():
                             ({"precision_bits": 0}, "precision_bits"), ({"coupling_range": (0, 1)}, "coupling_range")):
         with pytest.raises(ValueError, match=message):
             NoisyComposite(RecordingSampler(), **kwargs)
+
+
+# -- the same model inside the JAX phase samplers (vectorised over a batch) ------------------------------------
+def _conditioned(n=30, batch=4, seed=0):
+    import jax.numpy as jnp
+
+    model = dj.problems.sherrington_kirkpatrick(n, seed=seed)
+    fields = jnp.asarray(np.random.default_rng(seed).normal(0, 0.5, (batch, n)), jnp.float32)
+    return model, fields
+
+
+def test_jax_path_scales_like_the_composite_and_perturbs_by_the_requested_amount():
+    import jax
+
+    from dragonjax.train.phases import Hardware, realised_problems
+
+    model, fields = _conditioned()
+    exact = Hardware(coupling_range=(-2.0, 2.0))
+    J0, h0, scale = realised_problems(jax.random.key(0), model, fields, exact)
+    for b in range(fields.shape[0]):  # the same auto-scale as NoisyComposite on the same conditioned problem
+        problem = dj.IsingModel(model.J, model.h + fields[b]).to_bqm()
+        _, composite_scale = NoisyComposite(RecordingSampler(), coupling_range=(-2.0, 2.0)).perturb(problem)
+        assert float(scale[b]) == pytest.approx(composite_scale, rel=1e-5)
+    noisy = Hardware(coupling_noise=0.05, field_noise=0.02, coupling_range=(-2.0, 2.0))
+    J, h, _ = realised_problems(jax.random.key(1), model, fields, noisy)
+    J, J0, h, h0 = (np.asarray(a, np.float64) for a in (J, J0, h, h0))
+    assert np.allclose(J, np.swapaxes(J, 1, 2)) and np.all(J[:, np.eye(30, dtype=bool)] == 0)
+    upper = np.triu_indices(30, 1)
+    for diffs, sigma in (((J - J0)[:, upper[0], upper[1]].ravel(), 0.1), ((h - h0).ravel(), 0.08)):
+        assert abs(diffs.std() - sigma) < 4 * sigma / np.sqrt(2 * diffs.size)
+    coarse = Hardware(precision_bits=2)
+    Jq, hq, _ = realised_problems(jax.random.key(2), model, fields, coarse)
+    assert len(np.unique(np.asarray(Jq)[:, upper[0], upper[1]])) <= 4 and len(np.unique(np.asarray(hq))) <= 4
+
+
+def test_jax_path_readout_errors_and_original_energies():
+    import jax
+    import jax.numpy as jnp
+
+    from dragonjax.train.phases import phase_sampler
+
+    n, batch = 8, 64
+    model = dj.IsingModel(np.zeros((n, n)), np.zeros(n))
+    fields = jnp.full((batch, n), -1.0)  # ground state all +1, certain at beta_eff = 50 (hardware units)
+    sample = phase_sampler("sa", num_sweeps=8, readout_error=0.25, beta_eff=50.0)
+    states, energies = sample(jax.random.key(0), model, fields, jnp.zeros(batch), 4)
+    flipped = float(np.mean(np.asarray(states) == -1))
+    assert abs(flipped - 0.25) < 4 * np.sqrt(0.25 * 0.75 / states.size)
+    assert np.allclose(energies, np.sum(np.asarray(states) * np.asarray(fields)[:, None, :], axis=-1))
+    assert sample.final_beta is None
+    with pytest.raises(dj.ProblemError, match="not 'piqmc'"):
+        phase_sampler("piqmc", coupling_noise=0.01)
+    with pytest.raises(dj.ProblemError, match="readout_error"):
+        phase_sampler("sa", readout_error=2.0)
+
+
+def test_training_with_an_emulated_noisy_annealer_runs_from_the_config():
+    from dragonjax.experiments.training import TrainConfig, run_training
+
+    m = run_training({"hidden": [8], "spins_per_class": 1, "train_size": 32, "test_size": 16, "epochs": 1,
+                      "sampler": "sa", "num_reads": 4, "num_sweeps": 4, "coupling_noise": 0.02, "precision_bits": 6,
+                      "readout_error": 0.01})
+    assert 0 <= m["test_accuracy"] <= 1
+    with pytest.raises(dj.ProblemError, match="sa or pa phase sampler"):
+        from dragonjax.experiments.training import build_run
+        build_run(TrainConfig(sampler="piqmc", coupling_noise=0.02))

@@ -71,6 +71,17 @@ class TrainConfig:
     beta_units: str = _field("absolute", "beta_range in 1 / energy units (absolute) or in units of 1 / the batch's "
                                          "rms local field (local-field: the anneal follows the couplings' growth)",
                              choices=BETA_UNITS)
+    coupling_noise: float | None = _field(None, "emulated annealer: Gaussian control errors on the auto-scaled "
+                                                "couplings, in units of the coupler range (e.g. 0.02; sa/pa only)",
+                                          kind="float")
+    field_noise: float | None = _field(None, "emulated annealer: control errors on the auto-scaled fields, in units "
+                                             "of the field range (sa/pa only)", kind="float")
+    precision_bits: int | None = _field(None, "emulated annealer: quantise couplings and fields to 2^bits levels "
+                                              "(sa/pa only)", kind="positive")
+    readout_error: float | None = _field(None, "emulated annealer: probability of flipping each returned spin "
+                                               "(sa/pa only)", kind="float")
+    beta_eff: float | None = _field(None, "emulated annealer: sample at this fixed inverse temperature in hardware "
+                                          "units instead of annealing (sa/pa only)", kind="float")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
@@ -191,6 +202,20 @@ def make_sampler(name):
     raise ProblemError(f"unknown sampler {name!r}; expected pa, sa, piqmc, exact, dwave or mock-dwave")
 
 
+HARDWARE_KEYS = ("coupling_noise", "field_noise", "precision_bits", "readout_error", "beta_eff")
+
+
+def _sampler_options(cfg: TrainConfig) -> dict:
+    """The phase sampler's options of a config: sweeps and beta range, and the emulated-annealer settings given."""
+    hardware = {k: getattr(cfg, k) for k in HARDWARE_KEYS if getattr(cfg, k) is not None}
+    if hardware and cfg.sampler not in ("sa", "pa"):
+        raise ProblemError(f"{', '.join(sorted(hardware))} emulate an annealer with the sa or pa phase sampler, "
+                           f"not {cfg.sampler!r}")
+    if cfg.sampler in ("pa", "sa"):
+        return {"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range, **hardware}
+    return {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {}
+
+
 def build_run(config):
     """(config, dataset, network, trainer) from a :class:`TrainConfig` or a dict of its keys."""
     cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)).resolved()
@@ -206,8 +231,7 @@ def build_run(config):
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
-            sampler_options={"num_sweeps": cfg.num_sweeps, "beta_range": cfg.beta_range} if cfg.sampler in ("pa", "sa")
-            else {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {})
+            sampler_options=_sampler_options(cfg))
     return cfg, ds, net, trainer
 
 

@@ -182,6 +182,9 @@ class AnnealerTrainer:
         self._annealing_schedule = self.sampler_name in ("sa", "pa")
         if beta_units != "absolute" and not self._annealing_schedule:
             raise ProblemError(f"beta_units sets the SA/PA anneal; the {self.sampler_name!r} sampler does not use it")
+        if beta_units != "absolute" and getattr(self.sample, "hardware", None) is not None:
+            raise ProblemError("an emulated annealer auto-scales each problem itself; use beta_units='absolute' "
+                               "with the hardware noise options")
         if beta_units != "absolute" and weighting == "boltzmann":
             raise ProblemError("Boltzmann weights need an absolute final beta; use beta_units='absolute'")
         self.beta_range = self.sample.beta_range

@@ -20,6 +20,7 @@ share ancestors; exact: the R lowest states), None when unknown (dimod samplers)
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import dimod
 import jax
@@ -31,7 +32,8 @@ from ..kernels import beta_schedule, cached_sweep, population_annealing, random_
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
 from ..samplers.base import replica_sharding, shard_replicas
 
-__all__ = ["PHASE_SAMPLERS", "phase_sampler", "SamplerStats"]
+__all__ = ["HARDWARE_OPTIONS", "Hardware", "PHASE_SAMPLERS", "phase_sampler", "realised_problems",
+           "SamplerStats"]
 
 PHASE_SAMPLERS = ("pa", "sa", "piqmc", "exact")
 
@@ -106,14 +108,91 @@ def _exact(base, fields, offsets, num_reads):
 DEFAULT_BETA_RANGE = (0.1, 10.0)
 
 
+class Hardware(NamedTuple):
+    """An emulated annealer's imperfections (the JAX form of :class:`dragonjax.samplers.NoisyComposite`; units
+    there): each example's conditioned problem is auto-scaled into the ranges, perturbed by Gaussian control errors
+    drawn anew per call, clipped, quantised to ``precision_bits``, sampled (at the fixed ``beta_eff``, in hardware
+    units, when given), and each returned spin flipped with probability ``readout_error``."""
+    coupling_noise: float = 0.0
+    field_noise: float = 0.0
+    precision_bits: int | None = None
+    readout_error: float = 0.0
+    beta_eff: float | None = None
+    coupling_range: tuple = (-1.0, 1.0)
+    field_range: tuple = (-4.0, 4.0)
+
+
+def _quantise(values, value_range, bits):
+    low, high = value_range
+    step = (high - low) / (2 ** bits - 1)
+    return low + jnp.round((values - low) / step) * step
+
+
+def realised_problems(key, base: IsingModel, fields, hardware: Hardware):
+    """The problems the emulated hardware realises for the B conditioned problems ``base`` + ``fields`` (B, n):
+    couplings (B, n, n) and fields (B, n) after auto-scaling, control errors, clipping and quantisation, and the
+    scale factors (B,). Traceable."""
+    (c_low, c_high), (f_low, f_high) = hardware.coupling_range, hardware.field_range
+    h = base.h[None, :] + fields
+    J = jnp.broadcast_to(base.J, (fields.shape[0],) + base.J.shape)
+    ratio_h = jnp.max(jnp.where(h > 0, h / f_high, h / f_low), axis=1)
+    ratio_j = jnp.max(jnp.where(J > 0, J / c_high, J / c_low), axis=(1, 2))
+    scale = jnp.maximum(jnp.maximum(ratio_h, ratio_j), 1e-30)
+    k_h, k_j = jax.random.split(key)
+    noise = jax.random.normal(k_j, J.shape, J.dtype) * hardware.coupling_noise * c_high
+    noise = jnp.triu(noise, 1)
+    noise = (noise + jnp.swapaxes(noise, 1, 2)) * (base.J != 0)[None]  # symmetric, on the coupled pairs only
+    J = jnp.clip(J / scale[:, None, None] + noise, c_low, c_high) * (base.J != 0)[None]
+    h = jnp.clip(h / scale[:, None] + jax.random.normal(k_h, h.shape, h.dtype) * hardware.field_noise * f_high,
+                 f_low, f_high)
+    if hardware.precision_bits is not None:
+        J = _quantise(J, hardware.coupling_range, hardware.precision_bits) * (base.J != 0)[None]
+        h = _quantise(h, hardware.field_range, hardware.precision_bits)
+    return J, h, scale
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "num_reads", "method", "hardware"))
+def _on_hardware(key, base, fields, offsets, betas, sweep, num_reads, method, hardware):
+    """SA or PA on each example's realised problem (vmapped over examples), readout errors, and the states'
+    energies under the original problems."""
+    k_real, k_init, k_run, k_read = jax.random.split(key, 4)
+    J, h, _ = realised_problems(k_real, base, fields, hardware)
+    if hardware.beta_eff is not None:
+        betas = jnp.full_like(betas, hardware.beta_eff)
+    batch, n = fields.shape
+    spins = random_spins(k_init, (batch, num_reads, n), base.dtype)
+
+    def one(key, J, h, spins):
+        model = IsingModel.tree_unflatten(base.labels, (J, h, jnp.zeros((), base.dtype)))
+        if method == "sa":
+            return simulated_annealing(key, model, sweep, spins, betas).spins
+        return population_annealing(key, model, sweep, spins, betas).spins
+
+    states = jax.vmap(one)(jax.random.split(k_run, batch), J, h, spins)
+    if hardware.readout_error > 0:
+        flips = jax.random.uniform(k_read, states.shape) < hardware.readout_error
+        states = jnp.where(flips, -states, states)
+    return states, _energies(base, states, fields, offsets)
+
+
+HARDWARE_OPTIONS = ("coupling_noise", "field_noise", "precision_bits", "readout_error", "beta_eff", "coupling_range",
+                    "field_range")
+
+
 def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=None, trotter_slices: int = 8,
                   beta: float = 10.0, gamma_range=(3.0, 0.01), stats: SamplerStats | None = None,
                   sweep_method: str = "auto", **dimod_kwargs):
     """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
     "sa" (R independent annealing runs), "piqmc" (simulated quantum annealing; best slice per read),
     "exact" (the R lowest states by enumeration, repeated when 2^n < R; n <= 20), or any ``dimod.Sampler``
-    instance (extra keyword arguments are passed to its ``sample``)."""
+    instance (extra keyword arguments are passed to its ``sample``). For "sa" and "pa" the options of
+    :class:`Hardware` (``coupling_noise``, ``field_noise``, ``precision_bits``, ``readout_error``, ``beta_eff``,
+    ``coupling_range``, ``field_range``) emulate an annealer's imperfections, vectorised over the batch; the
+    schedule (``beta_range`` or ``beta_eff``) is then in hardware units, and ``final_beta`` is None."""
     stats = stats if stats is not None else SamplerStats()
+    options = {k: dimod_kwargs.pop(k) for k in HARDWARE_OPTIONS if k in dimod_kwargs
+               and not isinstance(sampler, dimod.Sampler)}
+    hardware = _hardware(sampler, options) if options else None
     if isinstance(sampler, dimod.Sampler):
         return _dimod_phase(sampler, stats, dimod_kwargs)
     if dimod_kwargs:
@@ -145,6 +224,8 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=None, trotter_s
             return _exact(base, fields, offsets, num_reads)
         # one compiled kernel per sparsity pattern, shared by every phase sampler
         sweep = cached_sweep(base, sweep_method, "metropolis") if sweep is None else sweep
+        if hardware is not None:
+            return _on_hardware(key, base, fields, offsets, betas, sweep, num_reads, sampler, hardware)
         if sampler == "sa":
             return _sa(key, base, fields, offsets, betas, sweep, num_reads)
         if sampler == "pa":
@@ -158,9 +239,37 @@ def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=None, trotter_s
     sample.jittable = True
     sample.num_sweeps = num_sweeps
     sample.sweep_method = sweep_method
-    sample.final_beta = {"sa": float(betas[-1]), "pa": float(betas[-1]), "piqmc": float(beta)}.get(sampler)
+    sample.final_beta = ({"sa": float(betas[-1]), "pa": float(betas[-1]), "piqmc": float(beta)}.get(sampler)
+                         if hardware is None else None)  # an emulated QPU: per-example scales, no one temperature
+    sample.hardware = hardware
     sample.independent_reads = sampler in ("sa", "piqmc")
     return sample
+
+
+def _hardware(sampler, options) -> Hardware:
+    """The checked :class:`Hardware` of the phase sampler's options (SA and PA only)."""
+    if sampler not in ("sa", "pa"):
+        raise ProblemError(f"hardware noise options {sorted(options)} are emulated for the 'sa' and 'pa' phase "
+                           f"samplers, not {sampler!r} (for a dimod sampler wrap it in NoisyComposite)")
+    for name in ("coupling_noise", "field_noise"):
+        if not (np.isfinite(options.get(name, 0.0)) and options.get(name, 0.0) >= 0):
+            raise ProblemError(f"{name} must be a non-negative number, got {options[name]!r}")
+    if not 0.0 <= options.get("readout_error", 0.0) <= 1.0:
+        raise ProblemError(f"readout_error must be a probability in [0, 1], got {options['readout_error']!r}")
+    bits = options.get("precision_bits")
+    if bits is not None and (isinstance(bits, bool) or int(bits) != bits or bits < 1):
+        raise ProblemError(f"precision_bits must be a positive integer, got {bits!r}")
+    beta_eff = options.get("beta_eff")
+    if beta_eff is not None and not (np.isfinite(beta_eff) and beta_eff > 0):
+        raise ProblemError(f"beta_eff must be a positive number, got {beta_eff!r}")
+    ranges = {k: tuple(float(v) for v in options.get(k, d)) for k, d in (("coupling_range", (-1.0, 1.0)),
+                                                                        ("field_range", (-4.0, 4.0)))}
+    for name, (low, high) in ranges.items():
+        if not low < 0 < high:
+            raise ProblemError(f"{name} must be (low, high) with low < 0 < high, got {(low, high)!r}")
+    return Hardware(float(options.get("coupling_noise", 0.0)), float(options.get("field_noise", 0.0)),
+                    None if bits is None else int(bits), float(options.get("readout_error", 0.0)),
+                    None if beta_eff is None else float(beta_eff), ranges["coupling_range"], ranges["field_range"])
 
 
 def _dimod_phase(sampler, stats, kwargs):
