@@ -150,7 +150,8 @@ def _seeds(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "seed": int, "float": float, "ints": _int_list,
+ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "seed": int, "float": float, "nonnegative": float,
+                  "ints": _int_list,
                   "pair": _float_pair,
                   "str": str, "nudge": str, "seeds": _seeds}
 TRAINING_GROUPS = {"data and network": ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden",
@@ -280,6 +281,22 @@ def cmd_ablate(args) -> int:
     results = run_ablation(args.out, settings, variants, progress=not args.quiet)
     print("\n".join(describe(results)))
     print(f"-> {args.out}/results.json, {args.out}/ablation.png ({results['study_seconds']:.0f} s)")
+    return 0
+
+
+def cmd_noise(args) -> int:
+    from .experiments.noise import FULL, QUICK, describe, run_noise
+    from .train import parse_seeds
+
+    settings = dict(FULL if args.full else QUICK)
+    for key in ("epochs", "seeds"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    if len(parse_seeds(settings["seeds"])) < 2:
+        raise ValueError("the noise study needs at least 2 seeds for its intervals (4 or more advised)")
+    results = run_noise(args.out, settings, progress=not args.quiet)
+    print("\n".join(describe(results)))
+    print(f"-> {args.out}/results.json, {args.out}/noise.png ({results['study_seconds']:.0f} s)")
     return 0
 
 
@@ -542,6 +559,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="hidden 256, 16 seeds, 10 epochs (for a GPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ablate)
+
+    p = sub.add_parser("noise", help="training with an emulated noisy annealer: control errors, precision, beta_eff",
+                       description="Train the digits network with an emulated annealer (auto-scaled problems, "
+                                   "Gaussian control errors drawn per call, finite precision, a fixed effective "
+                                   "temperature) across noise levels for SA and PA, seeds as one ensemble per setting; "
+                                   "compare each setting with the noiseless emulated annealer by a paired t interval "
+                                   "(Holm over the settings). Writes results.json and noise.png/pdf.")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (deleted once the options are checked)")
+    p.add_argument("--seeds", type=_seeds, help="seeds per setting (default 4; full 10)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs (default 3; full 10)")
+    p.add_argument("--full", action="store_true", help="hidden 256, K = 8, 10 seeds, 10 epochs (for a GPU)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_noise)
 
     p = sub.add_parser("transition", help="track the glass -> order transition during training, over widths",
                        description="Train annealer-assisted networks of several hidden widths on digits and, after "

@@ -157,3 +157,20 @@ def test_training_with_an_emulated_noisy_annealer_runs_from_the_config():
     with pytest.raises(dj.ProblemError, match="sa or pa phase sampler"):
         from dragonjax.experiments.training import build_run
         build_run(TrainConfig(sampler="piqmc", coupling_noise=0.02))
+
+
+def test_noise_study_compares_each_setting_with_the_noiseless_annealer(tmp_path):
+    """A tiny run: the noiseless baseline of the sampler first, every other setting with its paired interval and
+    Holm verdict, and the figure."""
+    from dragonjax.experiments.noise import describe, run_noise
+
+    settings = {"hidden": [4], "spins_per_class": 1, "epochs": 1, "seeds": 2, "num_reads": 4, "num_sweeps": 4,
+                "samplers": ["sa"], "coupling_noise": [0.05], "precision_bits": [], "beta_eff": [3.0],
+                "train_size": 64, "test_size": 32}
+    r = run_noise(str(tmp_path), settings, progress=False)
+    assert list(r["results"]) == ["sa: noiseless", "sa: noise 0.05", "sa: beta_eff 3"]
+    assert "vs_noiseless" not in r["results"]["sa: noiseless"]
+    assert isinstance(r["results"]["sa: noise 0.05"]["vs_noiseless"]["differs"], bool)
+    assert any("beta_eff 3" in line for line in describe(r)) and (tmp_path / "noise.png").exists()
+    with pytest.raises(dj.ProblemError, match="sa and pa"):
+        run_noise(str(tmp_path / "x"), {**settings, "samplers": ["piqmc"]}, progress=False)

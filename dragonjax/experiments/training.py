@@ -73,13 +73,13 @@ class TrainConfig:
                              choices=BETA_UNITS)
     coupling_noise: float | None = _field(None, "emulated annealer: Gaussian control errors on the auto-scaled "
                                                 "couplings, in units of the coupler range (e.g. 0.02; sa/pa only)",
-                                          kind="float")
+                                          kind="nonnegative")
     field_noise: float | None = _field(None, "emulated annealer: control errors on the auto-scaled fields, in units "
-                                             "of the field range (sa/pa only)", kind="float")
+                                             "of the field range (sa/pa only)", kind="nonnegative")
     precision_bits: int | None = _field(None, "emulated annealer: quantise couplings and fields to 2^bits levels "
                                               "(sa/pa only)", kind="positive")
     readout_error: float | None = _field(None, "emulated annealer: probability of flipping each returned spin "
-                                               "(sa/pa only)", kind="float")
+                                               "(sa/pa only)", kind="nonnegative")
     beta_eff: float | None = _field(None, "emulated annealer: sample at this fixed inverse temperature in hardware "
                                           "units instead of annealing (sa/pa only)", kind="float")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
@@ -112,10 +112,11 @@ class TrainConfig:
                     raise ProblemError(f"{f.name} must be a{' positive' if kind == 'positive' else 'n'} integer, "
                                        f"got {value!r}")
                 set_(f.name, int(value))
-            elif kind == "float":
+            elif kind in ("float", "nonnegative"):
                 number = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if not number or not np.isfinite(value) or value <= 0:
-                    raise ProblemError(f"{f.name} must be a positive finite number, got {value!r}")
+                if not number or not np.isfinite(value) or value < 0 or (kind == "float" and value == 0):
+                    raise ProblemError(f"{f.name} must be a {'positive' if kind == 'float' else 'non-negative'} "
+                                       f"finite number, got {value!r}")
                 set_(f.name, float(value))
             elif kind == "ints":
                 values = (value,) if isinstance(value, int) else tuple(value)
