@@ -220,16 +220,23 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_scaling(args) -> int:
-    from .experiments.scaling import FULL, QUICK, describe, exponent_summary, run_scaling
+def _study_settings(args, quick: dict, full: dict, keys=("epochs", "seeds"), min_seeds: int = 2, what: str = "",
+                    advised: int = 10) -> dict:
+    """A study's settings: its quick or ``--full`` defaults with the options given on the command line, and at least
+    ``min_seeds`` seeds (the independent unit of its intervals)."""
     from .train import parse_seeds
 
-    settings = dict(FULL if args.full else QUICK)
-    for key in ("epochs", "seeds"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    if len(parse_seeds(settings["seeds"])) < 3:
-        raise ValueError("the scaling study needs at least 3 seeds for bootstrap intervals (10 or more advised)")
+    settings = dict(full if args.full else quick)
+    settings.update({key: getattr(args, key) for key in keys if getattr(args, key) is not None})
+    if len(parse_seeds(settings["seeds"])) < min_seeds:
+        raise ValueError(f"the {what} needs at least {min_seeds} seeds for its intervals ({advised} or more advised)")
+    return settings
+
+
+def cmd_scaling(args) -> int:
+    from .experiments.scaling import FULL, QUICK, describe, exponent_summary, run_scaling
+
+    settings = _study_settings(args, QUICK, FULL, min_seeds=3, what="scaling study")
     results = run_scaling(args.out, settings, sampler=args.sampler, dataset=args.dataset, progress=not args.quiet)
     print("\n".join(describe(exponent_summary(results))))
     print(f"-> {args.out}/results.json, {args.out}/scaling.png, {args.out}/scaling.pdf "
@@ -241,10 +248,7 @@ def cmd_fss(args) -> int:
     from .experiments.fss import FULL, QUICK, run_fss
     from .experiments.results import format_interval
 
-    settings = dict(FULL if args.full else QUICK)
-    for key in ("epochs", "seeds", "load"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
+    settings = _study_settings(args, QUICK, FULL, keys=("epochs", "seeds", "load"), what="finite-size-scaling study")
     if args.sizes is not None:
         settings["sizes"] = args.sizes
     results = run_fss(args.out, settings, progress=not args.quiet)
@@ -269,14 +273,8 @@ def cmd_fss(args) -> int:
 
 def cmd_ablate(args) -> int:
     from .experiments.ablation import FULL, QUICK, VARIANTS, describe, run_ablation
-    from .train import parse_seeds
 
-    settings = dict(FULL if args.full else QUICK)
-    for key in ("epochs", "seeds"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    if len(parse_seeds(settings["seeds"])) < 2:
-        raise ValueError("the ablation needs at least 2 seeds for its intervals (8 or more advised)")
+    settings = _study_settings(args, QUICK, FULL, what="ablation", advised=8)
     variants = tuple(VARIANTS) if args.variants is None else tuple(v.strip() for v in args.variants.split(";"))
     results = run_ablation(args.out, settings, variants, progress=not args.quiet)
     print("\n".join(describe(results)))
@@ -286,14 +284,8 @@ def cmd_ablate(args) -> int:
 
 def cmd_noise(args) -> int:
     from .experiments.noise import FULL, QUICK, describe, run_noise
-    from .train import parse_seeds
 
-    settings = dict(FULL if args.full else QUICK)
-    for key in ("epochs", "seeds"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    if len(parse_seeds(settings["seeds"])) < 2:
-        raise ValueError("the noise study needs at least 2 seeds for its intervals (4 or more advised)")
+    settings = _study_settings(args, QUICK, FULL, what="noise study", advised=4)
     results = run_noise(args.out, settings, progress=not args.quiet)
     print("\n".join(describe(results)))
     print(f"-> {args.out}/results.json, {args.out}/noise.png ({results['study_seconds']:.0f} s)")

@@ -34,8 +34,8 @@ from scipy import stats
 from ..ising import ProblemError
 from .results import RunDirectory
 
-__all__ = ["QUICK", "FULL", "VARIANTS", "compare_to_baseline", "holm", "paired_interval", "run_ablation",
-           "plot_ablation", "describe"]
+__all__ = ["QUICK", "FULL", "VARIANTS", "compare_to_baseline", "holm", "paired_comparisons", "paired_interval",
+           "paired_text", "run_ablation", "plot_ablation", "describe"]
 
 QUICK = {"dataset": "digits", "hidden": [128], "spins_per_class": 4, "epochs": 3, "seeds": 8, "num_reads": 16,
          "num_negatives": 4, "num_sweeps": 32, "learning_rate": 0.01, "beta_range": [0.1, 10.0], "sampler": "pa"}
@@ -79,17 +79,31 @@ def holm(p_values, family_rate: float = 0.05) -> list[bool]:
     return reject.tolist()
 
 
+def paired_comparisons(rows: dict, baseline_of, key: str, family_rate: float = 0.05) -> None:
+    """For every row (name -> dict with ``test_accuracy`` (seeds, epochs)) whose ``baseline_of(name)`` names
+    another row, store under ``key`` the paired difference of the final test accuracy over the shared seeds, its 95 %
+    t interval and p-value, and ``differs`` by Holm's rule over all these comparisons at ``family_rate``."""
+    final = {name: np.asarray(r["test_accuracy"])[:, -1] for name, r in rows.items()}
+    compared = [name for name in rows if baseline_of(name) is not None]
+    for name in compared:
+        rows[name][key] = paired_interval(final[name], final[baseline_of(name)])
+    for name, reject in zip(compared, holm([rows[n][key]["p_value"] for n in compared], family_rate)):
+        rows[name][key]["differs"] = reject
+
+
+def paired_text(d: dict | None) -> str:
+    """A table cell for a :func:`paired_comparisons` entry ("—" for a baseline)."""
+    if d is None:
+        return "—"
+    return (f"{d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], p = {d['p_value']:.3f}"
+            + (" **differs** (Holm)" if d["differs"] else ""))
+
+
 def compare_to_baseline(results: dict, family_rate: float = 0.05) -> None:
-    """Fill each variant's ``vs_baseline``: the paired difference of final test accuracy over the shared seeds,
-    its 95 % t interval and p-value, and ``differs`` by Holm's rule over all variants at ``family_rate``."""
-    variants = results["variants"]
-    base = np.asarray(variants["baseline"]["test_accuracy"])[:, -1]
-    others = [n for n in variants if n != "baseline"]
-    for name in others:
-        variants[name]["vs_baseline"] = paired_interval(np.asarray(variants[name]["test_accuracy"])[:, -1], base)
-    for name, reject in zip(others, holm([variants[n]["vs_baseline"]["p_value"] for n in others], family_rate)):
-        variants[name]["vs_baseline"]["differs"] = reject
-    variants["baseline"]["vs_baseline"] = None
+    """Fill each variant's ``vs_baseline`` by :func:`paired_comparisons` against the baseline (None for it)."""
+    paired_comparisons(results["variants"], lambda name: None if name == "baseline" else "baseline", "vs_baseline",
+                       family_rate)
+    results["variants"]["baseline"]["vs_baseline"] = None
 
 
 def _field_scale(trainer, params, x) -> float:
@@ -191,10 +205,8 @@ def describe(results: dict) -> list[str]:
              "wrong-label negatives / example | sigma growth | spin updates (all seeds) |",
              "|---|---|---|---|---|---|"]
     for name, r in results["variants"].items():
-        d = r["vs_baseline"]
-        diff = "—" if d is None else (f"{d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], "
-                                      f"p = {d['p_value']:.3f}" + (" **differs** (Holm)" if d["differs"] else ""))
-        lines.append(f"| {name} | {r['accuracy_mean'][-1]:.4f} ± {r['accuracy_sem'][-1]:.4f} | {diff} | "
+        lines.append(f"| {name} | {r['accuracy_mean'][-1]:.4f} ± {r['accuracy_sem'][-1]:.4f} | "
+                     f"{paired_text(r['vs_baseline'])} | "
                      f"{r['mean_wrong_label_states']:.2f} | {r['sigma_growth']:.2f}× | {r['spin_updates']:.2e} |")
     return lines
 

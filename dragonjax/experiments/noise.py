@@ -12,7 +12,7 @@ errors drawn anew per call, a finite precision, readout errors) across
 Each setting trains ``seeds`` networks as one ensemble, the same seeds in every setting (the same initial weights and
 example order), so each setting is compared with the noiseless emulated annealer of its sampler (auto-scaled, no
 errors) by a paired t interval of the final test accuracy, with Holm's family-wise rule over all comparisons
-(:func:`dragonjax.experiments.ablation.compare_to_baseline`'s rule). A setting *differs* only when Holm rejects.
+(:func:`dragonjax.experiments.ablation.paired_comparisons`). A setting *differs* only when Holm rejects.
 The emulation is a model of a QPU, not a measurement of one.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from ..ising import ProblemError
-from .ablation import holm, paired_interval
+from .ablation import paired_comparisons, paired_text
 from .results import RunDirectory
 
 __all__ = ["QUICK", "FULL", "run_noise", "describe", "plot_noise"]
@@ -89,13 +89,9 @@ def run_noise(out: str, settings: dict | None = None, progress: bool = True) -> 
                                     "final_mean": float(accuracy[:, -1].mean()),
                                     "final_sem": float(accuracy[:, -1].std(ddof=1) / np.sqrt(len(seeds))),
                                     "seconds": time.perf_counter() - t0}
-    compared = [n for n in results["results"] if not n.endswith("noiseless")]
-    for name in compared:
-        r = results["results"][name]
-        base = np.asarray(results["results"][f"{r['sampler']}: noiseless"]["test_accuracy"])[:, -1]
-        r["vs_noiseless"] = paired_interval(np.asarray(r["test_accuracy"])[:, -1], base)
-    for name, reject in zip(compared, holm([results["results"][n]["vs_noiseless"]["p_value"] for n in compared])):
-        results["results"][name]["vs_noiseless"]["differs"] = reject
+    rows = results["results"]
+    paired_comparisons(rows, lambda n: None if n.endswith("noiseless") else f"{rows[n]['sampler']}: noiseless",
+                       "vs_noiseless")
     results["study_seconds"] = time.perf_counter() - start
     plot_noise(results, os.path.join(out, "noise"))
     run.finish(results, "results.json")
@@ -110,10 +106,8 @@ def describe(results: dict) -> list[str]:
              "| setting | final test accuracy (mean ± s.e.) | paired difference from noiseless [95 % t], p |",
              "|---|---|---|"]
     for name, r in results["results"].items():
-        d = r.get("vs_noiseless")
-        diff = "—" if d is None else (f"{d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], "
-                                      f"p = {d['p_value']:.3f}" + (" **differs** (Holm)" if d["differs"] else ""))
-        lines.append(f"| {name} | {r['final_mean']:.4f} ± {r['final_sem']:.4f} | {diff} |")
+        cell = paired_text(r.get("vs_noiseless"))
+        lines.append(f"| {name} | {r['final_mean']:.4f} ± {r['final_sem']:.4f} | {cell} |")
     return lines
 
 
