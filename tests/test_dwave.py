@@ -1,6 +1,7 @@
 """The D-Wave backend, offline only: dwave-system's MockDWaveSampler stands in for the QPU."""
 import json
 
+import dimod
 import jax
 import numpy as np
 import pytest
@@ -171,3 +172,115 @@ def test_the_readme_mock_command_runs_as_documented(tmp_path):
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "runs" / "mock" / "metrics.json").read_text())
     assert metrics["history"][-1]["qpu"]["calls"] > 0
+
+
+class ComponentGroundStates(dimod.Sampler):
+    """A deterministic stand-in for a QPU: each connected component of the programmed problem is set to its exact
+    ground state (enumerated; ties to the first in enumeration order), repeated ``num_reads`` times. Components do
+    not interact, so a problem's answer cannot depend on what else shares the call."""
+
+    parameters = {"num_reads": []}
+    properties = {}
+
+    def sample(self, bqm, num_reads=1):
+        import networkx as nx
+
+        graph = nx.Graph(list(bqm.quadratic))
+        graph.add_nodes_from(bqm.variables)
+        state = {}
+        for component in nx.connected_components(graph):
+            labels = sorted(component)
+            assert len(labels) <= 16
+            sub = dimod.BinaryQuadraticModel({v: bqm.get_linear(v) for v in labels},
+                                             {(u, v): b for (u, v), b in bqm.quadratic.items() if u in component},
+                                             0.0, dimod.SPIN)
+            spins = 1 - 2 * ((np.arange(2 ** len(labels))[:, None] >> np.arange(len(labels))) & 1)
+            best = spins[np.argmin(sub.energies((spins, labels)))]
+            state.update(zip(labels, best.tolist()))
+        labels = list(bqm.variables)
+        samples = np.tile([state[v] for v in labels], (num_reads, 1))
+        return dimod.SampleSet.from_samples_bqm((samples, labels), bqm)
+
+
+def exact_qpu(parallel):
+    import dwave.graphs
+
+    graph = dwave.graphs.pegasus_graph(4)
+    child = dimod.StructureComposite(ComponentGroundStates(), list(graph.nodes), list(graph.edges))
+    return QPUSampler(child, chain_strength=20.0, parallel=parallel)
+
+
+def network_problems(count, seed=0):
+    net = IsingNetwork([6, 4], 3)
+    params = net.init(jax.random.key(seed))
+    rng = np.random.default_rng(seed)
+    return [net.conditioned_problem(params, rng.normal(size=6)).to_bqm() for _ in range(count)]
+
+
+def test_packed_calls_return_what_one_call_per_example_returns_on_a_deterministic_child():
+    """Issue 18 item 4: 7 problems in 2 packed calls (4 copies side by side) give, problem by problem, the samples
+    of 7 separate calls through dwave-system's FixedEmbeddingComposite -- and both are the exact ground states."""
+    bqms = network_problems(7)
+    solo, packed = exact_qpu(1), exact_qpu(4)
+    alone = [solo.sample(bqm, num_reads=2) for bqm in bqms]
+    together = packed.sample_many(bqms, num_reads=2)
+    assert solo.stats["qpu_calls"] == 7 and packed.stats["qpu_calls"] == 2 and packed.stats["problems"] == 7
+    assert [s.info["packed"] for s in together[:5]] == [{"copies": 4, "slot": k} for k in range(4)] + [
+        {"copies": 3, "slot": 0}]
+    for bqm, a, b in zip(bqms, alone, together):
+        labels = list(bqm.variables)
+        np.testing.assert_array_equal(a.record.sample[:, [a.variables.index(v) for v in labels]],
+                                      b.record.sample[:, [b.variables.index(v) for v in labels]])
+        np.testing.assert_allclose(b.record.energy, bqm.energies(b))  # energies of the problem's own BQM
+        assert b.first.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
+
+
+def test_parallel_embeddings_are_disjoint_cached_and_saved(tmp_path):
+    bqm = network_problems(1)[0]
+    path = str(tmp_path / "embeddings.json")
+    qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), parallel=5, embedding_file=path)
+    copies = qpu.embeddings_for(bqm, 5)
+    qubits = [q for embedding in copies for chain in embedding.values() for q in chain]
+    assert len(copies) == 5 and len(qubits) == len(set(qubits))
+    searches = qpu.embedding_searches
+    assert qpu.embeddings_for(bqm, 5) == copies and qpu.embedding_searches == searches
+    again = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), parallel=5, embedding_file=path)
+    assert again.embeddings_for(bqm, 5) == copies and again.embedding_searches == 0
+
+
+def test_packed_training_makes_one_call_per_batch_and_phase():
+    ds = four_class(data.digits().subset(80, 20).centered())
+    net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
+    qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), chain_strength=2.0, parallel=8)
+    trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_negatives=2, batch_size=8)
+    _, history = trainer.fit(ds, epochs=1)
+    record = history[0]["qpu"]
+    batches = -(-len(ds.x_train) // 8)
+    assert record["problems"] == 2 * len(ds.x_train) and record["calls"] == 2 * batches
+    assert 0 < record["estimated_access_time_s"] < 2 * len(ds.x_train) * 0.0185 / 4  # packed: well under solo's
+
+
+def test_access_time_estimate_is_the_published_timing_model():
+    """dwave-cloud-client's model with an Advantage's timing data, recomputed here from its definition:
+    programming (typical + thermalisation) + reads x (anneal + readout(qubits) + delay)."""
+    from dwave.cloud.testing.mocks import qpu_problem_timing_data
+
+    from dragonjax.samplers.dwave import estimate_access_time_us
+
+    data = qpu_problem_timing_data("advantage")
+    points = data["readout_time_model_parameters"]
+    q, t = points[:len(points) // 2], points[len(points) // 2:]
+    for qubits, reads, anneal in ((166, 16, None), (1500, 100, 50.0)):
+        readout = 10 ** np.interp(np.log10(qubits), q, t)
+        per_read = (anneal or data["default_annealing_time"]) + readout + data["qpu_delay_time_per_sample"]
+        expected = data["typical_programming_time"] + data["default_programming_thermalization"] + reads * per_read
+        assert estimate_access_time_us(qubits, reads, anneal) == pytest.approx(expected)
+    assert estimate_access_time_us(166, 16, calls=8) == pytest.approx(8 * estimate_access_time_us(166, 16))
+    assert 18_000 < estimate_access_time_us(166, 16) < 19_000  # ~15 ms of it programming: why packing pays
+
+
+def test_parallel_must_be_a_positive_integer():
+    from dragonjax import ProblemError
+
+    with pytest.raises(ProblemError, match="parallel must be a positive integer"):
+        QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), parallel=0)

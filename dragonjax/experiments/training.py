@@ -82,6 +82,8 @@ class TrainConfig:
                                                "(sa/pa only)", kind="nonnegative")
     beta_eff: float | None = _field(None, "emulated annealer: sample at this fixed inverse temperature in hardware "
                                           "units instead of annealing (sa/pa only)", kind="float")
+    qpu_parallel: int = _field(1, "QPU samplers (dwave, mock-dwave): pack up to this many problems of a batch into "
+                                  "one QPU call, on disjoint embeddings side by side", kind="positive")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
@@ -191,15 +193,18 @@ def load_data(cfg: TrainConfig):
     return ds.centered() if cfg.input_encoding == "centered" else ds
 
 
-def make_sampler(name):
+def make_sampler(name, qpu_parallel: int = 1):
     """Sampler names of the CLI: the JAX kernels, 'dwave' (a QPU; needs credentials) or 'mock-dwave' (the
-    same code path on dwave-system's offline MockDWaveSampler); a dimod.Sampler instance passes through."""
+    same code path on dwave-system's offline MockDWaveSampler), packing up to ``qpu_parallel`` problems into a QPU
+    call; a dimod.Sampler instance passes through."""
+    if qpu_parallel != 1 and name not in ("dwave", "mock-dwave"):
+        raise ProblemError(f"qpu_parallel packs problems into QPU calls (sampler dwave or mock-dwave), not {name!r}")
     if name in ("pa", "sa", "piqmc", "exact") or not isinstance(name, str):
         return name
     if name in ("dwave", "mock-dwave"):
         from ..samplers.dwave import qpu_sampler
 
-        return qpu_sampler(mock=(name == "mock-dwave"))
+        return qpu_sampler(mock=(name == "mock-dwave"), parallel=qpu_parallel)
     raise ProblemError(f"unknown sampler {name!r}; expected pa, sa, piqmc, exact, dwave or mock-dwave")
 
 
@@ -228,7 +233,7 @@ def build_run(config):
                                   seed=seed, parametrisation=cfg.parametrisation)
     else:
         trainer = AnnealerTrainer(
-            net, make_sampler(cfg.sampler), cfg.learning_rate, num_reads=cfg.num_reads,
+            net, make_sampler(cfg.sampler, cfg.qpu_parallel), cfg.learning_rate, num_reads=cfg.num_reads,
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,

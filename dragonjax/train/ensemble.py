@@ -264,7 +264,8 @@ def _qpu_delta(now: dict, before: dict) -> dict:
     calls = now["qpu_calls"] - before["qpu_calls"]
     return {"calls": calls, "access_time_s": 1e-6 * (now["qpu_access_time_us"] - before["qpu_access_time_us"]),
             "chain_break_fraction": (now["chain_break_fraction_sum"] - before["chain_break_fraction_sum"])
-            / max(calls, 1), "physical_qubits": now["physical_qubits"]}
+            / max(calls, 1), "physical_qubits": now["physical_qubits"], "problems": now["problems"] - before["problems"],
+            "estimated_access_time_s": 1e-6 * (now["estimated_access_time_us"] - before["estimated_access_time_us"])}
 
 
 def member_record(record: dict, i: int = 0) -> dict:

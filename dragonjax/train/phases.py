@@ -277,13 +277,15 @@ def _dimod_phase(sampler, stats, kwargs):
         fields, offsets = np.asarray(fields, np.float64), np.asarray(offsets, np.float64)
         J, h = np.asarray(base.J, np.float64), np.asarray(base.h, np.float64)
         seed = int(jax.random.randint(key, (), 0, 2 ** 31 - 1))
+        bqms = [IsingModel(J, h + fields[b], offsets[b], dtype=jnp.float32).to_bqm() for b in range(fields.shape[0])]
+        params = {"num_reads": num_reads, **kwargs}
+        if hasattr(sampler, "sample_many"):  # a QPU: the batch's problems packed into as few calls as it can
+            samplesets = sampler.sample_many(bqms, **params)
+        else:
+            samplesets = [sampler.sample(bqm, **params, **({"seed": seed + b} if "seed" in sampler.parameters else {}))
+                          for b, bqm in enumerate(bqms)]
         all_states, all_energies = [], []
-        for b in range(fields.shape[0]):
-            bqm = IsingModel(J, h + fields[b], offsets[b], dtype=jnp.float32).to_bqm()
-            params = {"num_reads": num_reads, **kwargs}
-            if "seed" in sampler.parameters:
-                params["seed"] = seed + b
-            ss = sampler.sample(bqm, **params)
+        for bqm, ss in zip(bqms, samplesets):
             order = [ss.variables.index(v) for v in range(base.num_variables)]
             spins = np.asarray(ss.record.sample[:, order], np.float32)
             if ss.vartype is dimod.BINARY:
