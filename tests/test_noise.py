@@ -174,3 +174,65 @@ def test_noise_study_compares_each_setting_with_the_noiseless_annealer(tmp_path)
     assert any("beta_eff 3" in line for line in describe(r)) and (tmp_path / "noise.png").exists()
     with pytest.raises(dj.ProblemError, match="sa and pa"):
         run_noise(str(tmp_path / "x"), {**settings, "samplers": ["piqmc"]}, progress=False)
+
+
+class BoltzmannSampler(dimod.Sampler):
+    """Exact Boltzmann samples at ``beta`` by enumeration (a reference child for tiny problems)."""
+    parameters = {"num_reads": []}
+    properties = {}
+
+    def __init__(self, beta, seed=0):
+        self.beta, self.rng = beta, np.random.default_rng(seed)
+
+    def sample(self, bqm, num_reads=1):
+        labels = list(bqm.variables)
+        states = 1 - 2 * ((np.arange(2 ** len(labels))[:, None] >> np.arange(len(labels))) & 1)
+        energies = bqm.energies((states, labels))
+        p = np.exp(-self.beta * (energies - energies.min()))
+        pick = self.rng.choice(len(states), size=num_reads, p=p / p.sum())
+        return dimod.SampleSet.from_samples_bqm((states[pick], labels), bqm)
+
+
+def test_jax_path_and_composite_agree_in_distribution():
+    """Issue 18: the same emulated annealer two ways on a 4-spin problem -- the composite around an exact Boltzmann
+    child, and the JAX SA path at the fixed beta_eff (equilibrated: 4 spins, 64 sweeps) -- each realising a new
+    noisy, quantised problem per call, then readout errors. Two-sample chi-square test of the 16-state histograms
+    (3000 draws each; every draw its own realisation). Power: the same test separates the noisy mixture from the
+    noiseless annealer's distribution."""
+    import jax
+    import jax.numpy as jnp
+    from scipy.stats import chi2_contingency
+
+    from dragonjax.train.phases import phase_sampler
+
+    n, draws = 4, 3000
+    rng = np.random.default_rng(3)
+    J = np.triu(rng.normal(0, 1, (n, n)), 1)
+    model = dj.IsingModel(J + J.T, rng.normal(0, 0.5, n))
+    noise = {"coupling_noise": 0.3, "field_noise": 0.1, "precision_bits": 3, "readout_error": 0.05}
+    beta = 2.0
+
+    def histogram(states):
+        index = ((np.asarray(states).reshape(-1, n) < 0) * (1 << np.arange(n))).sum(axis=1)
+        return np.bincount(index, minlength=2 ** n)
+
+    sample = phase_sampler("sa", num_sweeps=64, beta_eff=beta, **noise)
+    fields = jnp.zeros((draws, n), jnp.float32)  # one example repeated: each realises its own problem
+    jax_states, _ = sample(jax.random.key(0), model, fields, jnp.zeros(draws), 1)
+    bqm = model.to_bqm()
+
+    def composite_states(**settings):
+        composite = NoisyComposite(BoltzmannSampler(beta, seed=1), seed=2, **settings)
+        out = []
+        for _ in range(draws):
+            ss = composite.sample(bqm, num_reads=1)
+            out.append(ss.record.sample[0, [ss.variables.index(v) for v in range(n)]])
+        return np.array(out)
+
+    jax_counts, noisy_counts = histogram(jax_states), histogram(composite_states(**noise))
+    keep = (jax_counts + noisy_counts) > 0
+    assert chi2_contingency(np.stack([jax_counts, noisy_counts])[:, keep])[1] > 1e-3
+    clean_counts = histogram(composite_states(precision_bits=None, coupling_noise=0.0, field_noise=0.0,
+                                              readout_error=1e-12))  # noiseless hardware scale, same child
+    keep = (jax_counts + clean_counts) > 0
+    assert chi2_contingency(np.stack([jax_counts, clean_counts])[:, keep])[1] < 1e-6

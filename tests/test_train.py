@@ -37,18 +37,24 @@ class RecordingSampler(dimod.Sampler):
 
     def sample(self, bqm, **kwargs):
         self.sizes.append(len(bqm.variables))
+        self.couplings = max(getattr(self, "couplings", 0), len(bqm.quadratic))
         return SimulatedAnnealingSampler().sample(bqm, num_sweeps=20, **kwargs)
 
 
 def test_active_layers_never_exceed_max_variables():
-    ds = data.digits().subset(24, 24).centered()
+    ds = data.digits().subset(32, 24).centered()  # 4 steps: the window visits all 4 layers
     net = IsingNetwork([64, 8, 8, 8], num_classes=10, spins_per_class=1)  # layers of 8, 8, 8, 10 spins
     recorder = RecordingSampler()
     trainer = AnnealerTrainer(net, sampler=recorder, num_reads=2, num_negatives=2, batch_size=8, active_layers=1,
                               max_variables=10)
-    trainer.fit(ds, epochs=1)
+    _, history = trainer.fit(ds, epochs=1)
     assert recorder.sizes and max(recorder.sizes) <= 10
     assert {8, 10} <= set(recorder.sizes)  # the window slid over hidden layers and the output
+    # the run's accounting: the largest problem handed over in training (spins, couplings)
+    assert history[0]["largest_subproblem"] == max(recorder.sizes) == 10
+    assert history[0]["largest_subproblem_couplings"] == recorder.couplings == 0  # one layer: no couplings inside
+    two = AnnealerTrainer(net, sampler="sa", active_layers=2, max_variables=18)
+    assert two.step_cost(0, 4)[2:] == (16, 64) and two.step_cost(2, 4)[2:] == (18, 80)
     with pytest.raises(ProblemError, match="max_variables"):
         AnnealerTrainer(net, active_layers=2, max_variables=10)
 

@@ -315,6 +315,7 @@ DESCRIPTIONS = {
     "spin_updates": "spin updates per network in the epoch's training phases",
     "sampler_calls": "sampler calls per network in the epoch (one per example and phase)",
     "largest_subproblem": "most spins handed to the sampler in one problem",
+    "largest_subproblem_couplings": "couplings of that problem (between its consecutive layers)",
     "train_seconds": "wall time of the epoch's training steps, whole ensemble",
     "wall_seconds": "wall time of the epoch including evaluation, whole ensemble",
 }

@@ -35,6 +35,9 @@ __all__ = ["QPUError", "QPUSampler", "check_credentials", "estimate_access_time_
 PASSED_THROUGH = ("num_reads", "annealing_time", "chain_strength", "auto_scale", "answer_mode", "label")
 
 
+COPY_SEARCH_TIMEOUT_S = 30.0  # minorminer's own default is 1000 s: a further copy is a saving, not a necessity
+
+
 class QPUError(RuntimeError):
     """The QPU could not be reached or used (credentials, solver, network)."""
 
@@ -160,7 +163,7 @@ class QPUSampler(dimod.Sampler):
         None if none is found. Uncoupled variables get a free qubit each. Searches for further copies look in a
         region of free qubits grown breadth-first from the lowest-numbered one (8x the first copy's qubits,
         doubled on failure up to the whole free graph): a small target is what keeps minorminer fast, and it packs
-        the copies from one corner."""
+        the copies from one corner. A search for a further copy gives up after ``COPY_SEARCH_TIMEOUT_S``."""
         import minorminer
 
         _, target_edges, target_adjacency = self.child.structure
@@ -173,7 +176,8 @@ class QPUSampler(dimod.Sampler):
             while True:
                 region = _grown_region(free, target_adjacency, used, size)
                 allowed = [(p, q) for p, q in target_edges if p in region and q in region]
-                embedding = minorminer.find_embedding(edges, allowed, random_seed=self.seed + slot)
+                embedding = minorminer.find_embedding(edges, allowed, random_seed=self.seed + slot,
+                                                      **({"timeout": COPY_SEARCH_TIMEOUT_S} if used else {}))
                 if embedding or len(region) == len(free):
                     break
                 size *= 2
@@ -230,10 +234,8 @@ class QPUSampler(dimod.Sampler):
         self.stats["qpu_calls"] += 1
         self.stats["problems"] += len(samplesets)
         self.stats["qpu_access_time_us"] += float(info.get("timing", {}).get("qpu_access_time", 0.0))
-        breaks = [float(s.record.chain_break_fraction.mean()) for s in samplesets
-                  if "chain_break_fraction" in s.record.dtype.names]
-        if breaks:
-            self.stats["chain_break_fraction_sum"] += float(np.mean(breaks))
+        self.stats["chain_break_fraction_sum"] += sum(float(s.record.chain_break_fraction.mean()) for s in samplesets
+                                                      if "chain_break_fraction" in s.record.dtype.names)
         self.stats["physical_qubits"] = int(physical_qubits)
 
     def sample_many(self, bqms, **kwargs) -> list[dimod.SampleSet]:

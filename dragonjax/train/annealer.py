@@ -243,17 +243,20 @@ class AnnealerTrainer:
         method = self.sample.sweep_method
         return {free: cached_sweep(self.net.couplings(ones, free), method, "metropolis") for free in self._free_sets()}
 
-    def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
-        """(sampler calls, spin updates, largest subproblem) of training step ``step`` on ``batch`` examples
-        (one call per example and phase)."""
+    def step_cost(self, step: int, batch: int) -> tuple[int, int, int, int]:
+        """(sampler calls, spin updates, largest subproblem's spins, its couplings) of training step ``step`` on
+        ``batch`` examples (one call per example and phase; the free phase's problem is the largest: the window's
+        spins and the couplings between its consecutive layers)."""
         window = self.windows[step % len(self.windows)]
         L = self.net.num_layers
-        free = sum(self.net.sizes[l] for l in window)
-        nudged = free - (self.net.sizes[L] if self.nudge == "strong" and L in window else 0)
+        sizes = self.net.sizes
+        free = sum(sizes[l] for l in window)
+        couplings = sum(sizes[l] * sizes[l + 1] for l in window if l + 1 in window)
+        nudged = free - (sizes[L] if self.nudge == "strong" and L in window else 0)
         calls = batch * (1 + (nudged > 0))
         updates = self.sample.cost(batch, free, self.num_reads) + (self.sample.cost(batch, nudged, self.num_reads)
                                                                    if nudged else 0)
-        return calls, updates, free
+        return calls, updates, free, couplings
 
     # -- hyperparameters and state --------------------------------------------------------------------
     @property

@@ -109,9 +109,9 @@ class BackpropTrainer:
         votes = out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class))
         return self.logit_scale * votes.mean(-1)
 
-    def step_cost(self, step: int, batch: int) -> tuple[int, int, int]:
-        """(sampler calls, spin updates, largest subproblem) of a step: none for backprop."""
-        return 0, 0, 0
+    def step_cost(self, step: int, batch: int) -> tuple[int, int, int, int]:
+        """(sampler calls, spin updates, largest subproblem's spins and couplings) of a step: none for backprop."""
+        return 0, 0, 0, 0
 
     @property
     def hyperparameter_names(self) -> tuple[str, ...]:

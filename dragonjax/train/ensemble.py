@@ -193,7 +193,7 @@ class Ensemble:
             calls0, updates0 = trainer.stats.calls, trainer.stats.spin_updates
             qpu0 = dict(trainer.qpu_stats) if isinstance(trainer.qpu_stats, dict) else None
             orders = np.stack([np.random.default_rng((seed, epoch)).permutation(len(x_train)) for seed in self.seeds])
-            infos, calls, updates, largest = [], 0, 0, 0
+            infos, calls, updates, largest, largest_couplings = [], 0, 0, 0, 0
             for i in range(0, len(x_train), trainer.batch_size):
                 idx = orders[:, i:i + trainer.batch_size]
                 real = idx.shape[1]
@@ -204,9 +204,10 @@ class Ensemble:
                 if batch_sharding is not None and (self.size > 1 or idx.shape[1] == trainer.batch_size):
                     xb, yb = jax.device_put(xb, batch_sharding), jax.device_put(yb, batch_sharding)
                     mask = jax.device_put(mask, batch_sharding)
-                c, u, n = trainer.step_cost(step, idx.shape[1])
+                c, u, n, k = trainer.step_cost(step, idx.shape[1])
                 step += 1
-                calls, updates, largest = calls + c, updates + u, max(largest, n)
+                calls, updates = calls + c, updates + u
+                largest, largest_couplings = max(largest, n), max(largest_couplings, k)
                 state, info = self.step(state, xb, yb, mask)
                 infos.append((info, real))
                 if on_step is not None:
@@ -219,6 +220,7 @@ class Ensemble:
                 calls, updates = trainer.stats.calls - calls0, trainer.stats.spin_updates - updates0
             record = {"epoch": epoch + 1, "examples_seen": (epoch + 1) * len(x_train), **_summarise(infos),
                       "sampler_calls": calls, "spin_updates": updates, "largest_subproblem": largest,
+                      "largest_subproblem_couplings": largest_couplings,
                       "train_seconds": time.perf_counter() - start}
             if qpu0 is not None:  # QPU calls of the training phases (evaluation excluded)
                 record["qpu"] = _qpu_delta(trainer.qpu_stats, qpu0)
@@ -261,10 +263,10 @@ def _summarise(infos) -> dict:
 
 
 def _qpu_delta(now: dict, before: dict) -> dict:
-    calls = now["qpu_calls"] - before["qpu_calls"]
+    calls, problems = now["qpu_calls"] - before["qpu_calls"], now["problems"] - before["problems"]
     return {"calls": calls, "access_time_s": 1e-6 * (now["qpu_access_time_us"] - before["qpu_access_time_us"]),
             "chain_break_fraction": (now["chain_break_fraction_sum"] - before["chain_break_fraction_sum"])
-            / max(calls, 1), "physical_qubits": now["physical_qubits"], "problems": now["problems"] - before["problems"],
+            / max(problems, 1), "physical_qubits": now["physical_qubits"], "problems": problems,
             "estimated_access_time_s": 1e-6 * (now["estimated_access_time_us"] - before["estimated_access_time_us"])}
 
 
