@@ -284,3 +284,46 @@ def test_parallel_must_be_a_positive_integer():
 
     with pytest.raises(ProblemError, match="parallel must be a positive integer"):
         QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), parallel=0)
+
+
+class ProgrammedProblems(dimod.Sampler):
+    """Records the BQM it is given (and answers all +1): what a packed call would program."""
+    parameters = {"num_reads": [], "auto_scale": []}
+    properties = {"h_range": [-4.0, 4.0], "j_range": [-1.0, 1.0]}
+
+    def __init__(self):
+        self.received = []
+
+    def sample(self, bqm, num_reads=1, auto_scale=True):
+        self.received.append(bqm)
+        return dimod.SampleSet.from_samples_bqm((np.ones((num_reads, len(bqm.variables)), np.int8),
+                                                 list(bqm.variables)), bqm)
+
+
+def test_each_packed_copy_is_scaled_as_its_own_call_would_be():
+    """Each copy divided by its own auto-scale factor, measured in Ising form whatever the problem's vartype (so no
+    copy's scale depends on another's); auto_scale=False programs the copies as given."""
+    import dwave.graphs
+
+    from dragonjax.samplers.dwave import _autoscale_factor
+
+    graph = dwave.graphs.pegasus_graph(4)
+    recorder = ProgrammedProblems()
+    child = dimod.StructureComposite(recorder, list(graph.nodes), list(graph.edges))
+    child.properties.update(recorder.properties)
+    qpu = QPUSampler(child, parallel=3)
+    bqms = network_problems(3)
+    bqms[1] = bqms[1].copy()
+    bqms[1].scale(0.1)  # a problem ten times weaker: alone it would be scaled up to the full range
+    for problems in (bqms, [b.binary for b in bqms]):
+        qpu.sample_many(problems, num_reads=1)
+        packed = recorder.received[-1]
+        assert packed.vartype is dimod.SPIN
+        for embedding in qpu.embeddings_for(bqms[0], 3):
+            qubits = {q for chain in embedding.values() for q in chain}
+            copy = dimod.BinaryQuadraticModel({q: packed.get_linear(q) for q in qubits},
+                                              {(u, v): b for (u, v), b in packed.quadratic.items() if u in qubits},
+                                              0.0, dimod.SPIN)
+            assert _autoscale_factor(copy, (-4.0, 4.0), (-1.0, 1.0)) == pytest.approx(1.0)
+    qpu.sample_many(bqms, num_reads=1, auto_scale=False)
+    assert max(abs(b) for b in recorder.received[-1].quadratic.values()) > 1.0  # as given: the chains are strong

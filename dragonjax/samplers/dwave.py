@@ -15,8 +15,8 @@ would program; the QPU's auto-scale then has nothing left to do), and each probl
 copy. :func:`estimate_access_time_us` is dwave-cloud-client's published QPU timing model with an Advantage's timing
 data, to cost a run before submitting it. Failures of the solver (network errors, timeouts, solver unavailable) are
 retried with exponential back-off, then raised as :class:`QPUError`; the trainer's per-epoch checkpoints let an
-interrupted run resume. ``stats`` accumulates QPU calls, QPU access time, chain-break fraction and the
-embedding size (physical qubits).
+interrupted run resume. ``stats`` accumulates QPU calls, problems, QPU access time (reported and estimated),
+the chain-break fraction summed over problems, and the qubits programmed in the last call.
 """
 from __future__ import annotations
 
@@ -163,7 +163,8 @@ class QPUSampler(dimod.Sampler):
         None if none is found. Uncoupled variables get a free qubit each. Searches for further copies look in a
         region of free qubits grown breadth-first from the lowest-numbered one (8x the first copy's qubits,
         doubled on failure up to the whole free graph): a small target is what keeps minorminer fast, and it packs
-        the copies from one corner. A search for a further copy gives up after ``COPY_SEARCH_TIMEOUT_S``."""
+        the copies from one corner. Each attempt at a further copy gives up after ``COPY_SEARCH_TIMEOUT_S`` (the
+        region may double a few times)."""
         import minorminer
 
         _, target_edges, target_adjacency = self.child.structure
@@ -242,7 +243,9 @@ class QPUSampler(dimod.Sampler):
         """Sample each of ``bqms`` (``kwargs`` as :meth:`sample`), packing up to :attr:`parallel` problems of one
         coupling graph into each QPU call (module docstring); with ``parallel=1``, one :meth:`sample` call each.
         Returns one sampleset per problem, in order, each unembedded from its own copy, with the energies of its
-        own BQM and ``info["packed"]`` = {"copies": problems in the call, "slot": its copy}."""
+        own BQM and ``info["packed"]`` = {"copies": problems in the call, "slot": its copy}; ``info["timing"]`` is
+        the whole call's, shared by its copies (:attr:`stats` counts it once). With ``auto_scale=False`` the copies
+        are programmed as given. A seeded child is not supported here (a QPU takes no seed)."""
         bqms = list(bqms)
         if self.parallel == 1:
             return [self.sample(bqm, **kwargs) for bqm in bqms]
@@ -272,8 +275,10 @@ class QPUSampler(dimod.Sampler):
         for slot, (bqm, embedding) in enumerate(zip(bqms, embeddings)):
             if (key, slot) not in self._structures:
                 self._structures[key, slot] = EmbeddedStructure(target_edges, embedding)
-            copy = self._structures[key, slot].embed_bqm(bqm, chain_strength=chain_strength, smear_vartype=dimod.SPIN)
-            copy.scale(1.0 / _autoscale_factor(copy, h_range, j_range))  # as a call of its own would program it
+            copy = self._structures[key, slot].embed_bqm(bqm, chain_strength=chain_strength,
+                                                         smear_vartype=dimod.SPIN).change_vartype(dimod.SPIN)
+            if params.get("auto_scale", True):  # as a call of its own would program it (the QPU scales in Ising form)
+                copy.scale(1.0 / _autoscale_factor(copy, h_range, j_range))
             packed.update(copy)
 
         def call():
