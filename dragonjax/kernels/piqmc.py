@@ -31,7 +31,7 @@ import numpy as np
 from ..ising import IsingModel, ProblemError, dot
 from .annealing import energies
 from . import progress as _progress
-from .population import family_statistics, resample
+from .population import family_statistics, reweight_and_resample
 from .rng import uniform
 from .sweeps import SweepFn, block_fields, make_sweep, random_spins
 
@@ -219,7 +219,8 @@ def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, 
 
     The population of worldlines (R, P, N) is first equilibrated at ``gammas[0]``. Each step reweights by
     W(Gamma')/W(Gamma) = exp(dK_perp sum_{k,i} s_i^k s_i^{k+1} + N P/2 ln[sinh(2 beta Gamma'/P) /
-    sinh(2 beta Gamma/P)]), resamples with :func:`~dragonjax.kernels.population.resample` and sweeps."""
+    sinh(2 beta Gamma/P)]), resamples with :func:`~dragonjax.kernels.population.reweight_and_resample` (the move the
+    classical population annealing makes) and sweeps."""
     r, p, n = spins.shape
     dtype = spins.dtype
     gammas = jnp.asarray(gammas, dtype)
@@ -238,11 +239,8 @@ def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, 
         bonds = jnp.sum(spins * jnp.roll(spins, -1, axis=-2), axis=(-2, -1))
         d_coupling = k_perp(beta, gamma_next, p) - k_perp(beta, gamma, p)
         log_norm = 0.5 * n * p * (_log_sinh(2 * beta_slice * gamma_next) - _log_sinh(2 * beta_slice * gamma))
-        log_w = d_coupling * bonds + log_norm
-        log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
         k_res, k_sweep = jax.random.split(k)
-        keep = resample(k_res, log_w, resampling)
-        spins, family = spins[keep], family[keep]
+        spins, family, log_q = reweight_and_resample(k_res, spins, family, d_coupling * bonds + log_norm, resampling)
         coupling = k_perp(beta, gamma_next, p)
         for kk in jax.random.split(k_sweep, sweeps_per_step):
             spins = piqmc_sweep(kk, model, sweep, spins, beta_slice, coupling)

@@ -30,7 +30,8 @@ from .annealing import energies
 from . import progress as _progress
 from .sweeps import SweepFn
 
-__all__ = ["RESAMPLING_METHODS", "PAResult", "resample", "family_statistics", "population_annealing",
+__all__ = ["RESAMPLING_METHODS", "PAResult", "PAState", "PAInfo", "resample", "reweight_and_resample",
+           "family_statistics", "population_init", "population_step", "population_annealing",
            "adaptive_population_annealing", "histogram_overlap"]
 
 RESAMPLING_METHODS = ("systematic", "multinomial", "residual", "nearest")
@@ -107,7 +108,9 @@ class PAResult(NamedTuple):
     effective_population: jax.Array
 
 
-class _State(NamedTuple):
+class PAState(NamedTuple):
+    """The population between steps: spins (R, N), their energies (R,), the current beta, the running ln Z
+    estimate and each replica's family (the initial replica it descends from)."""
     spins: jax.Array
     energies: jax.Array
     beta: jax.Array
@@ -115,30 +118,51 @@ class _State(NamedTuple):
     family: jax.Array
 
 
-def _init_state(model, spins, extra_field):
+class PAInfo(NamedTuple):
+    """What one step saw: ln Q (the free-energy increment) and the overlap of the energy histogram with its
+    reweighted version (1: the step changed nothing; near 0: the step was too large)."""
+    log_q: jax.Array
+    histogram_overlap: jax.Array
+
+
+def reweight_and_resample(key, population, family, log_weights, resampling: str = "systematic",
+                          replicated=None):
+    """The move every population annealing shares (classical here, quantum in
+    :func:`~dragonjax.kernels.piqmc.quantum_population_annealing`): ``ln Q = ln mean_i exp(log_weights_i)``, and R
+    members of ``population`` (and their ``family``) resampled with probabilities ∝ exp(log_weights). With
+    ``replicated`` (a fully replicated sharding) the weights are gathered first, so the result does not depend on
+    how the population is sharded. Returns (population, family, ln Q)."""
+    if replicated is not None:
+        log_weights = jax.lax.with_sharding_constraint(log_weights, replicated)
+    log_q = jax.scipy.special.logsumexp(log_weights) - jnp.log(log_weights.shape[0])
+    keep = resample(key, log_weights, resampling)
+    return population[keep], family[keep], log_q
+
+
+def population_init(model: IsingModel, spins, extra_field=None) -> PAState:
+    """The population at beta = 0: ``spins`` (R, N), which must be uniform random; ln Z = N ln 2 exactly."""
     r, n = spins.shape
-    return _State(spins, energies(model, spins, extra_field), jnp.zeros((), spins.dtype),
-                  jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32))
+    return PAState(spins, energies(model, spins, extra_field), jnp.zeros((), spins.dtype),
+                   jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32))
 
 
-def _step(key, state: _State, beta_next, model, sweep, extra_field, sweeps_per_beta, resampling, replicated):
-    """Reweight to beta_next, resample, sweep. Returns (state, ln Q)."""
-    r = state.spins.shape[0]
-    dbeta = beta_next - state.beta
-    log_w = -dbeta * state.energies
-    if replicated is not None:  # reductions over a full copy: results independent of the device count
-        log_w = jax.lax.with_sharding_constraint(log_w, replicated)
-    log_q = jax.scipy.special.logsumexp(log_w) - jnp.log(r)
+def population_step(key, state: PAState, beta_next, model: IsingModel, sweep: SweepFn, extra_field=None,
+                    sweeps_per_beta: int = 1, resampling: str = "systematic",
+                    replicated=None) -> tuple[PAState, PAInfo]:
+    """One step of population annealing: reweight the population from ``state.beta`` to ``beta_next`` by
+    exp(-(beta_next - beta) E), resample (:func:`reweight_and_resample`), then ``sweeps_per_beta`` sweeps at
+    ``beta_next``. Pure: the fixed and adaptive schedules below are thin drivers around it."""
+    log_w = -(beta_next - state.beta) * state.energies
     k_resample, k_sweep = jax.random.split(key)
-    keep = resample(k_resample, log_w, resampling)
-    spins, family = state.spins[keep], state.family[keep]
+    spins, family, log_q = reweight_and_resample(k_resample, state.spins, state.family, log_w, resampling,
+                                                 replicated)
     for k in jax.random.split(k_sweep, sweeps_per_beta):
         spins = sweep(k, model, spins, beta_next, extra_field)
-    state = _State(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family)
-    return state, log_q
+    state = PAState(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family)
+    return state, PAInfo(log_q, histogram_overlap(log_w))
 
 
-def _finish(state: _State, model, extra_field, betas, log_q, num_steps) -> PAResult:
+def _finish(state: PAState, model, extra_field, betas, log_q, num_steps) -> PAResult:
     # value: the PA estimate; gradient: -beta <dE/dtheta> over the final population (states fixed)
     surrogate = -state.beta * jnp.mean(energies(model, state.spins, extra_field))
     log_z = jax.lax.stop_gradient(state.log_z) + surrogate - jax.lax.stop_gradient(surrogate)
@@ -161,12 +185,13 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
     betas = jnp.asarray(betas, spins.dtype)
     frozen = jax.lax.stop_gradient(model)
     frozen_extra = None if extra_field is None else jax.lax.stop_gradient(extra_field)
-    state = _init_state(frozen, spins, frozen_extra)
+    state = population_init(frozen, spins, frozen_extra)
 
     def body(state, inputs):
         k, beta_next = inputs
-        return _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
-                     replicated)
+        state, info = population_step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
+                                      replicated)
+        return state, info.log_q
 
     state, log_q = _progress.scan(body, state, (jax.random.split(key, betas.shape[0]), betas), progress)
     return _finish(state, model, extra_field, betas, log_q, betas.shape[0])
@@ -211,11 +236,11 @@ def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins,
         beta_next = next_beta(state, step == max_steps - 1)
         if progress:
             _progress.report_fraction(state.beta / beta_final, beta_next / beta_final)
-        state, log_q = _step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta, resampling,
-                             replicated)
-        return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(log_q)
+        state, info = population_step(k, state, beta_next, frozen, sweep, frozen_extra, sweeps_per_beta,
+                                      resampling, replicated)
+        return state, step + 1, key, betas.at[step].set(beta_next), log_qs.at[step].set(info.log_q)
 
-    init = (_init_state(frozen, spins, frozen_extra), jnp.asarray(0), key,
+    init = (population_init(frozen, spins, frozen_extra), jnp.asarray(0), key,
             jnp.full(max_steps, beta_final, dtype), jnp.zeros(max_steps, dtype))
     state, num_steps, _, betas, log_q = jax.lax.while_loop(cond, body, init)
     return _finish(state, model, extra_field, betas, log_q, num_steps)
