@@ -57,7 +57,8 @@ def test_equilibrium_chain_matches_boltzmann(method, rule):
              else dj.problems.edwards_anderson(3, dim=2, seed=2, couplings="gaussian"))
     beta = 0.9
     sweep = kernels.make_sweep(model, method, rule)
-    assert sweep.method == method
+    assert isinstance(sweep, kernels.Sweep) and (sweep.method, sweep.rule) == (method, rule)
+    assert (len(sweep.blocks) >= 2) if method == "block" else sweep.blocks == ()  # colour classes of the lattice
     num_chains = 4000  # independent chains: their final states are independent samples
     k1, k2 = jax.random.split(jax.random.key(7))
     spins = kernels.random_spins(k1, (num_chains, model.num_variables))
@@ -173,7 +174,8 @@ def test_population_step_is_the_kernel_and_the_schedules_are_thin_drivers():
     """A loop over ``population_step`` from ``population_init`` with the driver's keys gives population_annealing's
     population bit for bit, and its ln Q and ln Z to float32 rounding (eager steps against one compiled scan); the
     step's info reports the histogram overlap of its reweighting."""
-    from dragonjax.kernels import PAState, make_sweep, population_annealing, population_init, population_step, random_spins
+    from dragonjax.kernels import (PAState, make_sweep, population_annealing, population_init, population_step,
+                                   random_spins)
 
     model = dj.problems.sherrington_kirkpatrick(16, seed=3)
     sweep = make_sweep(model)

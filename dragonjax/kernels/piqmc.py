@@ -75,7 +75,7 @@ def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_
                             extra_field=None):
     """One cluster update of every worldline; spins (..., P, N), ``extra_field`` (..., N) per replica."""
     extra = None if extra_field is None else extra_field[..., None, :]
-    blocks = getattr(sweep, "blocks", None)
+    blocks = getattr(sweep, "blocks", ())  # a Sweep's colour classes (any other sweep function: spin by spin)
     if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
         for k, block in zip(jax.random.split(key, len(blocks)), blocks):
             members = block[0]

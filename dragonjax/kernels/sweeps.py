@@ -12,9 +12,10 @@ Rules: ``metropolis`` (flip with probability min(1, exp(-beta dE))) and ``heat_b
 from its conditional Boltzmann distribution). Both satisfy detailed balance for
 ``exp(-beta (E(s) + extra_field . s))``.
 
-:func:`make_sweep` returns a pure function ``sweep(key, model, spins, beta, extra_field=None)`` with
-the static structure (colouring, rule) closed over, so one compiled kernel serves every model with the
-same sparsity pattern (e.g. every input of a network). Spins have shape (..., N); ``beta`` broadcasts
+:func:`make_sweep` returns a :class:`Sweep`: a pure callable ``sweep(key, model, spins, beta, extra_field=None)``
+with its static structure named (``method``, ``rule``, ``blocks``: the colour classes), so one compiled kernel
+serves every model with the same sparsity pattern (e.g. every input of a network), and other kernels (the
+worldline cluster move of PIQMC) can reuse its colour classes. Spins have shape (..., N); ``beta`` broadcasts
 against the batch shape ``spins.shape[:-1]``; ``extra_field`` (..., N) is added to ``h`` (used for
 per-example fields and for the imaginary-time coupling of path-integral QMC).
 """
@@ -30,7 +31,8 @@ import numpy as np
 from ..ising import IsingModel, ProblemError, dot, graph_colouring
 from .rng import uniform
 
-__all__ = ["RULES", "METHODS", "SweepFn", "make_sweep", "cached_sweep", "block_fields", "choose_method", "random_spins"]
+__all__ = ["RULES", "METHODS", "Sweep", "SweepFn", "make_sweep", "cached_sweep", "block_fields", "choose_method",
+           "random_spins"]
 
 RULES = ("metropolis", "heat_bath")
 METHODS = ("auto", "dense", "block")
@@ -38,6 +40,24 @@ MAX_BLOCK_COLOURS = 16
 DENSE_BLOCK = 32
 
 SweepFn = Callable[..., jax.Array]
+
+
+class Sweep:
+    """A sweep kernel and its static structure: ``method`` ("dense" or "block"), ``rule`` ("metropolis" or
+    "heat_bath"), ``blocks`` (the colour classes ``(members, neighbours, table)`` of a block sweep; () for dense)
+    and ``apply(key, model, spins, beta, extra_field=None) -> spins``. Calling it applies it. Hashed by identity,
+    like a function, so it can be a static argument of compiled kernels."""
+
+    __slots__ = ("method", "rule", "blocks", "apply")
+
+    def __init__(self, method: str, rule: str, blocks: tuple, apply: SweepFn):
+        self.method, self.rule, self.blocks, self.apply = method, rule, blocks, apply
+
+    def __call__(self, key, model, spins, beta, extra_field=None):
+        return self.apply(key, model, spins, beta, extra_field)
+
+    def __repr__(self):
+        return f"Sweep(method={self.method!r}, rule={self.rule!r}, colour_classes={len(self.blocks)})"
 
 
 def random_spins(key, shape, dtype=jnp.float32):
@@ -76,9 +96,10 @@ def choose_method(model: IsingModel, method: str = "auto") -> tuple[str, tuple]:
     return "block", colouring
 
 
-def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> SweepFn:
-    """Build ``sweep(key, model, spins, beta, extra_field=None) -> spins`` for models with the sparsity
-    pattern of ``model``. ``method``: ``auto`` (block when the graph has few colours), ``dense``, ``block``."""
+def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> Sweep:
+    """Build the :class:`Sweep` ``sweep(key, model, spins, beta, extra_field=None) -> spins`` for models with the
+    sparsity pattern of ``model``. ``method``: ``auto`` (block when the graph has few colours), ``dense``,
+    ``block``."""
     if rule not in RULES:
         raise ProblemError(f"unknown update rule {rule!r}; expected one of {RULES}")
     method, colouring = choose_method(model, method)
@@ -110,7 +131,7 @@ def _block(A, members):
 _SWEEPS: dict = {}
 
 
-def cached_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> SweepFn:
+def cached_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> Sweep:
     """:func:`make_sweep`, one function per (sparsity pattern, method, rule), so that repeated calls on
     problems of one pattern hit the jit cache of the kernels that take the sweep as a static argument."""
     pattern = np.packbits(np.asarray(model.J) != 0)
@@ -125,7 +146,7 @@ def _fields(model, spins, extra_field):
     return f if extra_field is None else f + extra_field
 
 
-def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
+def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> Sweep:
     """Sequential sweep with delayed field updates. Spins are visited in order, in blocks of ``block``;
     inside a block only the block's own fields are updated after each flip (a column of the B x B slice of
     J), and the fields of all N spins are brought up to date once per block by one matrix product
@@ -162,8 +183,7 @@ def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> SweepFn:
             s_t, f_t = visit_block(full * size, n - full * size, s_t, f_t)
         return s_t.T.reshape(spins.shape)
 
-    sweep.method, sweep.rule = "dense", rule
-    return sweep
+    return Sweep("dense", rule, (), sweep)
 
 
 def block_fields(model, spins, block, extra_field=None):
@@ -178,7 +198,7 @@ def block_fields(model, spins, block, extra_field=None):
     return fields if extra_field is None else fields + extra_field[..., members]
 
 
-def _block_sweep(rule: str, blocks) -> SweepFn:
+def _block_sweep(rule: str, blocks) -> Sweep:
     """Colour classes updated one after another, each from its :func:`block_fields`."""
 
     def sweep(key, model, spins, beta, extra_field=None):
@@ -191,5 +211,4 @@ def _block_sweep(rule: str, blocks) -> SweepFn:
             spins = spins.at[..., members].set(_update(rule, noise, spins[..., members], fields, beta))
         return spins
 
-    sweep.method, sweep.rule, sweep.blocks = "block", rule, blocks
-    return sweep
+    return Sweep("block", rule, blocks, sweep)
