@@ -333,3 +333,21 @@ def test_info_has_beta_range_timing_and_the_gibbs_alias():
     assert gibbs.info["update_rule"] == "heat_bath"
     with pytest.raises(ValueError, match="'Metropolis' or 'Gibbs'"):
         SimulatedAnnealingSampler().sample(TRIANGLE, proposal_acceptance_criteria="Glauber")
+
+
+def test_default_beta_range_is_dwave_samplers_own():
+    """The default (hot, cold) of every sampler equals dwave-samplers' ``_default_ising_beta_range`` -- on a +-1
+    lattice (many spins share the smallest gap: the cold end counts them), Gaussian SK with and without fields, and
+    a problem with an uncoupled, unbiased spin."""
+    from dwave.samplers.sa.sampler import _default_ising_beta_range
+
+    from dragonjax.kernels import default_beta_range
+
+    problems = [dj.problems.edwards_anderson(6, dim=2, seed=0), dj.problems.sherrington_kirkpatrick(32, seed=0),
+                dj.problems.sherrington_kirkpatrick(12, seed=1, field=0.5),
+                dj.IsingModel(np.zeros((3, 3)), np.array([1.0, -1.0, 0.0]))]
+    for model in problems:
+        bqm = model.to_bqm()
+        assert default_beta_range(model) == pytest.approx(_default_ising_beta_range(bqm.linear, bqm.quadratic))
+    ss = SimulatedAnnealingSampler().sample(problems[0].to_bqm(), num_sweeps=4, num_reads=2)
+    assert ss.info["beta_range"] == pytest.approx(default_beta_range(problems[0]))

@@ -11,15 +11,20 @@ SCHEDULE_TYPES = ("geometric", "linear")
 
 
 def default_beta_range(model: IsingModel) -> tuple[float, float]:
-    """dwave-samplers' rule: the hot beta flips the largest possible energy change with probability
-    1/2, the cold beta flips the smallest non-zero coefficient's change with probability 1/100."""
+    """dwave-samplers' rule (``_default_ising_beta_range`` with its defaults): the hot beta flips the largest
+    possible energy change, 2 max_i (|h_i| + sum_j |J_ij|), with probability 1/2; the cold beta makes the
+    expected number of excitations of the most easily excited spins 1/100, each spin's smallest gap approximated
+    by twice its smallest non-zero |h_i| or |J_ij|: beta = ln(n_min / 0.01) / (2 min_gap), n_min the number of
+    spins at that smallest value. (0.1, 1) when every coefficient is 0."""
     J, h = np.abs(np.asarray(model.J, np.float64)), np.abs(np.asarray(model.h, np.float64))
-    coefficients = np.concatenate([J[J > 0], h[h > 0]])
-    if coefficients.size == 0:
+    own = np.where(np.concatenate([J, h[:, None]], axis=1) > 0, np.concatenate([J, h[:, None]], axis=1), np.inf)
+    smallest = own.min(axis=1)  # each spin's smallest non-zero coefficient (inf: none)
+    if not np.isfinite(smallest).any():
         return 0.1, 1.0
     max_delta = 2.0 * float(np.max(h + J.sum(1)))
-    min_delta = 2.0 * float(coefficients.min())
-    return float(np.log(2) / max_delta), float(np.log(100) / min_delta)
+    min_field = float(smallest.min())
+    num_min_gaps = int(np.sum(smallest == min_field))
+    return float(np.log(2) / max_delta), float(np.log(num_min_gaps / 0.01) / (2.0 * min_field))
 
 
 def check_schedule(betas, *, allow_zero: bool = True, name: str = "beta_schedule") -> np.ndarray:
