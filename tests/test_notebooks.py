@@ -32,7 +32,11 @@ def test_notebook_is_committed_executed_with_its_figures(path):
     assert not any(o.get("output_type") == "error" for cell in code_cells for o in cell.get("outputs", []))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+# 03's scaling study is tested in test_scaling; re-running its notebook (40 s) is left to the slow set
+RUNS = [pytest.param(p, marks=pytest.mark.slow) if p.name.startswith("03_") else p for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", RUNS, ids=lambda p: p.name)
 def test_notebook_runs_and_shows_its_figures(path, monkeypatch):
     monkeypatch.setenv("DRAGONJAX_NOTEBOOK_SMALL", "1")  # the notebooks' reduced sizes (the kernel inherits it)
     nb = nbformat.read(path, as_version=4)
