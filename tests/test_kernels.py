@@ -51,9 +51,10 @@ def test_adaptive_schedule_log_z_and_overlap():
 
 
 @pytest.mark.parametrize("method, rule", [("dense", "metropolis"), ("dense", "heat_bath"),
-                                          ("block", "metropolis"), ("block", "heat_bath")])
+                                          ("block", "metropolis"), ("block", "heat_bath"),
+                                          ("random", "metropolis"), ("random", "heat_bath")])
 def test_equilibrium_chain_matches_boltzmann(method, rule):
-    model = (dj.problems.sherrington_kirkpatrick(8, seed=3, field=0.4) if method == "dense"
+    model = (dj.problems.sherrington_kirkpatrick(8, seed=3, field=0.4) if method != "block"
              else dj.problems.edwards_anderson(3, dim=2, seed=2, couplings="gaussian"))
     beta = 0.9
     sweep = kernels.make_sweep(model, method, rule)

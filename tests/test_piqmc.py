@@ -86,10 +86,10 @@ def test_vanishing_field_reduces_to_classical_boltzmann():
     assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
 
 
-def test_block_and_dense_kernels_agree_with_exact_trotter_on_a_lattice():
+def test_block_dense_and_random_scan_kernels_agree_with_exact_trotter_on_a_lattice():
     lattice = dj.problems.edwards_anderson(3, dim=2, seed=1, couplings="gaussian")  # 9 spins, 3 colours
     ref = exact.trotter_thermal(lattice, 0.8, 1.5, 4)
-    for method in ("block", "dense"):
+    for method in ("block", "dense", "random"):
         mc = piqmc.thermal(lattice, 0.8, 1.5, trotter_slices=4, num_sweeps=500, num_replicas=256, seed=1,
                            method=method)
         assert abs(mc["problem_energy"] - ref["problem_energy"]) < 4.5 * mc["problem_energy_error"], method

@@ -335,6 +335,49 @@ def test_info_has_beta_range_timing_and_the_gibbs_alias():
         SimulatedAnnealingSampler().sample(TRIANGLE, proposal_acceptance_criteria="Glauber")
 
 
+def test_randomize_order_is_the_random_scan_sweep():
+    """dwave-samplers' randomize_order=True: each update picks a spin at random (the sweep is checked against the
+    exact Boltzmann distribution in test_kernels); every sampler accepts it, a contradicting sweep_method is refused."""
+    for cls in (SimulatedAnnealingSampler, PopulationAnnealingSampler, PathIntegralQMCSampler):
+        extra = {"trotter_slices": 2} if cls is PathIntegralQMCSampler else {}
+        ss = cls().sample(TRIANGLE, num_reads=4, num_sweeps=8, randomize_order=True, seed=1, **extra)
+        assert ss.info["sweep_method"] == "random", cls
+    fixed = SimulatedAnnealingSampler().sample(TRIANGLE, num_reads=4, num_sweeps=8, seed=1)
+    assert fixed.info["sweep_method"] != "random"
+    with pytest.raises(ValueError, match="randomize_order=True is sweep_method='random', not 'block'"):
+        SimulatedAnnealingSampler().sample(TRIANGLE, randomize_order=True, sweep_method="block")
+
+
+def test_interrupt_function_stops_between_reads():
+    """dwave-samplers' interrupt_function: called after each read; True (or an exception) returns the reads done."""
+    bqm = dimod.generators.ran_r(1, 6, seed=3)
+    sampler = SimulatedAnnealingSampler()
+    calls = []
+
+    def after_three():
+        calls.append(1)
+        return len(calls) >= 3
+
+    three = sampler.sample(bqm, num_reads=10, num_sweeps=20, seed=5, interrupt_function=after_three)
+    assert len(three) == 3 and three.info["interrupted"] and len(calls) == 3
+
+    def fail():
+        raise RuntimeError("stop")
+
+    assert len(sampler.sample(bqm, num_reads=10, num_sweeps=20, interrupt_function=fail)) == 1
+    never = sampler.sample(bqm, num_reads=10, num_sweeps=20, seed=5, interrupt_function=lambda: False)
+    assert len(never) == 10 and not never.info["interrupted"]
+    # same seed, same reads: the first three of an uninterrupted run are the three of the interrupted one
+    np.testing.assert_array_equal(never.record.sample[:3], three.record.sample)
+    piqmc = PathIntegralQMCSampler().sample(bqm, num_reads=4, num_sweeps=10, trotter_slices=2, seed=1,
+                                             return_all_slices=True, interrupt_function=lambda: False)
+    assert piqmc.info["worldlines"].shape == (4, 2, 6)
+    with pytest.raises(ValueError, match="reads are one population"):
+        PopulationAnnealingSampler().sample(bqm, num_reads=4, interrupt_function=lambda: False)
+    with pytest.raises(TypeError, match="interrupt_function must be callable"):
+        sampler.sample(bqm, interrupt_function=3)
+
+
 def test_default_beta_range_is_dwave_samplers_own():
     """The default (hot, cold) of every sampler equals dwave-samplers' ``_default_ising_beta_range`` -- on a +-1
     lattice (many spins share the smallest gap: the cold end counts them), Gaussian SK with and without fields, and

@@ -1,12 +1,15 @@
 """Monte Carlo sweeps: the one place where spins are updated.
 
-A *sweep* proposes an update of every spin once. Two schedules of the same single-spin rule:
+A *sweep* proposes N single-spin updates. Three schedules of the same single-spin rule:
 
 - ``dense``: sequential single-spin updates (spin 0, 1, ..., N-1) with the local fields maintained
   (O(N) per flip, vectorised over all leading batch axes) -- for all-to-all problems;
 - ``block``: the spins of one colour class of the coupling graph share no coupling, so a whole class is
   updated at once from its local fields (a matrix product per class) -- for lattices, bipartite and
-  layered problems (a layered network's layers are its colours).
+  layered problems (a layered network's layers are its colours);
+- ``random``: N updates of spins drawn uniformly at random (with replacement), each chain its own sites --
+  dwave-samplers' ``randomize_order=True``: detailed balance holds for every single update, so no order
+  bias; the slowest of the three (a row of J is gathered per update).
 
 Rules: ``metropolis`` (flip with probability min(1, exp(-beta dE))) and ``heat_bath`` (set the spin
 from its conditional Boltzmann distribution). Both satisfy detailed balance for
@@ -35,7 +38,7 @@ __all__ = ["RULES", "METHODS", "Sweep", "SweepFn", "make_sweep", "cached_sweep",
            "random_spins"]
 
 RULES = ("metropolis", "heat_bath")
-METHODS = ("auto", "dense", "block")
+METHODS = ("auto", "dense", "block", "random")
 MAX_BLOCK_COLOURS = 16
 DENSE_BLOCK = 32
 
@@ -43,7 +46,7 @@ SweepFn = Callable[..., jax.Array]
 
 
 class Sweep:
-    """A sweep kernel and its static structure: ``method`` ("dense" or "block"), ``rule`` ("metropolis" or
+    """A sweep kernel and its static structure: ``method`` ("dense", "block" or "random"), ``rule`` ("metropolis" or
     "heat_bath"), ``blocks`` (the colour classes ``(members, neighbours, table)`` of a block sweep; () for dense)
     and ``apply(key, model, spins, beta, extra_field=None) -> spins``. Calling it applies it. Hashed by identity,
     like a function, so it can be a static argument of compiled kernels."""
@@ -85,8 +88,8 @@ def choose_method(model: IsingModel, method: str = "auto") -> tuple[str, tuple]:
     """Pick ``dense`` or ``block`` from the coupling graph; returns (method, colouring)."""
     if method not in METHODS:
         raise ProblemError(f"unknown sweep method {method!r}; expected one of {METHODS}")
-    if method == "dense":
-        return "dense", ()
+    if method in ("dense", "random"):
+        return method, ()
     colouring = graph_colouring(np.asarray(model.J))
     if method == "auto":
         n = model.num_variables
@@ -99,12 +102,14 @@ def choose_method(model: IsingModel, method: str = "auto") -> tuple[str, tuple]:
 def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> Sweep:
     """Build the :class:`Sweep` ``sweep(key, model, spins, beta, extra_field=None) -> spins`` for models with the
     sparsity pattern of ``model``. ``method``: ``auto`` (block when the graph has few colours), ``dense``,
-    ``block``."""
+    ``block``, ``random`` (random-scan order)."""
     if rule not in RULES:
         raise ProblemError(f"unknown update rule {rule!r}; expected one of {RULES}")
     method, colouring = choose_method(model, method)
     if method == "dense":
         return _dense_sweep(rule)
+    if method == "random":
+        return _random_scan_sweep(rule)
     A = np.asarray(model.J) != 0
     blocks = tuple(_block(A, members) for members in colouring)
     return _block_sweep(rule, blocks)
@@ -184,6 +189,32 @@ def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> Sweep:
         return s_t.T.reshape(spins.shape)
 
     return Sweep("dense", rule, (), sweep)
+
+
+def _random_scan_sweep(rule: str) -> Sweep:
+    """N single-spin updates at sites drawn uniformly at random, independently for each chain (random-scan
+    Metropolis or heat bath). Each update reads its spin's row of J: O(N) per update, like ``dense``, without
+    the delayed-update blocking."""
+
+    def sweep(key, model, spins, beta, extra_field=None):
+        n = spins.shape[-1]
+        batch = spins.shape[:-1]
+        s = spins.reshape(-1, n)
+        h = jnp.broadcast_to(model.h if extra_field is None else model.h + extra_field, spins.shape).reshape(-1, n)
+        k_site, k_noise = jax.random.split(key)
+        sites = jax.random.randint(k_site, (n, s.shape[0]), 0, n)
+        noise = _noise(rule, k_noise, (n, s.shape[0]), spins.dtype)
+        beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
+        chains = jnp.arange(s.shape[0])
+
+        def step(t, s):
+            i = sites[t]
+            fields = h[chains, i] + jnp.sum(model.J[i] * s, axis=-1)
+            return s.at[chains, i].set(_update(rule, noise[t], s[chains, i], fields, beta))
+
+        return jax.lax.fori_loop(0, n, step, s).reshape(spins.shape)
+
+    return Sweep("random", rule, (), sweep)
 
 
 def block_fields(model, spins, block, extra_field=None):

@@ -30,7 +30,10 @@ initial_states: starting states (anything ``dimod.as_samples`` accepts); default
 initial_states_generator: how ``initial_states`` become ``num_reads`` starts: "random" (default: the given ones,
     then uniformly random states; extra given states are dropped), "tile" (the given ones repeated) or "none"
     (exactly the given ones: at least ``num_reads`` of them).
-sweep_method: "auto" (dense for dense problems, colour blocks for sparse ones), "dense" or "block".
+sweep_method: "auto" (dense for dense problems, colour blocks for sparse ones), "dense", "block" or "random"
+    (N updates of uniformly random spins per sweep).
+randomize_order: dwave-samplers' name for ``sweep_method="random"``: True picks each updated spin uniformly at
+    random (no order bias; slower); False (default) sweeps in a fixed order (``sweep_method`` decides which).
 update_rule: "metropolis" or "heat_bath".
 proposal_acceptance_criteria: dwave-samplers' name for the update rule: "Metropolis" or "Gibbs" (= heat bath).
 progress: show a progress bar fed from inside the compiled kernel (about 20 updates)."""
@@ -108,7 +111,9 @@ class KernelSampler(dimod.Sampler):
     adaptive population-annealing schedule, twentieths of beta_final)."""
 
     _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "initial_states_generator": [],
-                          "sweep_method": [], "update_rule": [], "proposal_acceptance_criteria": [], "progress": []}
+                          "sweep_method": [], "randomize_order": [], "update_rule": [],
+                          "proposal_acceptance_criteria": [], "progress": []}
+    _independent_reads = False  # True where reads are independent chains (interrupt_function runs them one by one)
 
     def __init__(self, dtype=None):
         self.dtype = dtype
@@ -119,9 +124,20 @@ class KernelSampler(dimod.Sampler):
 
     def sample(self, bqm, num_reads: int | None = None, seed=None, initial_states=None,
                initial_states_generator: str = "random", sweep_method: str = "auto", update_rule: str = "metropolis",
-               proposal_acceptance_criteria: str | None = None, **kwargs) -> dimod.SampleSet:
+               proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
+               interrupt_function=None, **kwargs) -> dimod.SampleSet:
         preprocessing = time.perf_counter_ns()
         kwargs = self.remove_unknown_kwargs(**kwargs)
+        if randomize_order:
+            if sweep_method not in ("auto", "random"):
+                raise ValueError(f"randomize_order=True is sweep_method='random', not {sweep_method!r}")
+            sweep_method = "random"
+        if interrupt_function is not None:
+            if not callable(interrupt_function):
+                raise TypeError(f"interrupt_function must be callable, got {interrupt_function!r}")
+            if not self._independent_reads:
+                raise ValueError(f"{type(self).__name__} has no interrupt_function: its reads are one population, "
+                                 "not independent chains")
         if initial_states_generator not in INITIAL_STATES_GENERATORS:
             raise ValueError(f"initial_states_generator must be one of {INITIAL_STATES_GENERATORS}, got "
                              f"{initial_states_generator!r}")
@@ -146,12 +162,15 @@ class KernelSampler(dimod.Sampler):
         key = jax.random.key(seed)
         key, k_init = jax.random.split(key)
         spins = self._initial_spins(k_init, model, num_reads, given, initial_states_generator, bqm)
-        spins = shard_replicas(spins, replica_sharding(spins.shape[0]))
         sweep = cached_sweep(model, sweep_method, update_rule)
         sampling = time.perf_counter_ns()
         with (tqdm_listener(type(self).__name__, unit="step") if kwargs.get("progress")
               else contextlib.nullcontext()):
-            samples, info = self._run(key, model, sweep, spins, **kwargs)
+            if interrupt_function is None:
+                spins = shard_replicas(spins, replica_sharding(spins.shape[0]))
+                samples, info = self._run(key, model, sweep, spins, **kwargs)
+            else:
+                samples, info = self._run_interruptible(key, model, sweep, spins, interrupt_function, kwargs)
         samples = to_host(samples).astype(np.int8)
         postprocessing = time.perf_counter_ns()
         info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)
@@ -194,6 +213,27 @@ class KernelSampler(dimod.Sampler):
             array = jnp.concatenate([array, random_spins(key, (num_reads - array.shape[0], model.num_variables),
                                                          dtype)])
         return array
+
+    def _run_interruptible(self, key, model, sweep, spins, interrupt_function, kwargs):
+        """The reads one at a time (read r with key ``fold_in(key, r)``), calling ``interrupt_function()`` after
+        each; when it returns True (or raises, as in dwave-samplers) the reads done so far are returned.
+        ``info["interrupted"]`` says whether it stopped early."""
+        done, worldlines = [], []
+        for read in range(spins.shape[0]):
+            out, info = self._run(jax.random.fold_in(key, read), model, sweep, spins[read:read + 1], **kwargs)
+            done.append(to_host(out))
+            if "worldlines" in info:  # PIQMC's return_all_slices: one read's (1, P, N) each time
+                worldlines.append(info["worldlines"])
+            try:
+                stop = bool(interrupt_function())
+            except Exception:  # dwave-samplers' convention: an exception interrupts
+                stop = True
+            if stop:
+                break
+        info["interrupted"] = len(done) < spins.shape[0]
+        if worldlines:
+            info["worldlines"] = np.concatenate(worldlines)
+        return np.concatenate(done), info
 
     def _run(self, key, model, sweep, spins, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -69,13 +69,15 @@ def _adaptive_population(key, model, spins, beta_final, target, sweep, sweeps_pe
 
 class SimulatedAnnealingSampler(KernelSampler):
     """Simulated annealing in JAX: every read is an independent chain; reads are vectorised (and
-    sharded over devices). ``sweep_method`` is ``auto`` | ``dense`` | ``block``; ``update_rule`` is
+    sharded over devices). ``sweep_method`` is ``auto`` | ``dense`` | ``block`` | ``random``; ``update_rule`` is
     ``metropolis`` | ``heat_bath``."""
+
+    _independent_reads = True
 
     @property
     def parameters(self) -> dict:
         return {**self._common_parameters, "num_sweeps": [], "num_sweeps_per_beta": [], "beta_range": [],
-                "beta_schedule_type": ["beta_schedule_options"], "beta_schedule": []}
+                "beta_schedule_type": ["beta_schedule_options"], "beta_schedule": [], "interrupt_function": []}
 
     @property
     def properties(self) -> dict:
@@ -86,7 +88,8 @@ class SimulatedAnnealingSampler(KernelSampler):
                initial_states_generator: str = "random",
                num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
                beta_schedule_type: str = "geometric", beta_schedule=None, sweep_method: str = "auto",
-               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None, progress: bool = False,
+               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
+               randomize_order: bool = False, interrupt_function=None, progress: bool = False,
                **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated annealing: ``num_reads`` independent chains, each swept ``num_sweeps``
         times while beta rises through the schedule.
@@ -99,6 +102,10 @@ class SimulatedAnnealingSampler(KernelSampler):
                 rule from the BQM's coefficients (:func:`dragonjax.kernels.default_beta_range`).
             beta_schedule_type: "geometric" (default), "linear" or "custom".
             beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
+            interrupt_function: called with no arguments after each read; when it returns True (or raises, as in
+                dwave-samplers) the reads done so far are returned and ``info["interrupted"]`` is True. Given, the
+                reads run one at a time (read r from ``fold_in(key, r)``): the same seed gives the same samples
+                as another interruptible run, not as a vectorised one, and each read costs a kernel call.
 
         Returns:
             A ``dimod.SampleSet``; ``info`` holds ``beta_range`` (hot, cold), ``beta_schedule``, ``seed``,
@@ -107,7 +114,7 @@ class SimulatedAnnealingSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              progress=progress,
+                              randomize_order=randomize_order, interrupt_function=interrupt_function, progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule, **kwargs)
 
@@ -154,7 +161,8 @@ class PopulationAnnealingSampler(KernelSampler):
                beta_schedule_type: str = "geometric", beta_schedule=None, resampling: str = "systematic",
                adaptive: bool = False, target_overlap: float = 0.85, max_steps: int = 1000,
                min_effective_population: float = 100, sweep_method: str = "auto", update_rule: str = "metropolis",
-               proposal_acceptance_criteria: str | None = None, progress: bool = False, **kwargs) -> dimod.SampleSet:
+               proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
+               progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by population annealing: a population of ``num_reads`` replicas annealed from
         beta = 0, reweighted and resampled at every step of the schedule (see the class docstring).
 
@@ -179,7 +187,7 @@ class PopulationAnnealingSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              progress=progress,
+                              randomize_order=randomize_order, progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule,
                               resampling=resampling, adaptive=adaptive, target_overlap=target_overlap,

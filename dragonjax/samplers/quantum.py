@@ -76,17 +76,20 @@ class PathIntegralQMCSampler(KernelSampler):
     ``info['worldlines']``. Defaults scale with the problem's rms local field g: beta = 10 / g,
     gamma_range = (3 g, 0.01 g)."""
 
+    _independent_reads = True
+
     @property
     def parameters(self) -> dict:
         return {**self._common_parameters, "num_sweeps": [], "trotter_slices": [], "beta": [],
-                "gamma_range": [], "schedule": [], "return_all_slices": []}
+                "gamma_range": [], "schedule": [], "return_all_slices": [], "interrupt_function": []}
 
     @document_parameters
     def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
                initial_states_generator: str = "random",
                num_sweeps: int = 1000, trotter_slices: int = 16, beta: float | None = None, gamma_range=None,
                schedule=None, return_all_slices: bool = False, sweep_method: str = "auto",
-               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None, progress: bool = False,
+               update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
+               randomize_order: bool = False, interrupt_function=None, progress: bool = False,
                **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated quantum annealing (path-integral Monte Carlo of the transverse-field
         Hamiltonian H(s) = -A(s) sum sigma^x + B(s) E_problem at fixed ``beta``).
@@ -100,6 +103,10 @@ class PathIntegralQMCSampler(KernelSampler):
                 or give ``schedule`` instead.
             schedule: rows (s, A(s), B(s)) with s from 0 to 1 (as D-Wave publishes them).
             return_all_slices: also return the final worldlines (R, P, N) in ``info["worldlines"]``.
+            interrupt_function: called with no arguments after each read; when it returns True (or raises, as in
+                dwave-samplers) the reads done so far are returned and ``info["interrupted"]`` is True. Given, the
+                reads run one at a time (read r from ``fold_in(key, r)``): the same seed gives the same samples
+                as another interruptible run, not as a vectorised one, and each read costs a kernel call.
 
         Returns:
             A ``dimod.SampleSet`` of each read's lowest-energy slice; ``info`` holds ``beta``,
@@ -107,7 +114,7 @@ class PathIntegralQMCSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              progress=progress,
+                              randomize_order=randomize_order, interrupt_function=interrupt_function, progress=progress,
                               num_sweeps=num_sweeps, trotter_slices=trotter_slices, beta=beta,
                               gamma_range=gamma_range, schedule=schedule, return_all_slices=return_all_slices,
                               **kwargs)
