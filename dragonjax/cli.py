@@ -44,7 +44,10 @@ ANNEAL_MEANINGS = {
     "num_reads": "reads (population size for pa)", "num_sweeps": "sweeps of the anneal", "seed": "random seed",
     "best_energy": "lowest energy among the reads", "median_energy": "median energy of the reads",
     "wall_seconds": "wall time of sample(), compilation included", "kernel_seconds": "time inside the compiled kernel",
-    "log_z": "population annealing's estimate of ln Z at beta_final",
+    "beta_range": "hot and cold inverse temperature of the anneal (1 / energy unit)",
+    "beta_range_rule": "how beta_range was chosen (--beta-range)",
+    "beta": "PIQMC's fixed inverse temperature (1 / energy unit; default 10 / rms local field)",
+    "log_z": "population annealing's estimate of ln Z at beta_final (natural log)",
     "beta_final": "inverse temperature at the end of the anneal (1 / energy unit)",
     "num_families": "distinct initial replicas with descendants in the final population",
     "planted_ground_energy": "the planted ground-state energy (the known answer)",
@@ -68,18 +71,25 @@ def cmd_anneal(args) -> int:
         source = f"{args.problem} (size {args.size}, seed {args.seed})"
     sampler = _sampler(args.sampler)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps, "seed": args.seed}
+    beta = {} if args.sampler == "piqmc" else {"beta_range": _beta_range_option(args.beta_range)}
     run = None
     if args.out:
         from .experiments.results import RunDirectory
 
-        run = RunDirectory(args.out, {"command": "anneal", "problem": source, "sampler": args.sampler, **params})
+        run = RunDirectory(args.out, {"command": "anneal", "problem": source, "sampler": args.sampler, **params,
+                                      **({} if args.sampler == "piqmc" else {"beta_range": args.beta_range})})
     start = time.perf_counter()
-    sampleset = sampler.sample(bqm, progress=not args.quiet, **params)
+    sampleset = sampler.sample(bqm, progress=not args.quiet, **params, **beta)
     wall = time.perf_counter() - start
     energies = sampleset.record.energy
     out = {"problem": source, "num_variables": model.num_variables, "sampler": args.sampler, **params,
            "best_energy": float(energies.min()), "median_energy": float(np.median(energies)),
            "wall_seconds": wall, "kernel_seconds": sampleset.info["timing"]["run_seconds"]}
+    if "beta_range" in sampleset.info:
+        out["beta_range"] = [float(b) for b in sampleset.info["beta_range"]]
+        out["beta_range_rule"] = args.beta_range if isinstance(beta["beta_range"], str) else "given"
+    if "beta" in sampleset.info:
+        out["beta"] = float(sampleset.info["beta"])
     if "log_z" in sampleset.info:
         out["log_z"] = sampleset.info["log_z"]
         out["beta_final"] = float(sampleset.info["beta_schedule"][-1])
@@ -104,11 +114,28 @@ def cmd_anneal(args) -> int:
     else:
         width = max(map(len, out))
         for k, v in out.items():
-            value = f"{v:.6g}" if isinstance(v, float) else f"{v}"
+            value = (f"{v:.6g}" if isinstance(v, float) else
+                     "(" + ", ".join(f"{b:.4g}" for b in v) + ")" if isinstance(v, list) else f"{v}")
             print(f"{k:<{width}}  {value:<14}  {ANNEAL_MEANINGS[k]}")
         if args.out:
             print(f"-> {args.out}/results.json, {args.out}/sampleset.json")
     return 0
+
+
+def _beta_range_option(text: str):
+    """--beta-range: a rule name (see dragonjax.kernels.BETA_RANGE_RULES) or "HOT,COLD"."""
+    from .kernels import BETA_RANGE_RULES
+
+    if text in BETA_RANGE_RULES:
+        return text
+    try:
+        hot, cold = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--beta-range must be one of {', '.join(BETA_RANGE_RULES)} or HOT,COLD (two numbers), "
+                         f"got {text!r}") from None
+    if not 0 <= hot < cold < float("inf"):
+        raise ValueError(f"--beta-range needs 0 <= HOT < COLD (finite), got {text!r}")
+    return hot, cold
 
 
 def _int_list(text):
@@ -472,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-reads", type=int, default=256, help="reads / population size (default 256)")
     p.add_argument("--num-sweeps", type=int, default=1000, help="sweeps (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
+                   help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "
+                        "local field, sensible for Gaussian couplings), 'dwave' (dwave-samplers' rule, the samplers' "
+                        "own default: huge cold end with continuous couplings) or two numbers HOT,COLD")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", help="also write DIR/config.json, DIR/results.json and the reads as DIR/sampleset.json "
                                  "(dimod's serialisable format: dimod.SampleSet.from_serializable)")
@@ -655,11 +686,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line: one line naming the problem, no source excerpt."""
+    return f"dragonjax: {category.__name__}: {message}\n"
+
+
 def main(argv=None) -> int:
     """Run the ``dragonjax`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status
     (errors exit with 2, QPU errors with 3, Ctrl-C with 130)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     if getattr(args, "out", None) == "":
         parser.exit(2, f"dragonjax {args.command}: error: --out must be a non-empty path\n")
     if getattr(args, "resume", False) and not args.out:

@@ -263,6 +263,13 @@ def test_anneal_labels_what_it_prints_and_writes_a_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "inverse temperature at the end of the anneal" in printed and "estimate of ln Z at beta_final" in printed
     results = json.loads((out / "results.json").read_text())
+    # the default range is the local-field rule: the cold end 10 / (rms local field), not dwave's ~1e3 for SK
+    from dragonjax.cli import _problem
+    from dragonjax.ising import local_field_scale
+
+    g = float(local_field_scale(_problem("sk", 12, 0)[0]))
+    assert results["beta_range_rule"] == "local-field" and results["beta_final"] == pytest.approx(10 / g, rel=1e-5)
+    assert "(1 / energy unit)" in printed and "how beta_range was chosen" in printed
     assert results["meanings"]["log_z"].startswith("population annealing")
     reads = dimod.SampleSet.from_serializable(json.loads((out / "sampleset.json").read_text()))
     assert len(reads) == 16 and reads.first.energy == pytest.approx(results["best_energy"])

@@ -335,6 +335,24 @@ def test_info_has_beta_range_timing_and_the_gibbs_alias():
         SimulatedAnnealingSampler().sample(TRIANGLE, proposal_acceptance_criteria="Glauber")
 
 
+def test_local_field_beta_range_rule():
+    """beta_range="local-field": dwave's hot end, cold end 10 / g (g the rms local field); both scale as 1 / energy;
+    an unknown rule is refused by name."""
+    from dragonjax.ising import local_field_scale
+    from dragonjax.kernels import default_beta_range
+
+    model = dj.problems.sherrington_kirkpatrick(16, seed=2, field=0.3)
+    hot, cold = default_beta_range(model, "local-field")
+    assert hot == pytest.approx(default_beta_range(model)[0])
+    assert cold == pytest.approx(10 / float(local_field_scale(model)), rel=1e-6)
+    scaled = dj.IsingModel(3.0 * model.J, 3.0 * model.h)
+    np.testing.assert_allclose(default_beta_range(scaled, "local-field"), (hot / 3, cold / 3), rtol=1e-5)
+    ss = SimulatedAnnealingSampler().sample(model.to_bqm(), num_sweeps=10, beta_range="local-field", seed=0)
+    assert ss.info["beta_range"] == pytest.approx([hot, cold], rel=1e-6)
+    with pytest.raises(ValueError, match="unknown beta range rule 'cool'"):
+        SimulatedAnnealingSampler().sample(model.to_bqm(), num_sweeps=10, beta_range="cool")
+
+
 def test_randomize_order_is_the_random_scan_sweep():
     """dwave-samplers' randomize_order=True: each update picks a spin at random (the sweep is checked against the
     exact Boltzmann distribution in test_kernels); every sampler accepts it, a contradicting sweep_method is refused."""

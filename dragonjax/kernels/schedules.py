@@ -3,19 +3,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ising import IsingModel, ProblemError
+from ..ising import IsingModel, ProblemError, local_field_scale
 
-__all__ = ["SCHEDULE_TYPES", "default_beta_range", "beta_schedule", "check_schedule"]
+__all__ = ["SCHEDULE_TYPES", "BETA_RANGE_RULES", "default_beta_range", "beta_schedule", "check_schedule"]
 
 SCHEDULE_TYPES = ("geometric", "linear")
+BETA_RANGE_RULES = ("dwave", "local-field")
 
 
-def default_beta_range(model: IsingModel) -> tuple[float, float]:
-    """dwave-samplers' rule (``_default_ising_beta_range`` with its defaults): the hot beta flips the largest
-    possible energy change, 2 max_i (|h_i| + sum_j |J_ij|), with probability 1/2; the cold beta makes the
-    expected number of excitations of the most easily excited spins 1/100, each spin's smallest gap approximated
-    by twice its smallest non-zero |h_i| or |J_ij|: beta = ln(n_min / 0.01) / (2 min_gap), n_min the number of
-    spins at that smallest value. (0.1, 1) when every coefficient is 0."""
+def default_beta_range(model: IsingModel, rule: str = "dwave") -> tuple[float, float]:
+    """A (hot, cold) inverse-temperature range from the problem's coefficients, in 1 / energy units.
+
+    ``rule="dwave"`` (the samplers' default): dwave-samplers' rule (``_default_ising_beta_range`` with its
+    defaults): the hot beta flips the largest possible energy change, 2 max_i (|h_i| + sum_j |J_ij|), with
+    probability 1/2; the cold beta makes the expected number of excitations of the most easily excited spins 1/100,
+    each spin's smallest gap approximated by twice its smallest non-zero |h_i| or |J_ij|: beta = ln(n_min / 0.01) /
+    (2 min_gap), n_min the number of spins at that smallest value. (0.1, 1) when every coefficient is 0. With
+    continuous (e.g. Gaussian) couplings the smallest coefficient is tiny and the cold end huge (~3000 for SK with
+    N = 32): fine for optimisation, meaningless as a temperature.
+
+    ``rule="local-field"``: the same hot end; the cold end 10 / g, g the rms local field
+    (:func:`dragonjax.ising.local_field_scale`): a spin with the typical field is excited with probability e^-20,
+    the weakest stay thermal -- PIQMC's default beta. Both ends scale as 1 / (energy unit)."""
+    if rule not in BETA_RANGE_RULES:
+        raise ProblemError(f"unknown beta range rule {rule!r}; expected one of {BETA_RANGE_RULES} or (hot, cold)")
+    if rule == "local-field":
+        hot, _ = default_beta_range(model)
+        g = float(local_field_scale(model))
+        return (hot, 10.0 / g) if g > 0 else (0.1, 1.0)
     J, h = np.abs(np.asarray(model.J, np.float64)), np.abs(np.asarray(model.h, np.float64))
     own = np.where(np.concatenate([J, h[:, None]], axis=1) > 0, np.concatenate([J, h[:, None]], axis=1), np.inf)
     smallest = own.min(axis=1)  # each spin's smallest non-zero coefficient (inf: none)

@@ -22,6 +22,16 @@ from .base import KernelSampler, document_parameters, to_host
 __all__ = ["SimulatedAnnealingSampler", "PopulationAnnealingSampler"]
 
 
+def _beta_range(model, beta_range) -> tuple[float, float]:
+    """``beta_range`` as (hot, cold): None is dwave-samplers' rule, a name one of
+    :data:`dragonjax.kernels.BETA_RANGE_RULES` (see :func:`dragonjax.kernels.default_beta_range`)."""
+    if beta_range is None:
+        return default_beta_range(model)
+    if isinstance(beta_range, str):
+        return default_beta_range(model, beta_range)
+    return tuple(beta_range)
+
+
 def _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type, custom):
     if beta_schedule_type == "custom":
         if custom is None:
@@ -36,8 +46,7 @@ def _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_
     if num_sweeps % num_sweeps_per_beta:
         raise ValueError(f"num_sweeps ({num_sweeps}) must be a multiple of num_sweeps_per_beta "
                          f"({num_sweeps_per_beta})")
-    beta_range = default_beta_range(model) if beta_range is None else beta_range
-    return beta_schedule(beta_range, num_sweeps // num_sweeps_per_beta, beta_schedule_type)
+    return beta_schedule(_beta_range(model, beta_range), num_sweeps // num_sweeps_per_beta, beta_schedule_type)
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "sweeps_per_beta", "progress"))
@@ -98,8 +107,9 @@ class SimulatedAnnealingSampler(KernelSampler):
             {common}
             num_sweeps: sweeps of each chain (default 1000; 0 returns the initial states).
             num_sweeps_per_beta: sweeps at each beta of the schedule (default 1; must divide ``num_sweeps``).
-            beta_range: (hot, cold) inverse temperatures in 1 / energy units of the BQM; default dwave-samplers'
-                rule from the BQM's coefficients (:func:`dragonjax.kernels.default_beta_range`).
+            beta_range: (hot, cold) inverse temperatures in 1 / energy units of the BQM, or a rule: None (default)
+                or "dwave" for dwave-samplers' rule from the BQM's coefficients, "local-field" for a cold end of
+                10 / (rms local field) (see :func:`dragonjax.kernels.default_beta_range`).
             beta_schedule_type: "geometric" (default), "linear" or "custom".
             beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
             interrupt_function: called with no arguments after each read; when it returns True (or raises, as in
@@ -121,7 +131,7 @@ class SimulatedAnnealingSampler(KernelSampler):
     def _run(self, key, model, sweep, spins, num_sweeps=1000, num_sweeps_per_beta=1, beta_range=None,
              beta_schedule_type="geometric", beta_schedule=None, progress=False):
         if num_sweeps == 0 and beta_schedule_type != "custom":  # dwave-samplers: the initial states, unchanged
-            hot_cold = default_beta_range(model) if beta_range is None else tuple(beta_range)
+            hot_cold = _beta_range(model, beta_range)
             return spins, {"beta_schedule": np.zeros(0), "beta_range": [float(b) for b in hot_cold]}
         betas = _schedule(model, num_sweeps, num_sweeps_per_beta, beta_range, beta_schedule_type,
                           beta_schedule)
@@ -170,7 +180,8 @@ class PopulationAnnealingSampler(KernelSampler):
             {common}
             num_sweeps: sweeps in all, ``num_sweeps_per_beta`` at each beta (default 1000).
             num_sweeps_per_beta: sweeps at each beta (default 1; must divide ``num_sweeps``).
-            beta_range: (hot, cold) inverse temperatures in 1 / energy units; default dwave-samplers' rule.
+            beta_range: (hot, cold) inverse temperatures in 1 / energy units, or a rule: None (default) or "dwave"
+                (dwave-samplers' rule), "local-field" (see :func:`dragonjax.kernels.default_beta_range`).
             beta_schedule_type: "geometric" (default), "linear" or "custom".
             beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
             resampling: "systematic" (default), "multinomial", "residual" or "stratified".
@@ -200,7 +211,7 @@ class PopulationAnnealingSampler(KernelSampler):
         if adaptive:
             if beta_schedule is not None:
                 raise ValueError("adaptive=True chooses its own schedule; do not pass beta_schedule")
-            beta_range = default_beta_range(model) if beta_range is None else beta_range
+            beta_range = _beta_range(model, beta_range)
             beta_final = float(beta_schedule_fn_final(beta_range))
             if not 0.0 < target_overlap < 1.0:
                 raise ValueError(f"target_overlap must lie in (0, 1), got {target_overlap}")
