@@ -668,6 +668,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
 
+    p = sub.add_parser("replot", help="redraw the figures of finished studies from their results.json",
+                       description="Redraw every figure of a study's run directory (or of every study below a "
+                                   "directory, e.g. a reproduce run or papers/) from its results.json, in the "
+                                   "package's current figure style (dragonjax.experiments.figures). Nothing is "
+                                   "recomputed; only the PNG and PDF files are replaced.")
+    p.add_argument("directories", nargs="+", metavar="DIR", help="run directories (searched recursively)")
+    p.set_defaults(func=cmd_replot)
+
     p = sub.add_parser("bench", help="run the benchmark suite (vs dwave-samplers and OpenJij) and print ratios",
                        description="Run the benchmark scripts of benchmarks/ in one go: classical (SA/PA ns per spin "
                                    "update and time-to-solution vs dwave-samplers and OpenJij), quantum (PIQMC vs "
@@ -684,6 +692,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", help="folder holding the bench_*.py scripts (default: the checkout's benchmarks/)")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def cmd_replot(args) -> int:
+    from .experiments.figures import replot
+
+    for directory in args.directories:
+        written = replot(directory)
+        print(f"{directory}: {len(written) // 2} figures redrawn (PNG + PDF)")
+    return 0
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

@@ -274,3 +274,54 @@ def test_anneal_labels_what_it_prints_and_writes_a_run(tmp_path, capsys):
     reads = dimod.SampleSet.from_serializable(json.loads((out / "sampleset.json").read_text()))
     assert len(reads) == 16 and reads.first.energy == pytest.approx(results["best_energy"])
     assert json.loads((out / "config.json").read_text())["command"] == "anneal"
+
+
+# -- figures a journal would take (issue 19 item 4) -------------------------------------------------------------------
+def test_one_colour_per_size_in_every_figure_and_zeros_shown_as_zeros():
+    """size_colour depends on the number of spins only (a lattice of side L is coloured by L^d), distinct for
+    neighbouring powers of two; on a log axis a zero is an open triangle on the axis edge, not a floored point."""
+    from matplotlib.figure import Figure
+
+    from dragonjax.experiments.figures import log_errorbar, size_colour
+
+    hues = [size_colour(n) for n in (8, 16, 32, 64, 128, 256, 512, 1024)]
+    assert len(set(hues)) == 8 and size_colour(36) == size_colour(32) and size_colour(4) == size_colour(8)
+    with pytest.raises(ValueError, match="positive number of spins"):
+        size_colour(0)
+    ax = Figure().subplots()
+    ax.set_yscale("log")
+    log_errorbar(ax, [1, 2, 3], [0.1, 0.0, 0.01], [0.01, 0.0, 0.001], colour=size_colour(64))
+    markers = [line for line in ax.lines if line.get_marker() == "v"]
+    assert len(markers) == 1 and list(markers[0].get_xdata()) == [2]  # the zero, on the axis edge
+    plotted = [line for line in ax.lines if line.get_marker() == "o"][0].get_ydata()
+    assert np.isnan(plotted[1]) and plotted[0] == pytest.approx(0.1)  # no floor value in its place
+
+
+def test_replot_redraws_the_committed_studies_in_the_journal_style(tmp_path, capsys):
+    """dragonjax replot DIR redraws a study from its results.json alone (here the committed transition and scaling
+    runs): 7.0 in or 3.4 in wide, no figure title, PNG and PDF; a results.json it cannot plot is named, in one line."""
+    import pathlib
+    import shutil
+
+    from PIL import Image
+
+    from dragonjax.cli import main
+
+    papers = pathlib.Path(__file__).resolve().parent.parent / "papers"
+    for study in ("transition", "scaling"):
+        shutil.copytree(papers / "run" / study, tmp_path / "run" / study,
+                        ignore=shutil.ignore_patterns("*.png", "*.pdf", "*.nc"))
+    assert main(["--no-compile-cache", "replot", str(tmp_path / "run")]) == 0
+    assert "3 figures redrawn" in capsys.readouterr().out
+    for name, width in (("transition/transition", 7.0), ("transition/binder", 7.0), ("scaling/scaling", 3.4)):
+        image = Image.open(tmp_path / "run" / f"{name}.png")
+        assert image.size[0] == pytest.approx(300 * width, abs=2), name
+        assert (tmp_path / "run" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"study": "scaling"}')
+    (broken / "results.json").write_text('{"settings": {}}')
+    with pytest.raises(SystemExit) as exit_:
+        main(["--no-compile-cache", "replot", str(broken)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "could not redraw" in err and len(err.strip().splitlines()) == 1

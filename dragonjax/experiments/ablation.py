@@ -211,27 +211,25 @@ def describe(results: dict) -> list[str]:
     return lines
 
 
-def plot_ablation(results: dict, stem: str):
-    """Test accuracy per epoch (mean ± s.e. over seeds) per group of settings, the baseline in every panel."""
-    from matplotlib.figure import Figure
+def plot_ablation(results: dict, stem: str | None):
+    """Test accuracy per epoch (mean ± s.e. over seeds) per group of settings, the baseline (black) in every
+    panel."""
+    from .figures import PAGE, figure
 
     groups = [g for g in dict.fromkeys(r["group"] for r in results["variants"].values()) if g != "baseline"]
-    fig = Figure(figsize=(3.6 * max(len(groups), 1), 3.4))
-    axes = fig.subplots(1, max(len(groups), 1), squeeze=False)[0]
+    hues = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
     base = results["variants"]["baseline"]
     epochs = np.arange(1, len(base["accuracy_mean"]) + 1)
-    for ax, group in zip(axes, groups):
-        ax.errorbar(epochs, base["accuracy_mean"], yerr=base["accuracy_sem"], fmt="o-", color="k", ms=3, capsize=2,
-                    label="baseline")
-        members = [(n, r) for n, r in results["variants"].items() if r["group"] == group]
-        for i, (name, r) in enumerate(members):
-            ax.errorbar(epochs, r["accuracy_mean"], yerr=r["accuracy_sem"], fmt="s--", color=f"C{i}", ms=3,
-                        capsize=2, label=name)
-        ax.set(xlabel="epoch", ylabel="test accuracy", title=GROUP_TITLES.get(group, group), xticks=epochs)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"Ablations of annealer-assisted training ({len(results['settings']['seeds'])} seeds, mean ± s.e.)",
-                 fontsize=10)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+    panels = max(len(groups), 1)
+    with figure(stem, PAGE, 2.5, 1, panels, squeeze=False) as (fig, axes):
+        for ax, group in zip(axes[0], groups):
+            ax.errorbar(epochs, base["accuracy_mean"], yerr=base["accuracy_sem"], fmt="o-", color="k", ms=2.5,
+                        label="baseline")
+            members = [(n, r) for n, r in results["variants"].items() if r["group"] == group]
+            for hue, (name, r) in zip(hues, members):
+                ax.errorbar(epochs, r["accuracy_mean"], yerr=r["accuracy_sem"], fmt="s--", color=hue, ms=2.5,
+                            label=name)
+            ax.set(xlabel="epoch", ylabel="test accuracy", xticks=epochs)
+            ax.set_title(GROUP_TITLES.get(group, group), loc="left")
+            ax.grid(True)
+            ax.legend(title=f"{len(results['settings']['seeds'])} seeds" if ax is axes[0][0] else None)

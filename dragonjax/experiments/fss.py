@@ -257,103 +257,86 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
     return results
 
 
-def plot_fss(results: dict, stem: str):
-    """Per parametrisation: m(t) per size (mean ± s.e. over seeds) and the collapse at the fitted t*, 1/nu."""
-    from matplotlib.figure import Figure
+def plot_fss(results: dict, stem: str | None):
+    """Per parametrisation (rows): m(t) per size (mean ± s.e. over seeds; left) and the collapse at the fitted
+    t*, 1/nu (right; the fitted values and intervals are in the report). One colour per size."""
+    from .figures import PAGE, figure, key_legend, size_colour
 
     names = list(results["parametrisations"])
-    fig = Figure(figsize=(11, 4.2 * len(names)))
-    axes = fig.subplots(len(names), 2, squeeze=False)
     epochs = np.arange(results["settings"]["epochs"] + 1)
-    for row, name in zip(axes, names):
-        r = results["parametrisations"][name]
-        fit = r["collapse"]
-        for i, (n, s) in enumerate(r["sizes"].items()):
-            row[0].errorbar(epochs, s["m_mean"], yerr=s["m_sem"], fmt="o-", ms=3, capsize=2, color=f"C{i}",
-                            label=f"N = {n}")
-            row[1].errorbar(fit["scaled"][i], s["m_mean"], yerr=s["m_sem"], fmt="o", ms=3, capsize=2, color=f"C{i}",
-                            label=f"N = {n}")
+    seeds = len(results["settings"]["seeds"])
+    with figure(stem, PAGE, 2.3 * len(names), len(names), 2, squeeze=False) as (fig, axes):
+        for row, name in zip(axes, names):
+            r = results["parametrisations"][name]
+            fit = r["collapse"]
+            for i, (n, size) in enumerate(r["sizes"].items()):
+                colour = size_colour(int(n))
+                row[0].errorbar(epochs, size["m_mean"], yerr=size["m_sem"], fmt="o-", color=colour)
+                row[1].errorbar(fit["scaled"][i], size["m_mean"], yerr=size["m_sem"], fmt="o", color=colour)
+            row[0].set(xlabel="epoch t (load × N examples)", ylabel=f"label order m\n({name})")
+            row[1].set(xlabel="(t − t*) N^(1/ν)", ylabel="m")
+            row[1].text(0.97, 0.05, f"t* = {fit['t_star']:.2f}, 1/ν = {fit['inv_nu']:.2f}", ha="right",
+                        transform=row[1].transAxes)
+            for ax in row:
+                ax.grid(True)
+        key_legend(axes[0][0], list(results["parametrisations"][names[0]]["sizes"]), "N",
+                   title=f"{seeds} seeds, mean ± s.e.", loc="lower right")
 
 
-        row[0].set(xlabel="epoch t (load × N examples)", ylabel="label order m (probe accuracy)",
-                   title=f"{name} parametrisation: m(t, N), {len(results['settings']['seeds'])} seeds")
-        row[1].set(xlabel="(t − t*) N^{1/ν}", ylabel="m",
-                   title=f"collapse: t* = {fit['t_star']:.2f} {format_interval(fit['t_star_interval'], '')}, 1/ν = "
-                         f"{fit['inv_nu']:.2f} {format_interval(fit['inv_nu_interval'], '')}, S = {fit['quality']:.2f}")
-        row[1].title.set_fontsize(9)
-        for ax in row:
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=7)
-    fig.suptitle("Teacher–student at fixed load α = P/N: finite-size scaling of the training transition",
-                 fontsize=11)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
-
-
-def plot_thermal_fss(results: dict, stem: str):
-    """The connected Binder cumulant g(T) per size at the first and last snapshot epoch and of the null control
-    (symmetric-log axis: g can be large and negative in fields), the replicon chi_SG / N at the last epoch beside
-    its null, and the resolved crossings T_c(t) of neighbouring sizes against the epoch."""
-    from matplotlib.figure import Figure
+def plot_thermal_fss(results: dict, stem: str | None):
+    """(a–c) The connected Binder cumulant g(T) per size at the first and last snapshot epoch and of the null
+    control (symmetric-log axis: g can be large and negative in fields); (d) the replicon chi_SG / N at the last
+    epoch (solid) beside its null (dotted); (e) the resolved crossings T_c(t) of neighbouring sizes against the
+    epoch (filled: g* > 0, a transition; open: not). One colour per size (a crossing: the larger size's)."""
+    from .figures import NULL, PAGE, TRAINED, figure, key_legend, log_errorbar, size_colour
 
     th = results["thermal"]
     t = np.asarray(th["reduced_temperatures"])
     first, last = str(th["epochs"][0]), str(th["epochs"][-1])
-    fig = Figure(figsize=(17, 3.6))
-    axes = fig.subplots(1, 5)
-    panels = [(f"epoch {first}", th["per_epoch"][first]["curves"]), (f"epoch {last}", th["per_epoch"][last]["curves"]),
-              (f"null control (epoch {last}, output decoupled)", th["null_control"]["curves"])]
-    for ax, (title, curves) in zip(axes, panels):
-        for i, (n, c) in enumerate(curves.items()):
-            ax.errorbar(t, c["g"], yerr=c["g_error"], fmt="o-", ms=3, capsize=2, color=f"C{i}", label=f"N = {n}")
-        ax.axhline(0, color="grey", lw=0.6)
-        ax.set(xscale="log", xlabel="T / σ (rms local field)", ylabel="connected Binder g", title=title)
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.title.set_fontsize(9)
-        ax.legend(fontsize=7)
-        ax.grid(True, alpha=0.3)
-    ax = axes[3]
-    for i, n in enumerate(th["sizes"]):
-        for curves, style, name in ((th["per_epoch"][last]["curves"], "o-", "trained"),
-                                    (th["null_control"]["curves"], "s--", "null")):
-            c = curves[str(n)]
-            ax.errorbar(t, np.asarray(c["chi_sg"]) / n, yerr=np.asarray(c["chi_sg_error"]) / n, fmt=style, ms=3,
-                        capsize=2, color=f"C{i}", label=f"N = {n} {name}", alpha=1.0 if name == "trained" else 0.6)
-    ax.set(xscale="log", yscale="log", xlabel="T / σ (rms local field)", ylabel="replicon χ_SG / N",
-           title=f"χ_SG / N, epoch {last} (solid) and null (dashed)")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=6, ncol=2)
-    ax.grid(True, alpha=0.3)
-    ax = axes[4]
-    for i, pair in enumerate(zip(th["sizes"][:-1], th["sizes"][1:])):
-        pts = [(int(e), c) for e, r in th["per_epoch"].items() for c in r["crossings"] if tuple(c["sizes"]) == pair]
-        resolved = [(e, c) for e, c in pts if c["resolved"]]
-        if resolved:
-            e = np.array([p[0] for p in resolved], float)
-            tc = np.array([p[1]["temperature"] for p in resolved])
-            lo = np.array([p[1]["interval"][0] for p in resolved])
-            hi = np.array([p[1]["interval"][1] for p in resolved])
-            transition = np.array([p[1]["transition"] for p in resolved])
-            for mask, fill, note in ((transition, f"C{i}", ""), (~transition, "none", " (g* ≤ 0: not a transition)")):
-                if mask.any():
-                    ax.errorbar(e[mask] + 0.1 * i, tc[mask], yerr=[np.maximum(tc - lo, 0)[mask],
-                                                                  np.maximum(hi - tc, 0)[mask]],
-                                fmt="o", mfc=fill, capsize=2, color=f"C{i}", label=f"N = {pair[0]}/{pair[1]}{note}")
-    ax.set(xlabel="epoch t", ylabel="T_c / σ (resolved crossings only)", yscale="log",
-           title=f"T_c(t) — {sum(c['resolved'] for r in th['per_epoch'].values() for c in r['crossings'])} of "
-                 f"{sum(len(r['crossings']) for r in th['per_epoch'].values())} crossings resolved")
-    ax.title.set_fontsize(9)
-    ax.set_ylim(t.min() / 1.5, t.max() * 1.5)
-    ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    else:
-        ax.text(0.5, 0.5, "no crossing of neighbouring sizes\nresolved at any epoch", ha="center", va="center",
-                transform=ax.transAxes, fontsize=9)
-        ax.set_xlim(-0.5, max(th["epochs"]) + 0.5)
-    fig.suptitle("Thermal glass of the frozen students (teacher–student, fixed load): Binder crossings in T",
-                 fontsize=10)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+    sizes = [int(n) for n in th["sizes"]]
+    with figure(stem, PAGE, 4.4, 2, 3) as (fig, axes):
+        axes = axes.ravel()
+        panels = [(f"epoch {first}", th["per_epoch"][first]["curves"]),
+                  (f"epoch {last}", th["per_epoch"][last]["curves"]),
+                  (f"null control, epoch {last}", th["null_control"]["curves"])]
+        for ax, (name, curves) in zip(axes, panels):
+            for n, c in curves.items():
+                ax.errorbar(t, c["g"], yerr=c["g_error"], fmt="o-", ms=2.5, color=size_colour(int(n)))
+            ax.axhline(0, color="0.5", lw=0.5)
+            ax.set(xscale="log", xlabel="T / σ (rms local field)", ylabel="connected Binder g")
+            ax.set_yscale("symlog", linthresh=0.1)
+            ax.set_title(name, loc="left")
+            ax.grid(True)
+        ax = axes[3]
+        for n in sizes:
+            for curves, style in ((th["per_epoch"][last]["curves"], TRAINED), (th["null_control"]["curves"], NULL)):
+                c = curves[str(n)]
+                log_errorbar(ax, t, np.asarray(c["chi_sg"]) / n, np.asarray(c["chi_sg_error"]) / n,
+                             colour=size_colour(n), fmt="o" + style, ms=2.5)
+        ax.set(xscale="log", yscale="log", xlabel="T / σ (rms local field)", ylabel="replicon χ_SG / N")
+        ax.set_title(f"χ_SG, epoch {last}", loc="left")
+        ax.grid(True)
+        ax = axes[4]
+        resolved_count = sum(c["resolved"] for r in th["per_epoch"].values() for c in r["crossings"])
+        total = sum(len(r["crossings"]) for r in th["per_epoch"].values())
+        for i, pair in enumerate(zip(sizes[:-1], sizes[1:])):
+            pts = [(int(e), c) for e, r in th["per_epoch"].items() for c in r["crossings"]
+                   if tuple(c["sizes"]) == pair and c["resolved"]]
+            for e, c in pts:
+                colour = size_colour(pair[1])
+                ax.errorbar(e + 0.12 * i, c["temperature"], yerr=[[max(c["temperature"] - c["interval"][0], 0)],
+                                                                  [max(c["interval"][1] - c["temperature"], 0)]],
+                            fmt="o", mfc=colour if c["transition"] else "none", color=colour)
+        ax.set(xlabel="epoch t", ylabel="crossing T_c / σ", yscale="log", ylim=(t.min() / 1.5, t.max() * 1.5),
+               xlim=(-0.5, max(th["epochs"]) + 0.5))
+        ax.set_title(f"{resolved_count} of {total} crossings resolved", loc="left")
+        if not resolved_count:
+            ax.text(0.5, 0.5, "no crossing of neighbouring\nsizes resolved at any epoch", ha="center", va="center",
+                    transform=ax.transAxes)
+        ax.grid(True)
+        axes[5].axis("off")  # the key of every panel
+        key_legend(axes[5], sizes, "N", [(f"epoch {last} (d)", {"ls": TRAINED}), ("null control (d)", {"ls": NULL}),
+                                         ("T_c, g* > 0 (e)", {"marker": "o", "ls": ""}),
+                                         ("g* ≤ 0: no transition (e)", {"marker": "o", "mfc": "none", "ls": ""})],
+                   title=f"{results['settings'].get('thermal_seeds')} students × "
+                         f"{results['settings'].get('thermal_probes')} probes per size", loc="center")

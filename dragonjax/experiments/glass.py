@@ -226,58 +226,56 @@ def _save_glass_arrays(results, run):
                      {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
 
 
-def plot_glass(results: dict, stem: str):
-    """Binder cumulant, chi_SG / n and the equilibrium-identity z-scores vs temperature, one colour per size,
-    the crossing interval shaded."""
-    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
+def plot_glass(results: dict, stem: str | None):
+    """Binder cumulant (and xi_L / L on lattices), chi_SG and the equilibration z-scores vs temperature, one colour
+    per size (a lattice of side L coloured by its N = L^d spins), the crossing interval shaded, the known T_c
+    dotted. The verdict and the crossing values are in the report."""
+    from .figures import PAGE, figure, key_legend, size_colour
 
     t = np.asarray(results["temperatures"])
     lattice = "xi_over_l" in results["per_size"][str(results["sizes"][0])]
-    fig = Figure(figsize=(17 if lattice else 13, 4.2))
-    axes = fig.subplots(1, 4 if lattice else 3)
-    ax_g, ax_chi, ax_z = axes[0], axes[-2], axes[-1]
-    ax_primary = axes[1] if lattice else ax_g
-    for i, size in enumerate(results["sizes"]):
-        p = results["per_size"][str(size)]
-        colour = f"C{i}"
-        label = f"{'N' if results['model'] in ('sk', 'free') else 'L'} = {size}"
-        ax_g.errorbar(t, p["g"], yerr=p["g_error"], fmt="o-", ms=3, capsize=2, color=colour, label=label)
+    dim = {"ea2d": 2, "ea3d": 3}.get(results["model"], 1)
+    spins = (lambda n: n ** dim) if lattice else (lambda n: n)
+    with figure(stem, PAGE, 4.6 if lattice else 2.4, 2 if lattice else 1, 2 if lattice else 3) as (fig, axes):
+        axes = np.ravel(axes)
+        ax_g, ax_chi, ax_z = axes[0], axes[-2], axes[-1]
+        ax_primary = axes[1] if lattice else ax_g
+        for size in results["sizes"]:
+            p = results["per_size"][str(size)]
+            colour = size_colour(spins(int(size)))
+            ax_g.errorbar(t, p["g"], yerr=p["g_error"], fmt="o-", ms=2.5, color=colour)
+            if lattice:
+                ax_primary.errorbar(t, p["xi_over_l"], yerr=p["xi_over_l_error"], fmt="o-", ms=2.5, color=colour)
+            ax_chi.errorbar(t, p["chi_sg"], yerr=p["chi_sg_error"], fmt="o-", ms=2.5, color=colour)
+            checks = p["equilibration"]
+            if "identity_z" in checks[0]:
+                ax_z.plot(t, [c["identity_z"] for c in checks], "o-", ms=2.5, color=colour)
+            ax_z.plot(t, [c["q2_z"] for c in checks], "s:", ms=2.5, color=colour)
+        if results["crossing_interval"] is not None:
+            ax_primary.axvspan(*results["crossing_interval"], color="0.5", alpha=0.2, lw=0)
+        if results["crossing_temperature"] is not None:
+            ax_primary.axvline(results["crossing_temperature"], color="k", lw=0.8, ls="--")
+        known = {"sk": 1.0, "ea3d": 0.95}.get(results["model"])
+        if known is not None:
+            ax_primary.axvline(known, color="#D55E00", lw=0.8, ls=":")
+        ax_g.set(xlabel="temperature T", ylabel="Binder g (connected overlap)")
+        ax_g.set_title(f"{results['model']} ({results['couplings']})", loc="left")
         if lattice:
-            ax_primary.errorbar(t, p["xi_over_l"], yerr=p["xi_over_l_error"], fmt="o-", ms=3, capsize=2,
-                                color=colour, label=label)
-        ax_chi.errorbar(t, p["chi_sg"], yerr=p["chi_sg_error"], fmt="o-", ms=3, capsize=2, color=colour,
-                        label=label)
-        checks = p["equilibration"]
-        if "identity_z" in checks[0]:
-            ax_z.plot(t, [c["identity_z"] for c in checks], "o-", ms=3, color=colour, label=f"{label}: identity")
-        ax_z.plot(t, [c["q2_z"] for c in checks], "s:", ms=3, color=colour, label=f"{label}: drift of ⟨q²⟩")
-    if results["crossing_interval"] is not None:
-        ax_primary.axvspan(*results["crossing_interval"], color="grey", alpha=0.2, label="crossing, 95% interval")
-    if results["crossing_temperature"] is not None:
-        ax_primary.axvline(results["crossing_temperature"], color="k", lw=1, ls="--")
-    known = {"sk": 1.0, "ea3d": 0.95}.get(results["model"])
-    if known is not None:
-        ax_primary.axvline(known, color="r", lw=1, ls=":", label=f"known T_c = {known}")
-    verdict = "transition" if results["transition"] else "no transition"
-    ax_g.set(xlabel="temperature T", ylabel="Binder cumulant g of the connected overlap",
-             title=f"{results['model']} ({results['couplings']}): Binder cumulant")
-    ax_primary.set_title(f"{results['model']}: {verdict} (crossings of "
-                         f"{'ξ_L/L' if lattice else 'g'})")
-    if lattice:
-        ax_primary.set(xlabel="temperature T", ylabel="ξ_L / L (finite-size correlation length)")
-    ax_chi.set(xlabel="temperature T", ylabel="χ_SG", yscale="log",
-               title="spin-glass susceptibility (grows with size only in a glass)")
-    ax_z.axhspan(-3, 3, color="green", alpha=0.1, label="|z| ≤ 3")
-    ax_z.set(xlabel="temperature T", ylabel="z (standard errors over samples)",
-             title="equilibration: energy identity, drift of ⟨q²⟩")
-    for ax in axes:
-        ax.legend(fontsize=7)
-        ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Spin-glass validation: {results['samples']} disorder samples per size, "
-                 f"{results['replicas']} independent tempering replicas, {results['sweeps']} sweeps", fontsize=10)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+            ax_primary.set(xlabel="temperature T", ylabel="ξ_L / L")
+        ax_chi.set(xlabel="temperature T", ylabel="χ_SG", yscale="log")
+        ax_z.axhspan(-3, 3, color="#009E73", alpha=0.12, lw=0)
+        ax_z.set(xlabel="temperature T", ylabel="equilibration z (s.e. over samples)")
+        for ax in axes:
+            ax.grid(True)
+        styles = ([("crossing (95 % interval)", {"ls": "--", "lw": 0.8})]
+                  if results["crossing_temperature"] is not None else [])
+        if known is not None:
+            styles.append((f"known T_c = {known}", {"ls": ":", "color": "#D55E00"}))
+        key_legend(ax_primary if lattice else ax_chi, results["sizes"], "N" if not lattice else "L", styles,
+                   num_spins=spins, title=f"{results['samples']} samples × {results['replicas']} replicas",
+                   loc="upper right")
+        key_legend(ax_z, [], "", [("energy identity", {"marker": "o", "ls": "-"}),
+                                  ("drift of ⟨q²⟩", {"marker": "s", "ls": ":"})], loc="best")
 
 
 def run_sk_ground_state(sizes=(32, 64, 128, 256), samples: int = 16, seed: int = 0, num_replicas: int = 512,

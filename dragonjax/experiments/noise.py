@@ -111,39 +111,36 @@ def describe(results: dict) -> list[str]:
     return lines
 
 
-def plot_noise(results: dict, stem: str):
-    """Final test accuracy (mean ± s.e. over seeds) against coupling noise per sampler, against precision, and
-    against beta_eff; the noiseless level as a dashed line."""
-    from matplotlib.figure import Figure
+def plot_noise(results: dict, stem: str | None):
+    """Final test accuracy (mean ± s.e. over seeds) against the control-error level per sampler, against the
+    precision and against beta_eff (first sampler); the noiseless emulated annealer as a dashed line."""
+    from .figures import PAGE, figure
 
     r = results["results"]
     s = results["settings"]
-    fig = Figure(figsize=(11, 3.4))
-    axes = fig.subplots(1, 3)
-    for i, sampler in enumerate(s["samplers"]):
-        base = r[f"{sampler}: noiseless"]
-        levels = [0.0] + list(s["coupling_noise"])
-        points = [base] + [r[f"{sampler}: noise {c:g}"] for c in s["coupling_noise"]]
-        axes[0].errorbar(levels, [p["final_mean"] for p in points], yerr=[p["final_sem"] for p in points],
-                         fmt="o-", capsize=2, color=f"C{i}", label=sampler.upper())
-    axes[0].set(xlabel="control-error s.d. (units of the coupler / field range)", ylabel="final test accuracy",
-                title="control errors")
-    first = s["samplers"][0]
-    base = r[f"{first}: noiseless"]
-    for ax, key, label in ((axes[1], "bits", "precision (bits)"), (axes[2], "beta_eff", "β_eff (hardware units)")):
-        names = [n for n in r if n.startswith(f"{first}: ") and key in n]
-        xs = [float(n.split()[1 if key == "bits" else 2]) for n in names]
-        ax.errorbar(xs, [r[n]["final_mean"] for n in names], yerr=[r[n]["final_sem"] for n in names], fmt="o-",
-                    capsize=2, color="C0")
-        ax.axhline(base["final_mean"], ls="--", color="grey", label="noiseless (annealed)")
-        ax.set(xlabel=label, title=f"{first.upper()}: {label}")
-        if key == "beta_eff":
-            ax.set_xscale("log")
-    for ax in axes:
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"Training with an emulated noisy annealer ({len(s['seeds'])} seeds per setting, mean ± s.e.)",
-                 fontsize=10)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+    hues = ("#0072B2", "#D55E00", "#009E73")
+    with figure(stem, PAGE, 2.4, 1, 3) as (fig, axes):
+        for hue, sampler in zip(hues, s["samplers"]):
+            base = r[f"{sampler}: noiseless"]
+            levels = [0.0] + list(s["coupling_noise"])
+            points = [base] + [r[f"{sampler}: noise {c:g}"] for c in s["coupling_noise"]]
+            axes[0].errorbar(levels, [p["final_mean"] for p in points], yerr=[p["final_sem"] for p in points],
+                             fmt="o-", color=hue, label=sampler.upper())
+        axes[0].set(xlabel="control-error s.d. (fraction of the range)", ylabel="final test accuracy")
+        axes[0].set_title("control errors", loc="left")
+        axes[0].legend(title=f"{len(s['seeds'])} seeds, mean ± s.e.")
+        first = s["samplers"][0]
+        base = r[f"{first}: noiseless"]
+        for ax, key, label in ((axes[1], "bits", "precision (bits)"), (axes[2], "beta_eff", "β_eff (hardware units)")):
+            names = [n for n in r if n.startswith(f"{first}: ") and key in n]
+            xs = [float(n.split()[1 if key == "bits" else 2]) for n in names]
+            ax.errorbar(xs, [r[n]["final_mean"] for n in names], yerr=[r[n]["final_sem"] for n in names], fmt="o-",
+                        color=hues[0], label=first.upper())
+            ax.axhline(base["final_mean"], ls="--", color="0.4", lw=0.8, label="noiseless")
+            ax.set(xlabel=label)
+            ax.set_title(f"{first.upper()}: {label.split(' (')[0]}", loc="left")
+            if key == "beta_eff":
+                ax.set_xscale("log")
+            ax.legend()
+        for ax in axes:
+            ax.grid(True)

@@ -506,37 +506,35 @@ def describe(summary: dict) -> list[str]:
     return lines
 
 
-def plot_scaling(results: dict, stem: str):
-    """Log-log test error vs examples seen, seed mean +- standard error, both fitted models over the window."""
-    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
+def plot_scaling(results: dict, stem: str | None):
+    """Log-log test error vs examples seen (seed mean ± standard error) and both fitted models over each trainer's
+    window: the pure power law (dashed) and the power law with an offset (solid); the fitted exponents with their
+    intervals are in the legend, the verdicts in the report."""
+    from .figures import COLUMN, TRAINER_COLOURS, figure
 
-    fig = Figure(figsize=(7.2, 5.0))
-    ax = fig.subplots()
-    colours = {"annealer": "tab:red", "backprop": "tab:blue", "backprop-sign": "tab:green"}
-    for name, r in results["trainers"].items():
-        colour = colours.get(name, "k")
-        t, errors = np.asarray(r["examples"], float), np.asarray(r["test_error"])
-        keep = t > 0
-        mean, sem = errors.mean(0), errors.std(0, ddof=1) / np.sqrt(len(errors))
-        ax.errorbar(t[keep], mean[keep], yerr=sem[keep], fmt="o", ms=3.5, capsize=2, color=colour, label=NAMES[name])
-        tw = np.geomspace(t[r["window"][0]], t[r["window"][-1]], 100)
-        for model, style in (("power", "--"), ("offset", "-")):
-            fit = r["fits"]["examples"][model]
-            if fit.get("at_bound"):
-                continue  # the model does not describe the curve (see describe)
-            low, high = fit["alpha_interval"] or (np.nan, np.nan)
-            ax.plot(tw, fit["epsilon_inf"] + fit["c"] * tw ** -fit["alpha"], style, color=colour, lw=1.5,
-                    label=f"  {model}: α = {fit['alpha']:.2f} [{low:.2f}, {high:.2f}]"
-                          + (f", ε∞ = {fit['epsilon_inf']:.3f}" if model == "offset" else "")
-                          + (" (AIC-preferred)" if r["fits"]["examples"]["preferred"] == model else ""))
-    ax.set(xscale="log", yscale="log", xlabel="examples seen t", ylabel="test error ε(t)")
     seeds = len(results["settings"]["seeds"])
-    claim = results.get("verdicts", {}).get("claim_3", {}).get("verdict", "—")
-    ax.set_title(f"Test error vs training effort on {results['dataset']}, {seeds} seeds (mean ± s.e.)\n"
-                 f"dashed: ε = c t^-α; solid: ε = ε∞ + c t^-α; 95 % BCa intervals over seeds; claim 3: {claim}",
-                 fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=150)
+    with figure(stem, COLUMN, 4.2) as (fig, ax):
+        for name, r in results["trainers"].items():
+            colour = TRAINER_COLOURS.get(name, "k")
+            t, errors = np.asarray(r["examples"], float), np.asarray(r["test_error"])
+            keep = t > 0
+            mean, sem = errors.mean(0), errors.std(0, ddof=1) / np.sqrt(len(errors))
+            ax.errorbar(t[keep], mean[keep], yerr=sem[keep], fmt="o", ms=2.5, color=colour, label=NAMES[name])
+            tw = np.geomspace(t[r["window"][0]], t[r["window"][-1]], 100)
+            for model, style in (("power", "--"), ("offset", "-")):
+                fit = r["fits"]["examples"][model]
+                if fit.get("at_bound"):
+                    continue  # the model does not describe the curve (see describe)
+                low, high = fit["alpha_interval"] or (np.nan, np.nan)
+                preferred = "*" if r["fits"]["examples"]["preferred"] == model else ""
+                ax.plot(tw, fit["epsilon_inf"] + fit["c"] * tw ** -fit["alpha"], style, color=colour, lw=1.0,
+                        label=f"  {'c t^−α' if model == 'power' else 'ε∞ + c t^−α'}{preferred}: α = "
+                              f"{fit['alpha']:.2f} [{low:.2f}, {high:.2f}]")
+        ax.set(xscale="log", yscale="log", xlabel="examples seen t", ylabel="test error ε(t)")
+        handles, labels = ax.get_legend_handles_labels()
+        data = [i for i, label in enumerate(labels) if not label.startswith("  ")]
+        order = data + [i for i in range(len(labels)) if i not in data]
+        fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
+                   title=f"{seeds} seeds, mean ± s.e.; fits with 95 % intervals (*: AIC-preferred)", fontsize=5.5,
+                   title_fontsize=5.5)
+        ax.grid(True, which="major")

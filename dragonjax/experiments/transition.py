@@ -413,98 +413,96 @@ def save_transition_arrays(results: dict, run):
         "temperature": results["reduced_temperatures"], "seed": np.asarray(results["seeds"])})
 
 
-def plot_transition(results: dict, stem: str):
-    """P(q) of the largest width, heads and minima, the order parameters and chi_SG -- network (solid) and
-    null control (dotted) in one colour per width -- and the code gap before and after training."""
+def plot_transition(results: dict, stem: str | None):
+    """(a) P(q) among the anneals of the widest net per epoch (log colours; white: no pair); (b) Hydra heads
+    beyond the lowest state (network, with errors over probes; null control dotted) and distinct minima (dashed);
+    (c) label order m, replicon chi_SG / n among anneal outcomes (network dashed, null dotted) and t* (vertical);
+    (d) the code gap of the widest net before (dashed) and after (solid) training. One colour per width
+    (:func:`dragonjax.experiments.figures.size_colour`); captions in the report."""
+    from matplotlib import colormaps
     from matplotlib.colors import LogNorm
-    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
+
+    from .figures import NULL, PAGE, TRAINED, UNTRAINED, figure, key_legend, size_colour
 
     widths = list(results["widths"])
-    fig = Figure(figsize=(12, 8.5))
-    (ax_pq, ax_heads), (ax_order, ax_gap) = fig.subplots(2, 2)
-    epoch_label = f"epoch ({results['train_size']} examples each)"
     largest = results["widths"][widths[-1]]
-    pq = np.array([r["p_q"] for r in largest["records"]]).T
-    epochs = [r["epoch"] for r in largest["records"]]
-    floor = 1e-2
-    im = ax_pq.imshow(np.maximum(pq, floor), aspect="auto", origin="lower", cmap="viridis",
-                      extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1),
-                      norm=LogNorm(vmin=floor, vmax=max(pq.max(), 1)))
-    fig.colorbar(im, ax=ax_pq, label=f"P(q) (log; floored at {floor})")
-    ax_pq.set(xlabel=epoch_label, ylabel="hidden-spin overlap q",
-              title=f"P(q) among {largest['records'][0]['num_samples']} independent anneals, width {widths[-1]}")
-    for i, w in enumerate(widths):
-        recs, colour = results["widths"][w]["records"], f"C{i}"
-        e = [r["epoch"] for r in recs]
-        ax_heads.errorbar(e, [r["mean_heads_beyond_lowest"] for r in recs],
-                          yerr=[r["heads_beyond_lowest_error"] for r in recs], fmt="o-", ms=3, capsize=2,
-                          color=colour, label=f"heads beyond the lowest state, width {w}")
-        ax_heads.plot(e, [r["mean_minima"] for r in recs], "s--", color=colour, alpha=0.6,
-                      label=f"distinct minima, width {w}")
-        ax_heads.plot(e, [r["null"]["mean_heads_beyond_lowest"] for r in recs], "x:", color=colour, alpha=0.8,
-                      label=f"heads beyond lowest, null control, width {w}")
-        ax_order.plot(e, [r["m"] for r in recs], "o-", color=colour, label=f"m, width {w}")
-        ax_order.errorbar(e, [r["chi_sg"] / int(w) for r in recs],
-                          yerr=[r["chi_sg_error"] / int(w) for r in recs], fmt="^--", ms=3, color=colour, alpha=0.7,
-                          label=f"χ_SG / n among anneals, width {w}")
-        ax_order.plot(e, [r["null"]["chi_sg"] / int(w) for r in recs], "x:", color=colour, alpha=0.8,
-                      label=f"χ_SG / n, null control, width {w}")
-        t_star = results["widths"][w]["t_star"]
-        if t_star is not None:
-            ax_order.axvline(t_star, color=colour, ls="--", lw=1)
-    first, last = largest["records"][0]["gaps"], largest["records"][-1]["gaps"]
-    bins = np.linspace(min(first + last), max(first + last), 25)
-    ax_gap.hist(first, bins=bins, alpha=0.6, label=f"epoch {largest['records'][0]['epoch']} (untrained)")
-    ax_gap.hist(last, bins=bins, alpha=0.6, label=f"epoch {largest['records'][-1]['epoch']}")
-    window = largest["records"][0]["window"]
-    ax_heads.set(xlabel=epoch_label, ylabel="per probe input",
-                 title=f"Hydra heads (within {window:g} rms local field of the lowest state) and minima")
-    ax_order.set(xlabel=epoch_label, ylabel="order parameter", ylim=(-0.05, 1.05),
-                 title="label order m and replicon χ_SG / n among anneal outcomes (dashed: t*)")
-    ax_gap.axvline(0, color="k", lw=1)
-    ax_gap.set(xlabel="code gap Δ = min over wrong codes E − E(right code)  (> 0: ordered)", ylabel="probe inputs",
-               title=f"Energy gap before and after training, width {widths[-1]}")
-    for ax in (ax_heads, ax_order, ax_gap):
-        ax.legend(fontsize=6)
-    fig.suptitle("Training as a glass → order transition (digits, annealer-assisted, PA); "
-                 "null control: the same network with its hidden → output couplings permuted", fontsize=11)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+    epoch_label = f"epoch ({results['train_size']} examples each)"
+    anneals = largest["records"][0]["num_samples"]
+    probes = len(largest["records"][0]["gaps"])
+    with figure(stem, PAGE, 5.0, 2, 2) as (fig, ((ax_pq, ax_heads), (ax_order, ax_gap))):
+        pq = np.array([r["p_q"] for r in largest["records"]]).T
+        epochs = [r["epoch"] for r in largest["records"]]
+        cmap = colormaps["viridis"].with_extremes(bad="white")
+        positive = pq[pq > 0]
+        im = ax_pq.imshow(np.ma.masked_less_equal(pq, 0), aspect="auto", origin="lower", cmap=cmap,
+                          extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -1, 1), interpolation="nearest",
+                          norm=LogNorm(vmin=positive.min() if positive.size else 1e-3, vmax=max(pq.max(), 1)))
+        fig.colorbar(im, ax=ax_pq, label=f"P(q), width {widths[-1]}, {anneals} anneals", pad=0.01)
+        ax_pq.set(xlabel=epoch_label, ylabel="hidden-spin overlap q")
+        for w in widths:
+            recs, colour = results["widths"][w]["records"], size_colour(int(w))
+            e = [r["epoch"] for r in recs]
+            ax_heads.errorbar(e, [r["mean_heads_beyond_lowest"] for r in recs],
+                              yerr=[r["heads_beyond_lowest_error"] for r in recs], fmt="o" + TRAINED, color=colour)
+            ax_heads.plot(e, [r["mean_minima"] for r in recs], "s" + UNTRAINED, color=colour, ms=2.5, lw=0.8)
+            ax_heads.plot(e, [r["null"]["mean_heads_beyond_lowest"] for r in recs], "x" + NULL, color=colour)
+            ax_order.plot(e, [r["m"] for r in recs], "o" + TRAINED, color=colour)
+            ax_order.errorbar(e, [r["chi_sg"] / int(w) for r in recs], yerr=[r["chi_sg_error"] / int(w) for r in recs],
+                              fmt="^" + UNTRAINED, ms=2.5, lw=0.8, color=colour)
+            ax_order.plot(e, [r["null"]["chi_sg"] / int(w) for r in recs], "x" + NULL, color=colour)
+            if results["widths"][w]["t_star"] is not None:
+                ax_order.axvline(results["widths"][w]["t_star"], color=colour, lw=0.7, ls="-.")
+        window = largest["records"][0]["window"]
+        ax_heads.set(xlabel=epoch_label, ylabel="per probe input", ylim=(-0.5, 1.6 * ax_heads.get_ylim()[1]))
+        key_legend(ax_heads, widths, "width", [
+            (f"heads within {window:g} σ beyond the lowest", {"marker": "o", "ls": TRAINED}),
+            ("distinct minima", {"marker": "s", "ls": UNTRAINED, "ms": 2.5}),
+            ("heads, null control", {"marker": "x", "ls": NULL})], title=f"{probes} probes × {anneals} anneals",
+            loc="upper right")
+        ax_order.set(xlabel=epoch_label, ylabel="order parameter", ylim=(-0.05, 1.05))
+        key_legend(ax_order, widths, "width", [
+            ("label order m", {"marker": "o", "ls": TRAINED}), ("χ_SG / n among anneals", {"marker": "^",
+                                                                                           "ls": UNTRAINED}),
+            ("χ_SG / n, null control", {"marker": "x", "ls": NULL}), ("t*", {"ls": "-.", "lw": 0.7})],
+            loc="center right")
+        first, last = largest["records"][0]["gaps"], largest["records"][-1]["gaps"]
+        bins = np.linspace(min(first + last), max(first + last), 25)
+        colour = size_colour(int(widths[-1]))
+        ax_gap.hist(first, bins=bins, histtype="step", ls=UNTRAINED, color=colour, lw=1.2,
+                    label=f"epoch {largest['records'][0]['epoch']} (untrained)")
+        ax_gap.hist(last, bins=bins, histtype="step", ls=TRAINED, color=colour, lw=1.2,
+                    label=f"epoch {largest['records'][-1]['epoch']}")
+        ax_gap.axvline(0, color="0.3", lw=0.6)
+        ax_gap.set(xlabel="code gap Δ (wrong − right code energy)", ylabel="probe inputs")
+        ax_gap.legend(title=f"width {widths[-1]}, {len(first)} probes", loc="upper right")
 
 
-def plot_thermal(results: dict, stem: str):
-    """The thermal glass vs reduced temperature: replicon chi_SG / n (top) and the connected Binder cumulant
-    (bottom, clipped to [-1, 1]: frozen states with rare jumps make it very negative), network (left) and
-    decoupled null control (right), one colour per width, untrained dashed, trained solid."""
-    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
+def plot_thermal(results: dict, stem: str | None):
+    """The thermal glass vs reduced temperature: replicon chi_SG / n (top; zeros as open triangles on the axis)
+    and the connected Binder cumulant (bottom, clipped to [-1, 1]: frozen states with rare jumps make it very
+    negative), network (left) and decoupled null control (right); one colour per width, untrained dashed, trained
+    solid; the resolved crossings are listed in the report."""
+    from .figures import PAGE, TRAINED, UNTRAINED, figure, key_legend, log_errorbar, size_colour
 
-    fig = Figure(figsize=(12, 8))
-    axes = fig.subplots(2, 2, sharex=True)
-    for column, prefix, title in ((0, "", "network"), (1, "null_", "null control: hidden → output = 0")):
-        ax_chi, ax_g = axes[0, column], axes[1, column]
-        for i, (w, r) in enumerate(results["widths"].items()):
-            for phase, style in (("untrained", "--"), ("trained", "-")):
-                curve = r[f"thermal_{prefix}{phase}"]["curve"]
-                t = [c["reduced_temperature"] for c in curve]
-                ax_chi.errorbar(t, [max(c["chi_sg"] / int(w), 1e-5) for c in curve],
-                                yerr=[c["chi_sg_error"] / int(w) for c in curve], fmt="o" + style, ms=3, capsize=2,
-                                color=f"C{i}", label=f"width {w}, {phase}")
-                ax_g.errorbar(t, [c["g"] for c in curve], yerr=[c["g_error"] for c in curve], fmt="o" + style, ms=3,
-                              capsize=2, color=f"C{i}", label=f"width {w}, {phase}")
-        crossings = results["thermal_crossings"]
-        found = [f"{phase} {c['widths']}: T/σ = {c['temperature']:.2f}" + ("" if c["transition"] else " (g*≈0)")
-                 for phase in ("untrained", "trained") for c in crossings[f"{prefix}{phase}"] if c["resolved"]]
-        ax_chi.set(xscale="log", yscale="log", ylim=(1e-5, None), ylabel="replicon χ_SG / n (floored at 1e-5)")
-        ax_chi.set_title(f"{title}", fontsize=10)
-        ax_g.set(xscale="log", ylim=(-1.05, 1.05), xlabel="temperature / σ (σ: the network's rms local-field scale)",
-                 ylabel="Binder g of the connected overlap")
-        ax_g.set_title(f"resolved Binder crossings over widths: {'; '.join(found) if found else 'none'}", fontsize=9)
-        for ax in (ax_chi, ax_g):
-            ax.grid(True, which="both", alpha=0.3)
-        ax_chi.legend(fontsize=7, ncol=2)
-    fig.suptitle("Thermal glass of the network at fixed weights (4 independent tempering replicas per probe input, "
-                 "errors by bootstrap over probe inputs)", fontsize=10)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=140)
+    widths = list(results["widths"])
+    with figure(stem, PAGE, 4.6, 2, 2, sharex=True) as (fig, axes):
+        for column, prefix, name in ((0, "", "network"), (1, "null_", "null control: hidden → output = 0")):
+            ax_chi, ax_g = axes[0, column], axes[1, column]
+            for w in widths:
+                r, colour = results["widths"][w], size_colour(int(w))
+                for phase, style in (("untrained", UNTRAINED), ("trained", TRAINED)):
+                    curve = r[f"thermal_{prefix}{phase}"]["curve"]
+                    t = [c["reduced_temperature"] for c in curve]
+                    log_errorbar(ax_chi, t, [c["chi_sg"] / int(w) for c in curve],
+                                 [c["chi_sg_error"] / int(w) for c in curve], colour=colour, fmt="o" + style, ms=2.5)
+                    ax_g.errorbar(t, [c["g"] for c in curve], yerr=[c["g_error"] for c in curve], fmt="o" + style,
+                                  ms=2.5, color=colour)
+            ax_chi.set(xscale="log", yscale="log", ylabel="replicon χ_SG / n")
+            ax_chi.set_title(name, loc="left")
+            ax_g.axhline(0, color="0.5", lw=0.5)
+            ax_g.set(xscale="log", ylim=(-1.05, 1.05), xlabel="temperature T / σ (σ: rms local field)",
+                     ylabel="Binder g (connected overlap)")
+            for ax in (ax_chi, ax_g):
+                ax.grid(True, which="major")
+        key_legend(axes[0, 1], widths, "width", [("trained", {"ls": TRAINED}), ("untrained", {"ls": UNTRAINED})],
+                   title=f"{results['thermal_probes']} probes, 4 replicas each", loc="upper left", ncol=2)

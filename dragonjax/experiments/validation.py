@@ -78,31 +78,27 @@ def run_validation(out: str, seed: int = 0, runs: int = 8, population: int = 200
     return results
 
 
-def plot_validation(results: dict, stem: str):
-    """z-scores of every comparison of :func:`run_validation` (PNG and PDF at ``stem``)."""
-    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
+def plot_validation(results: dict, stem: str | None):
+    """(a) population annealing's ln Z and <E> minus enumeration (1 sigma bars); (b, c) PIQMC's problem energy and
+    transverse magnetisation against the exact Trotter model and exact diagonalisation (PNG and PDF at ``stem``)."""
+    from .figures import PAGE, figure
 
     pa, q = results["population_annealing"], results["piqmc"]
-    fig = Figure(figsize=(13, 3.6))
-    ax = fig.subplots(1, 3)
-    b = np.array(pa["betas"])
-    ax[0].errorbar(b, np.array(pa["log_z"]) - pa["exact_log_z"], pa["log_z_error"], fmt="o", label="ln Z")
-    ax[0].errorbar(b * 1.03, np.array(pa["energy"]) - pa["exact_energy"], pa["energy_error"], fmt="s", label="⟨E⟩")
-    ax[0].axhline(0, color="k", lw=0.8)
-    ax[0].set(xlabel="β", ylabel="PA − exact (1σ bars)",
-              title=f"population annealing, SK N = {pa['num_variables']}, R = {pa['population']}")
-    ax[0].legend(fontsize=8)
-    g = np.array(q["gammas"])
-    ax[1].errorbar(g, q["problem_energy"], q["problem_energy_error"], fmt="o", label="PIQMC")
-    ax[1].plot(g, q["trotter_problem_energy"], "k--", label=f"exact Trotter, P = {q['trotter_slices']}")
-    ax[1].plot(g, q["ed_problem_energy"], "r-", lw=1, label="exact diagonalisation")
-    ax[1].set(xlabel="Γ", ylabel="⟨E_problem⟩", title=f"PIQMC vs exact, SK N = {q['num_variables']}, β = {q['beta']}")
-    ax[1].legend(fontsize=8)
-    ax[2].errorbar(g, q["sigma_x"], q["sigma_x_error"], fmt="o", label="PIQMC")
-    ax[2].plot(g, q["trotter_sigma_x"], "k--", label="exact Trotter")
-    ax[2].plot(g, q["ed_sigma_x"], "r-", lw=1, label="exact diagonalisation")
-    ax[2].set(xlabel="Γ", ylabel="⟨σˣ⟩ per spin", title="transverse magnetisation")
-    ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=130)
+    with figure(stem, PAGE, 2.3, 1, 3) as (fig, ax):
+        b = np.array(pa["betas"])
+        ax[0].errorbar(b, np.array(pa["log_z"]) - pa["exact_log_z"], pa["log_z_error"], fmt="o", color="#0072B2",
+                       label="ln Z")
+        ax[0].errorbar(b * 1.03, np.array(pa["energy"]) - pa["exact_energy"], pa["energy_error"], fmt="s",
+                       color="#D55E00", label="⟨E⟩")
+        ax[0].axhline(0, color="0.3", lw=0.6)
+        ax[0].set(xlabel="β", ylabel="PA − exact (1σ bars)")
+        ax[0].set_title(f"PA, SK N = {pa['num_variables']}", loc="left")
+        ax[0].legend(title=f"R = {pa['population']}")
+        g = np.array(q["gammas"])
+        for axis, key, label in ((ax[1], "problem_energy", "⟨E_problem⟩"), (ax[2], "sigma_x", "⟨σˣ⟩ per spin")):
+            axis.errorbar(g, q[key], q[f"{key}_error"], fmt="o", color="#0072B2", label="PIQMC")
+            axis.plot(g, q[f"trotter_{key}"], "--", color="0.2", label=f"exact Trotter, P = {q['trotter_slices']}")
+            axis.plot(g, q[f"ed_{key}"], "-", color="#D55E00", lw=0.8, label="exact diagonalisation")
+            axis.set(xlabel="transverse field Γ", ylabel=label)
+        ax[1].set_title(f"PIQMC, SK N = {q['num_variables']}, β = {q['beta']}", loc="left")
+        ax[1].legend()
