@@ -257,7 +257,7 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
     return results
 
 
-def plot_fss(results: dict, stem: str):
+def plot_fss(results: dict, stem: str) -> None:
     """Per parametrisation: m(t) per size (mean ± s.e. over seeds) and the collapse at the fitted t*, 1/nu."""
     from matplotlib.figure import Figure
 
@@ -291,7 +291,7 @@ def plot_fss(results: dict, stem: str):
         fig.savefig(f"{stem}.{ext}", dpi=130)
 
 
-def plot_thermal_fss(results: dict, stem: str):
+def plot_thermal_fss(results: dict, stem: str) -> None:
     """The connected Binder cumulant g(T) per size at the first and last snapshot epoch and of the null control
     (symmetric-log axis: g can be large and negative in fields), the replicon chi_SG / N at the last epoch beside
     its null, and the resolved crossings T_c(t) of neighbouring sizes against the epoch."""

@@ -111,7 +111,7 @@ def describe(results: dict) -> list[str]:
     return lines
 
 
-def plot_noise(results: dict, stem: str):
+def plot_noise(results: dict, stem: str) -> None:
     """Final test accuracy (mean ± s.e. over seeds) against coupling noise per sampler, against precision, and
     against beta_eff; the noiseless level as a dashed line."""
     from matplotlib.figure import Figure

@@ -78,7 +78,7 @@ def run_validation(out: str, seed: int = 0, runs: int = 8, population: int = 200
     return results
 
 
-def plot_validation(results: dict, stem: str):
+def plot_validation(results: dict, stem: str) -> None:
     """z-scores of every comparison of :func:`run_validation` (PNG and PDF at ``stem``)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
