@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Sequence
 
 import numpy as np
 
@@ -708,7 +709,7 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"dragonjax: {category.__name__}: {message}\n"
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dragonjax`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status
     (errors exit with 2, QPU errors with 3, Ctrl-C with 130)."""
     parser = build_parser()

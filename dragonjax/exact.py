@@ -13,6 +13,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from .ising import IsingModel, ProblemError, dot
 
@@ -34,7 +35,7 @@ def _check_size(model: IsingModel, limit: int, what: str) -> int:
     return n
 
 
-def index_to_spins(index, num_variables: int, dtype=jnp.float32):
+def index_to_spins(index: ArrayLike, num_variables: int, dtype: DTypeLike = jnp.float32) -> jax.Array:
     """State indices -> spins (..., N): bit i of the index is spin i, 1 -> +1, 0 -> -1."""
     bits = (jnp.asarray(index)[..., None] >> jnp.arange(num_variables, dtype=jnp.int32)) & 1
     return (2 * bits - 1).astype(dtype)
@@ -61,7 +62,7 @@ def _check_beta(beta):
         raise ProblemError(f"beta must be finite, got {beta!r}")
 
 
-def log_partition(model: IsingModel, beta) -> jax.Array:
+def log_partition(model: IsingModel, beta: ArrayLike) -> jax.Array:
     """``ln Z = ln sum_s exp(-beta E(s))`` (E includes the offset), by a streaming log-sum-exp.
 
     Differentiable with respect to the model (``jax.grad`` gives ``-beta <dE/dtheta>``) and beta."""
@@ -86,7 +87,7 @@ def _log_partition(model, beta, n):
     return m + jnp.log(s)
 
 
-def thermal_averages(model: IsingModel, beta) -> dict:
+def thermal_averages(model: IsingModel, beta: ArrayLike) -> dict:
     """Exact Boltzmann averages at inverse temperature beta: ``energy`` <E>, ``magnetisation`` <s_i> (N,),
     ``correlations`` <s_i s_j> (N, N) and ``log_z``."""
     n = _check_size(model, MAX_ENUMERATION_VARIABLES, "exact enumeration")
@@ -111,7 +112,7 @@ def _moments(model, beta, log_z, n):
     return out
 
 
-def boltzmann_distribution(model: IsingModel, beta) -> np.ndarray:
+def boltzmann_distribution(model: IsingModel, beta: ArrayLike) -> np.ndarray:
     """Exact probabilities of all 2^N states (index order of :func:`index_to_spins`), float64."""
     n = _check_size(model, 20, "the full Boltzmann table")
     _check_beta(beta)
@@ -128,7 +129,7 @@ def _exact_energies(model: IsingModel, spins: np.ndarray) -> np.ndarray:
     return spins @ h + 0.5 * np.einsum("ki,ij,kj->k", spins, J, spins) + float(model.offset)
 
 
-def ground_states(model: IsingModel, rtol: float = 1e-9):
+def ground_states(model: IsingModel, rtol: float = 1e-9) -> tuple[float, np.ndarray]:
     """All degenerate ground states: ``(energy, states)`` with states (k, N) of +-1 in variable order.
 
     Candidates are selected in the model's dtype with a loose tolerance, then degeneracy is decided

@@ -11,17 +11,22 @@ respect to the coupling is ``grad.J[i, j] + grad.J[j, i]``.
 from __future__ import annotations
 
 import os
-from typing import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Hashable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+from jax.typing import ArrayLike, DTypeLike
+
+if TYPE_CHECKING:  # imported where it is used: ``import dragonjax`` does not load dimod
+    import dimod
 
 __all__ = ["IsingModel", "ProblemError", "check_memory", "check_spins", "graph_colouring", "dot", "local_field_scale",
            "stack_models"]
 
 
-def dot(a, b):
+def dot(a: ArrayLike, b: ArrayLike) -> jax.Array:
     """Matrix product at full float32 precision (GPUs would otherwise round J to TF32 in matmuls)."""
     return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
 
@@ -92,7 +97,7 @@ def check_memory(num_bytes: float, what: str) -> None:
                            f"{total / 2 ** 30:.1f} GiB of memory")
 
 
-def check_spins(spins, num_variables: int) -> None:
+def check_spins(spins: npt.ArrayLike, num_variables: int) -> None:
     """Raise :class:`ProblemError` unless ``spins`` has shape (..., N) with entries in {-1, +1}."""
     shape = np.shape(spins)
     if len(shape) == 0 or shape[-1] != num_variables:
@@ -117,7 +122,8 @@ class IsingModel:
         dtype: floating dtype of the arrays (default: JAX's default float, float32 unless x64 is on).
     """
 
-    def __init__(self, J, h, offset=0.0, labels: Sequence[Hashable] | None = None, dtype=None):
+    def __init__(self, J: npt.ArrayLike, h: npt.ArrayLike, offset: ArrayLike = 0.0,
+                 labels: Sequence[Hashable] | None = None, dtype: DTypeLike | None = None):
         dtype = dtype or jnp.result_type(float)
         concrete = all(_is_concrete(x) for x in (J, h, offset))
         if concrete:
@@ -138,7 +144,7 @@ class IsingModel:
         self.labels = labels
 
     # -- PyTree protocol ------------------------------------------------------------------------------
-    def tree_flatten(self):
+    def tree_flatten(self) -> tuple[tuple[jax.Array, jax.Array, jax.Array], tuple[Hashable, ...]]:
         """The PyTree children (J, h, offset) and the labels as static data."""
         return (self.J, self.h, self.offset), self.labels
 
@@ -151,7 +157,7 @@ class IsingModel:
 
     # -- constructors ---------------------------------------------------------------------------------
     @classmethod
-    def from_bqm(cls, bqm, dtype=None) -> "IsingModel":
+    def from_bqm(cls, bqm: dimod.BinaryQuadraticModel, dtype: DTypeLike | None = None) -> IsingModel:
         """Any dimod BQM (BINARY ones are converted to SPIN); variable order is ``bqm.variables``."""
         spin = bqm.spin
         labels = list(spin.variables)
@@ -164,13 +170,13 @@ class IsingModel:
         return cls(J, np.asarray(linear, dtype=np.float64), float(offset), labels, dtype=dtype)
 
     @classmethod
-    def from_ising(cls, h: Mapping, J: Mapping, offset: float = 0.0, dtype=None) -> "IsingModel":
+    def from_ising(cls, h: Mapping, J: Mapping, offset: float = 0.0, dtype: DTypeLike | None = None) -> IsingModel:
         """From dimod-style dicts ``h = {v: bias}``, ``J = {(u, v): bias}``."""
         import dimod
 
         return cls.from_bqm(dimod.BinaryQuadraticModel.from_ising(h, J, offset), dtype=dtype)
 
-    def to_bqm(self):
+    def to_bqm(self) -> dimod.BinaryQuadraticModel:
         """A ``dimod.BinaryQuadraticModel`` (SPIN) with the same labels and energies."""
         import dimod
 
@@ -187,17 +193,17 @@ class IsingModel:
         return len(self.labels)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         """The floating dtype the model is stored in (float32 unless JAX's x64 is on)."""
         return self.J.dtype
 
-    def local_fields(self, spins):
+    def local_fields(self, spins: npt.ArrayLike) -> jax.Array:
         """``f_i = h_i + sum_j J_ij s_j``, so that flipping spin i changes the energy by ``-2 s_i f_i``."""
         check_spins(spins, self.num_variables)
         spins = jnp.asarray(spins, self.dtype)
         return self.h + dot(spins, self.J)
 
-    def energy(self, spins):
+    def energy(self, spins: npt.ArrayLike) -> jax.Array:
         """Energy of spins with shape (N,) or batched (..., N)."""
         check_spins(spins, self.num_variables)
         spins = jnp.asarray(spins, self.dtype)
@@ -218,7 +224,7 @@ def stack_models(models: Sequence[IsingModel]) -> IsingModel:
     return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *models)
 
 
-def local_field_scale(model: IsingModel, fields=None):
+def local_field_scale(model: IsingModel, fields: ArrayLike | None = None) -> jax.Array:
     """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins (and the B conditioned problems
     ``model`` + ``fields`` (B, N) when given): the rms local field of a spin whose neighbours are random --
     the problem's own energy scale per spin. Traceable (a JAX scalar)."""
@@ -226,7 +232,7 @@ def local_field_scale(model: IsingModel, fields=None):
     return jnp.sqrt(jnp.mean(jnp.sum(model.J ** 2, axis=1)[None, :] + f ** 2))
 
 
-def graph_colouring(J) -> tuple[np.ndarray, ...]:
+def graph_colouring(J: npt.ArrayLike) -> tuple[np.ndarray, ...]:
     """Greedy (largest-degree-first) colouring of the coupling graph: a tuple of index arrays, one per
     colour class. Spins of one class share no coupling, so a whole class can be updated at once.
     Bipartite graphs (lattices with even sides, layered networks) are 2-coloured by a BFS check first."""

@@ -19,6 +19,8 @@ from typing import NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+from jax.typing import ArrayLike
 
 from .ising import IsingModel, ProblemError, dot
 
@@ -34,7 +36,7 @@ class ConditionedBatch(NamedTuple):
     offsets: jax.Array
 
 
-def fixed_order_sum(a):
+def fixed_order_sum(a: jax.Array) -> jax.Array:
     """Sum over the leading axis in a fixed pairwise order (zero-padded to a power of two): the result does
     not depend on how the compiled program batches or shards the computation."""
     n = a.shape[0]
@@ -83,7 +85,7 @@ class IsingNetwork:
                 f"spins_per_class={self.spins_per_class})")
 
     # -- parameters -----------------------------------------------------------------------------------
-    def init(self, key, scale: float | None = None):
+    def init(self, key: jax.Array, scale: float | None = None) -> dict:
         """Gaussian weights with variance scale^2 / fan_in, zero biases."""
         scale = self.init_scale if scale is None else scale
         keys = jax.random.split(key, self.num_layers)
@@ -93,14 +95,14 @@ class IsingNetwork:
         return {"weights": weights, "biases": biases}
 
     # -- checks ---------------------------------------------------------------------------------------
-    def check_inputs(self, x):
+    def check_inputs(self, x: npt.ArrayLike) -> None:
         """Raise a ProblemError unless ``x`` has shape (..., num_inputs) and finite values."""
         if np.ndim(x) < 1 or np.shape(x)[-1] != self.num_inputs:
             raise ProblemError(f"inputs must have shape (..., {self.num_inputs}), got {np.shape(x)}")
         if not isinstance(x, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(x))):
             raise ProblemError("inputs contain non-finite values")
 
-    def check_labels(self, y):
+    def check_labels(self, y: npt.ArrayLike) -> None:
         """Raise a ProblemError unless ``y`` holds integer labels in [0, num_classes)."""
         y = np.asarray(y)
         if y.size and (y.min() < 0 or y.max() >= self.num_classes or not np.issubdtype(y.dtype, np.integer)):
@@ -108,11 +110,11 @@ class IsingNetwork:
                                f"[{y.min()}, {y.max()}] of dtype {y.dtype}")
 
     # -- physics --------------------------------------------------------------------------------------
-    def layers(self, states):
+    def layers(self, states: jax.Array) -> list[jax.Array]:
         """Split free spins (..., num_free) into the list of layers 1..L."""
         return [states[..., s] for s in self.layer_slices]
 
-    def energy(self, params, x, states):
+    def energy(self, params: dict, x: ArrayLike, states: jax.Array) -> jax.Array:
         """E(s; x, theta) for free spins ``states`` (..., num_free); x (..., num_inputs) broadcasts."""
         if np.shape(states)[-1:] != (self.num_free,):
             raise ProblemError(f"states must have shape (..., {self.num_free}) (the free spins), got "
@@ -127,7 +129,8 @@ class IsingNetwork:
             e = e - dot(s, bias)
         return e
 
-    def contrastive_gradient(self, params, x, correct, negatives, weights, mask=None):
+    def contrastive_gradient(self, params: dict, x: jax.Array, correct: jax.Array, negatives: jax.Array,
+                             weights: jax.Array, mask: jax.Array | None = None) -> dict:
         """Gradient of the contrastive loss  mean_b [E(correct_b) - sum_k w_bk E(negative_bk)]  with respect to
         ``params`` -- the contrastive Hebbian rule, dE/dW_l = -s_l s_{l+1}^T, dE/db_l = -s_l -- written out so
         that it is exact where it should vanish: each example's difference of outer products is formed
@@ -155,7 +158,7 @@ class IsingNetwork:
         biases_grad = [contrast(lambda layers, k, l=l: pick(layers, k, l)) for l in range(1, self.num_layers + 1)]
         return {"weights": weights_grad, "biases": biases_grad}
 
-    def couplings(self, params, free_layers: Sequence[int] | None = None) -> IsingModel:
+    def couplings(self, params: dict, free_layers: Sequence[int] | None = None) -> IsingModel:
         """The x-independent part of the conditioned problem over the free spins of ``free_layers``
         (indices 1..L; default all): J from the weights between free layers, h = -b. The input and any
         fixed layers enter through :meth:`input_fields`."""
@@ -173,15 +176,16 @@ class IsingNetwork:
         h = jnp.concatenate([-params["biases"][l - 1] for l in free_layers])
         return IsingModel(J, h)
 
-    def target_code(self, y):
+    def target_code(self, y: ArrayLike) -> jax.Array:
         """t(y): +1 on class y's K output spins, -1 elsewhere; shape (..., C K)."""
         if not isinstance(y, jax.core.Tracer):
             self.check_labels(y)
         one_hot = jax.nn.one_hot(jnp.asarray(y), self.num_classes)
         return jnp.repeat(2.0 * one_hot - 1.0, self.spins_per_class, axis=-1)
 
-    def input_fields(self, params, x, fixed: dict | None = None, free_layers: Sequence[int] | None = None,
-                     nudge: float | None = None, target=None):
+    def input_fields(self, params: dict, x: ArrayLike, fixed: dict | None = None,
+                     free_layers: Sequence[int] | None = None, nudge: ArrayLike | None = None,
+                     target: ArrayLike | None = None) -> tuple[jax.Array, jax.Array]:
         """Per-example fields on the free spins and constant energy: ``(fields (..., n), offset (...,))``.
 
         ``fixed`` maps layer index -> spins held fixed (the clamped output t(y) for the strong nudge, or
@@ -210,7 +214,8 @@ class IsingNetwork:
                 offset = offset - jnp.sum(dot(values[l - 1], params["weights"][l - 1]) * s, axis=-1)
         return jnp.concatenate(fields, axis=-1), offset
 
-    def conditioned_problem(self, params, x, clamp_output=None, nudge: float | None = None) -> IsingModel:
+    def conditioned_problem(self, params: dict, x: ArrayLike, clamp_output: int | None = None,
+                            nudge: float | None = None) -> IsingModel:
         """The Ising problem of one input x over the free spins (hidden + output, or hidden only when
         ``clamp_output`` = y clamps the output to t(y)); ``nudge`` with ``clamp_output`` = y instead adds
         the weak nudge. Energies equal :meth:`energy` on every state."""
@@ -229,8 +234,8 @@ class IsingNetwork:
         fields, offset = self.input_fields(params, x, fixed, free, nudge, target)
         return IsingModel(base.J, base.h + fields, offset)
 
-    def window_problem(self, params, x, window: Sequence[int], fixed: dict, nudge=None,
-                       target=None) -> ConditionedBatch:
+    def window_problem(self, params: dict, x: ArrayLike, window: Sequence[int], fixed: dict,
+                       nudge: ArrayLike | None = None, target: jax.Array | None = None) -> ConditionedBatch:
         """The conditioned problem of the batch x (B, num_inputs) over the spins of the ``window`` layers
         (indices 1..L) that are not in ``fixed`` (layer -> spins (B, size) held fixed; layers outside the
         window must all be fixed). ``nudge`` (a weak-nudge strength) with ``target`` = t(y) pulls a free
@@ -244,7 +249,7 @@ class IsingNetwork:
         fields, offsets = self.input_fields(params, x, fixed, free, nudge, target)
         return ConditionedBatch(self.couplings(params, free), fields, offsets)
 
-    def stitch(self, window_states, window: Sequence[int], fixed: dict):
+    def stitch(self, window_states: jax.Array, window: Sequence[int], fixed: dict) -> jax.Array:
         """Full states (B, R, num_free) from the sampled spins of a window problem (B, R, n) and the
         ``fixed`` layers (layer -> (B, size), broadcast over the R reads); inverse of :meth:`window_problem`."""
         free = [l for l in window if l not in fixed]
@@ -259,13 +264,13 @@ class IsingNetwork:
         return jnp.concatenate(parts, axis=-1)
 
     # -- readout --------------------------------------------------------------------------------------
-    def decode(self, output_spins):
+    def decode(self, output_spins: ArrayLike) -> jax.Array:
         """Predicted class: argmax over classes of the sum of each class's K output spins."""
         o = jnp.asarray(output_spins)
         votes = o.reshape(o.shape[:-1] + (self.num_classes, self.spins_per_class)).sum(-1)
         return jnp.argmax(votes, axis=-1)
 
-    def forward_pass(self, params, x):
+    def forward_pass(self, params: dict, x: ArrayLike) -> jax.Array:
         """Deterministic pass: each layer set to the sign of its field from the layer below."""
         s = jnp.asarray(x)
         out = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 import numpy as np
+from jax.typing import DTypeLike
 
 from .ising import IsingModel, ProblemError
 
@@ -29,7 +30,7 @@ def _check_positive(**sizes):
 
 
 def sherrington_kirkpatrick(n: int, seed: int = 0, couplings: str = "gaussian", field: float = 0.0,
-                            dtype=None) -> IsingModel:
+                            dtype: DTypeLike | None = None) -> IsingModel:
     """SK glass: all-to-all J_ij ~ N(0, 1/N) (``couplings="gaussian"``) or +-1/sqrt(N) (``"pm"``),
     plus optional Gaussian fields of standard deviation ``field``."""
     _check_positive(n=n)
@@ -61,7 +62,7 @@ def _lattice_edges(shape: Sequence[int], periodic: bool):
 
 
 def edwards_anderson(length: int, dim: int = 2, seed: int = 0, couplings: str = "pm",
-                     periodic: bool = True, dtype=None) -> IsingModel:
+                     periodic: bool = True, dtype: DTypeLike | None = None) -> IsingModel:
     """Edwards-Anderson glass on a ``length^dim`` hypercubic lattice, nearest-neighbour J_ij = +-1
     (``"pm"``) or N(0, 1) (``"gaussian"``)."""
     _check_positive(length=length, dim=dim)
@@ -76,14 +77,14 @@ def edwards_anderson(length: int, dim: int = 2, seed: int = 0, couplings: str = 
 
 
 def ferromagnet_chain(n: int, coupling: float = 1.0, periodic: bool = True, field: float = 0.0,
-                      dtype=None) -> IsingModel:
+                      dtype: DTypeLike | None = None) -> IsingModel:
     """Uniform ferromagnetic chain/ring: E = -coupling sum s_i s_{i+1} + field sum s_i."""
     _check_positive(n=n)
     return ferromagnet_lattice(n, dim=1, coupling=coupling, periodic=periodic, field=field, dtype=dtype)
 
 
 def ferromagnet_lattice(length: int, dim: int = 2, coupling: float = 1.0, periodic: bool = True,
-                        field: float = 0.0, dtype=None) -> IsingModel:
+                        field: float = 0.0, dtype: DTypeLike | None = None) -> IsingModel:
     """Uniform ferromagnet on a hypercubic lattice: J_ij = -coupling on nearest neighbours."""
     _check_positive(length=length, dim=dim)
     n = length ** dim
@@ -94,7 +95,7 @@ def ferromagnet_lattice(length: int, dim: int = 2, coupling: float = 1.0, period
 
 
 def layered(layer_sizes: Sequence[int], seed: int = 0, scale: float = 1.0, field: float = 0.0,
-            dtype=None) -> IsingModel:
+            dtype: DTypeLike | None = None) -> IsingModel:
     """Random layered (L-partite chain) couplings: layer l couples only to l +- 1, with
     J ~ N(0, scale^2 / fan_in) as in a randomly initialised Ising network; Gaussian fields of std
     ``field``. Spins are ordered layer by layer."""
@@ -111,7 +112,8 @@ def layered(layer_sizes: Sequence[int], seed: int = 0, scale: float = 1.0, field
     return IsingModel(J + J.T, h, dtype=dtype)
 
 
-def bipartite(n_left: int, n_right: int, seed: int = 0, scale: float = 1.0, dtype=None) -> IsingModel:
+def bipartite(n_left: int, n_right: int, seed: int = 0, scale: float = 1.0,
+              dtype: DTypeLike | None = None) -> IsingModel:
     """Random bipartite glass (a restricted-Boltzmann-machine graph), J ~ N(0, scale^2 / n_left)."""
     return layered([n_left, n_right], seed=seed, scale=scale, dtype=dtype)
 
@@ -122,7 +124,8 @@ class PlantedProblem(NamedTuple):
     ground_energy: float
 
 
-def wishart_planted(n: int, alpha: float = 0.75, seed: int = 0, dtype=None) -> PlantedProblem:
+def wishart_planted(n: int, alpha: float = 0.75, seed: int = 0,
+                    dtype: DTypeLike | None = None) -> PlantedProblem:
     """Wishart planted ensemble (Hamze et al., PRE 101, 052102, 2020).
 
     ``M = ceil(alpha N)`` Gaussian columns w_mu are projected orthogonal to a random planted state t;

@@ -39,7 +39,10 @@ give a ~ 0 with t* undetermined. 95 % intervals are bootstrap percentiles: seeds
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 
 from ..ising import ProblemError
@@ -47,7 +50,8 @@ from ..ising import ProblemError
 __all__ = ["collapse", "crossing", "size_crossing"]
 
 
-def crossing(temperatures, y_small, y_large):
+def crossing(temperatures: npt.ArrayLike, y_small: npt.ArrayLike,
+             y_large: npt.ArrayLike) -> tuple[float, float] | tuple[None, None]:
     """(T*, y*) of the crossing of two curves by the rule of the module docstring (not its resolution test);
     (None, None) when d = y_large - y_small never changes sign from + to - on the grid."""
     t = np.asarray(temperatures, np.float64)
@@ -61,7 +65,8 @@ def crossing(temperatures, y_small, y_large):
     return float(t[i] + frac * (t[i + 1] - t[i])), float(y[i] + frac * (y[i + 1] - y[i]))
 
 
-def size_crossing(temperatures, small, large, observable: str = "g") -> dict:
+def size_crossing(temperatures: npt.ArrayLike, small: tuple[dict, dict], large: tuple[dict, dict],
+                  observable: str = "g") -> dict:
     """The crossing of ``observable`` (e.g. ``g`` or ``xi_over_l``) between two sizes by the module's rule.
     ``small`` and ``large`` are (statistics, bootstrap draws) of each size: dicts of arrays over temperature,
     the draws with a leading resampling axis (from :func:`~dragonjax.analysis.overlaps.bootstrap_problems`)."""
@@ -95,8 +100,9 @@ _COLLAPSE_LIMIT = 3.0  # Houdayer-Hartmann S at or below this: the data collapse
 _XATOL = 1e-5  # Nelder-Mead resolution, in units of the width of the bounds
 
 
-def collapse(sizes, t, y, y_err=None, *, t_star_bounds=None, inv_nu_bounds=(-0.5, 3.0), resamples=200,
-             seed=0) -> dict:
+def collapse(sizes: npt.ArrayLike, t: npt.ArrayLike, y: npt.ArrayLike, y_err: npt.ArrayLike | None = None, *,
+             t_star_bounds: Iterable[float] | None = None, inv_nu_bounds: Iterable[float] = (-0.5, 3.0),
+             resamples: int = 200, seed: int = 0) -> dict:
     """Fit y = f((t - t*) N^a), a = 1 / nu, to curves of several sizes by the quality S of the module docstring.
 
     ``sizes``: (S,) positive. ``t``: (T,) shared by all sizes, or (S, T). ``y``: (S, T) curves, with ``y_err``

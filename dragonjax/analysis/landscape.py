@@ -22,20 +22,24 @@ families, not the minima. This module takes states or a ``sample`` callable; it 
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from .. import exact
 from ..ising import IsingModel, ProblemError, check_spins, dot
 from ..kernels import random_spins
+from ..nn import IsingNetwork
 
 __all__ = ["DEFAULT_WINDOW", "quench", "chao1", "minima_census", "count_local_minima", "heads", "probe_landscape"]
 
 DEFAULT_WINDOW = 1.0  # dE = f_rms: closer to the lowest state than one typical single-spin excitation, 2 f_rms
 
 
-def quench(model: IsingModel, spins, max_sweeps: int = 10_000):
+def quench(model: IsingModel, spins: npt.ArrayLike, max_sweeps: int = 10_000) -> jax.Array:
     """Greedy descent: repeatedly flip, in order, every spin whose flip lowers the energy, until none does
     (or ``max_sweeps``). spins (..., N) -> local minima (..., N)."""
     n = model.num_variables
@@ -63,7 +67,7 @@ def quench(model: IsingModel, spins, max_sweeps: int = 10_000):
 _quench = jax.jit(quench, static_argnames="max_sweeps")
 
 
-def chao1(counts) -> tuple[float, float]:
+def chao1(counts: npt.ArrayLike) -> tuple[float, float]:
     """Chao1 richness estimate and its standard error from per-class sample counts."""
     counts = np.asarray(counts)
     observed = int(np.sum(counts > 0))
@@ -78,7 +82,7 @@ def chao1(counts) -> tuple[float, float]:
     return float(estimate), float(np.sqrt(max(variance, 0.0)))
 
 
-def minima_census(states, model: IsingModel | None = None, max_sweeps: int = 10_000) -> dict:
+def minima_census(states: npt.ArrayLike, model: IsingModel | None = None, max_sweeps: int = 10_000) -> dict:
     """Census of the local minima among K samples.
 
     ``states`` (K, N): already single-flip-stable minima, or any states when ``model`` is given (they are
@@ -105,8 +109,8 @@ def minima_census(states, model: IsingModel | None = None, max_sweeps: int = 10_
             "lower_bound": bool(f1 > 0 and (f2 == 0 or f1 > len(distinct) / 2)), "states": distinct, "hits": hits}
 
 
-def count_local_minima(model: IsingModel, method: str = "exact", num_starts: int = 1000, states=None,
-                       seed: int = 0) -> dict:
+def count_local_minima(model: IsingModel, method: str = "exact", num_starts: int = 1000,
+                       states: npt.ArrayLike | None = None, seed: int = 0) -> dict:
     """Number of single-spin-flip-stable states. ``exact``: all of them, by enumeration (N <= 26):
     ``num_minima`` and ``states``. ``sampled``: the :func:`minima_census` of quenches from ``num_starts``
     random starts (or from ``states``, e.g. K independent anneals)."""
@@ -157,7 +161,8 @@ def _check_window(window):
         raise ProblemError(f"window must be a non-negative number (units of the rms local field), got {window!r}")
 
 
-def heads(network, params, x, y, states, window: float = DEFAULT_WINDOW, max_sweeps: int = 10_000) -> dict:
+def heads(network: IsingNetwork, params: dict, x: npt.ArrayLike, y: int, states: npt.ArrayLike,
+          window: float = DEFAULT_WINDOW, max_sweeps: int = 10_000) -> dict:
     """Hydra heads of one input ``x`` (num_inputs,) with label ``y``, from ``states`` (K, num_free): K samples
     of the free phase from independent anneals (or random starts).
 
@@ -195,8 +200,9 @@ def _quench_batch(base: IsingModel, fields, states):
     return jax.vmap(lambda f, s: quench(IsingModel(base.J, base.h + f), s))(fields, states)
 
 
-def probe_landscape(network, params, x, y, sample, key, num_samples: int = 32,
-                    window: float = DEFAULT_WINDOW) -> list[dict]:
+def probe_landscape(network: IsingNetwork, params: dict, x: npt.ArrayLike, y: npt.ArrayLike,
+                    sample: Callable[..., tuple[npt.ArrayLike, npt.ArrayLike]], key: jax.Array,
+                    num_samples: int = 32, window: float = DEFAULT_WINDOW) -> list[dict]:
     """:func:`heads` records (with the minima census) of a batch of probe inputs x (B, num_inputs), labels y
     (B,), from ``num_samples`` = K independent anneals of each input's free phase.
 

@@ -23,20 +23,24 @@ longitudinal part and is reported as such.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable
+
+import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["binder_cumulant", "bootstrap_problems", "connected_moments", "edwards_anderson", "glass_statistics",
            "link_overlap", "overlap", "overlap_distribution", "pair_overlaps", "replicon_susceptibility"]
 
 
-def overlap(a, b):
+def overlap(a: npt.ArrayLike, b: npt.ArrayLike) -> jax.Array:
     """Site overlap (1/N) sum_i a_i b_i, batched over leading axes."""
     a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
     return jnp.mean(a * b, axis=-1)
 
 
-def link_overlap(a, b, J):
+def link_overlap(a: npt.ArrayLike, b: npt.ArrayLike, J: npt.ArrayLike) -> jax.Array:
     """Link overlap over the edges of the coupling graph J (non-zero entries, i < j)."""
     rows, cols = np.nonzero(np.triu(np.asarray(J) != 0, 1))
     if rows.size == 0:
@@ -45,7 +49,7 @@ def link_overlap(a, b, J):
     return jnp.mean(a[..., rows] * a[..., cols] * b[..., rows] * b[..., cols], axis=-1)
 
 
-def pair_overlaps(states):
+def pair_overlaps(states: npt.ArrayLike) -> jax.Array:
     """Overlaps of all distinct pairs of the states (R, N) -> (R (R - 1) / 2,)."""
     s = jnp.asarray(states, jnp.float32)
     q = s @ s.T / s.shape[-1]
@@ -53,7 +57,7 @@ def pair_overlaps(states):
     return q[i, j]
 
 
-def overlap_distribution(states, bins: int = 41):
+def overlap_distribution(states: npt.ArrayLike, bins: int = 41) -> dict:
     """P(q) from all replica pairs of states (R, N): ``{"q": raw overlaps, "edges", "density"}``."""
     q = np.asarray(pair_overlaps(states))
     density, edges = np.histogram(q, bins=bins, range=(-1.0, 1.0), density=True)
@@ -67,7 +71,7 @@ def _bootstrap(statistic, q, resamples, seed):
     return float(np.std(draws, ddof=1))
 
 
-def edwards_anderson(q, resamples: int = 200, seed: int = 0) -> dict:
+def edwards_anderson(q: npt.ArrayLike, resamples: int = 200, seed: int = 0) -> dict:
     """q_EA = <q^2> and <|q|> with bootstrap errors."""
     q = np.asarray(q, np.float64)
     return {"q2": float(np.mean(q ** 2)), "q2_error": _bootstrap(lambda x: np.mean(x ** 2), q, resamples, seed),
@@ -80,13 +84,13 @@ def _binder(q):
     return 0.5 * (3.0 - np.mean(q ** 4) / q2 ** 2) if q2 > 0 else float("nan")
 
 
-def binder_cumulant(q, resamples: int = 200, seed: int = 0) -> dict:
+def binder_cumulant(q: npt.ArrayLike, resamples: int = 200, seed: int = 0) -> dict:
     """g = (3 - <q^4>/<q^2>^2) / 2 with a bootstrap error."""
     q = np.asarray(q, np.float64)
     return {"g": float(_binder(q)), "g_error": _bootstrap(_binder, q, resamples, seed)}
 
 
-def connected_moments(q_series, symmetric: bool) -> dict:
+def connected_moments(q_series: npt.ArrayLike, symmetric: bool) -> dict:
     """Thermal moments per problem and temperature from an overlap time series ``q_series`` (M, S, P, T)
     (M measurements, S problems, P replica pairs, T temperatures), in float64.
 
@@ -100,7 +104,7 @@ def connected_moments(q_series, symmetric: bool) -> dict:
     return {"mean": mean, "m2": np.mean(dq ** 2, axis=(0, 2)), "m4": np.mean(dq ** 4, axis=(0, 2))}
 
 
-def replicon_susceptibility(q_series, num_replicas: int, num_sites: int):
+def replicon_susceptibility(q_series: npt.ArrayLike, num_replicas: int, num_sites: int) -> np.ndarray:
     """Per problem and temperature (S, T): chi_SG = n [<q_ab^2> - 2 <q_ab q_ac> + <q_ab q_cd>]
     = (1/n) sum_ij (<s_i s_j> - <s_i><s_j>)^2 from the overlap series (M, S, P, T) of K >= 4 replicas, pairs in
     the order of ``numpy.triu_indices(K, 1)``; products of overlaps at equal times, averaged over time and over
@@ -117,7 +121,8 @@ def replicon_susceptibility(q_series, num_replicas: int, num_sites: int):
     return num_sites * (mean(same) - 2.0 * mean(one) + mean(none))
 
 
-def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None, replicon=None) -> dict:
+def glass_statistics(m2: npt.ArrayLike, m4: npt.ArrayLike, num_sites: int, k2: npt.ArrayLike | None = None,
+                     length: int | None = None, replicon: npt.ArrayLike | None = None) -> dict:
     """Disorder averages over the problems (axis 0) of per-problem moments (S, ...): ``chi_sg`` =
     n [<dq^2>] and the Binder cumulant ``g`` = (3 - [<dq^4>] / [<dq^2>]^2) / 2. With ``replicon`` (S, ...)
     per-problem four-replica susceptibilities (:func:`replicon_susceptibility`), ``chi_sg`` is their average and
@@ -136,7 +141,8 @@ def glass_statistics(m2, m4, num_sites: int, k2=None, length: int | None = None,
     return out
 
 
-def bootstrap_problems(statistic, arrays, resamples: int = 1000, seed: int = 0, clusters=None):
+def bootstrap_problems(statistic: Callable[..., Any], arrays: Iterable[npt.ArrayLike], resamples: int = 1000,
+                       seed: int = 0, clusters: npt.ArrayLike | None = None) -> np.ndarray | dict:
     """``statistic(*arrays)`` recomputed on ``resamples`` resamplings (with replacement) of the problems,
     the leading axis shared by every array: the bootstrap over the independent unit. With ``clusters`` (one
     label per problem, e.g. the network a probe input's problem belongs to) the clusters are resampled and each

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from ..ising import IsingModel, ProblemError, dot, stack_models  # noqa: F401  (re-exported for users)
 from ..kernels import cached_sweep, random_spins
@@ -60,7 +61,7 @@ def family_z_max(num_tests: int, family_rate: float = 0.01, samples: int | None 
     return max(3.0, float(quantile))
 
 
-def replica_pairs(k: int):
+def replica_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Index arrays (a, b) of the K (K - 1) / 2 pairs a < b."""
     return np.triu_indices(k, 1)
 
@@ -117,10 +118,12 @@ def _tempering_replicas(key, model, extra_field, betas, sites, coupling_variance
     return jax.vmap(one_problem, in_axes=in_axes)(jax.random.split(key, num_problems), model, extra_field)
 
 
-def equilibrium_replicas(key, model: IsingModel, temperatures, num_replicas: int = 2, burn_in: int = 1024,
-                         num_measurements: int = 256, thin: int = 4, extra_field=None, sites=None,
-                         hottest: float | None = None, coupling_variance=None, field_variance=None,
-                         wavevectors=None, positions=None, method: str = "auto") -> ReplicaSamples:
+def equilibrium_replicas(key: jax.Array, model: IsingModel, temperatures: npt.ArrayLike, num_replicas: int = 2,
+                         burn_in: int = 1024, num_measurements: int = 256, thin: int = 4,
+                         extra_field: npt.ArrayLike | None = None, sites: npt.ArrayLike | None = None,
+                         hottest: float | None = None, coupling_variance: npt.ArrayLike | None = None,
+                         field_variance: npt.ArrayLike | None = None, wavevectors: npt.ArrayLike | None = None,
+                         positions: npt.ArrayLike | None = None, method: str = "auto") -> ReplicaSamples:
     """K = ``num_replicas`` independent parallel-tempering replicas of each of S problems at each of the
     ``temperatures``.
 
@@ -182,7 +185,8 @@ def _pattern_model(model):
     return IsingModel(pattern, np.zeros(J.shape[-1]))
 
 
-def equilibration_check(samples: ReplicaSamples, coupling_variance, field_variance=None, z_max: float = 3.0,
+def equilibration_check(samples: ReplicaSamples, coupling_variance: npt.ArrayLike,
+                        field_variance: npt.ArrayLike | None = None, z_max: float = 3.0,
                         min_acceptance: float = 0.05) -> list[dict]:
     """The Gaussian-disorder equilibrium identity per measured temperature (module docstring), averaged over
     the S problems of ``samples`` (which must have been drawn with the same variances).

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from ..ising import ProblemError
@@ -55,7 +57,7 @@ GROUP_TITLES = {"negatives": "negatives M", "reads": "reads R (M = min(4, R))", 
                 "beta_units": "β schedule units"}
 
 
-def paired_interval(a, b, confidence: float = 0.95) -> dict:
+def paired_interval(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.95) -> dict:
     """mean(a - b) of paired values (the same seeds) with its Student t interval and two-sided p-value."""
     d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     if d.size < 2:
@@ -68,7 +70,7 @@ def paired_interval(a, b, confidence: float = 0.95) -> dict:
     return {"difference": mean, "interval": [mean - half, mean + half], "p_value": p}
 
 
-def holm(p_values, family_rate: float = 0.05) -> list[bool]:
+def holm(p_values: npt.ArrayLike, family_rate: float = 0.05) -> list[bool]:
     """Holm's step-down rejections at family-wise error rate ``family_rate`` (which of the tests reject)."""
     p = np.asarray(p_values, np.float64)
     reject = np.zeros(p.size, bool)
@@ -79,7 +81,8 @@ def holm(p_values, family_rate: float = 0.05) -> list[bool]:
     return reject.tolist()
 
 
-def paired_comparisons(rows: dict, baseline_of, key: str, family_rate: float = 0.05) -> None:
+def paired_comparisons(rows: dict, baseline_of: Callable[[str], str | None], key: str,
+                       family_rate: float = 0.05) -> None:
     """For every row (name -> dict with ``test_accuracy`` (seeds, epochs)) whose ``baseline_of(name)`` names
     another row, store under ``key`` the paired difference of the final test accuracy over the shared seeds, its 95 %
     t interval and p-value, and ``differs`` by Holm's rule over all these comparisons at ``family_rate``."""
@@ -144,7 +147,8 @@ def _train(config: dict):
     return history, np.asarray(sigma0), np.asarray(sigma1)
 
 
-def run_ablation(out: str, settings: dict | None = None, variants=tuple(VARIANTS), progress: bool = True) -> dict:
+def run_ablation(out: str, settings: dict | None = None, variants: Sequence[str] = tuple(VARIANTS),
+                 progress: bool = True) -> dict:
     """The ablation table of the module docstring: results.json and ablation.png/pdf in ``out``."""
     from ..train import parse_seeds
 
@@ -211,7 +215,7 @@ def describe(results: dict) -> list[str]:
     return lines
 
 
-def plot_ablation(results: dict, stem: str | None):
+def plot_ablation(results: dict, stem: str | None) -> None:
     """Test accuracy per epoch (mean ± s.e. over seeds) per group of settings, the baseline (black) in every
     panel."""
     from .figures import PAGE, figure

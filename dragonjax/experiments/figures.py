@@ -20,9 +20,14 @@ from __future__ import annotations
 import contextlib
 import math
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.legend import Legend
 
 __all__ = ["COLUMN", "PAGE", "STYLE", "TRAINED", "UNTRAINED", "NULL", "TRAINER_COLOURS", "size_colour", "figure",
            "key_legend", "log_errorbar", "replot"]
@@ -70,8 +75,8 @@ def figure(stem: str | None, width: float = PAGE, height: float = 3.0, nrows: in
                 fig.savefig(f"{stem}.{ext}")
 
 
-def key_legend(ax, sizes: Sequence[int], size_name: str, styles: Sequence[tuple[str, dict]] = (),
-               num_spins=None, title: str | None = None, **legend_kw):
+def key_legend(ax: Axes, sizes: Sequence[int | str], size_name: str, styles: Sequence[tuple[str, dict]] = (),
+               num_spins: Callable[[int], int] | None = None, title: str | None = None, **legend_kw) -> Legend:
     """One legend that keys colours to sizes and line styles to quantities, instead of one entry per curve:
     ``sizes`` labelled "``size_name`` = n" in :func:`size_colour` (``num_spins(n)`` gives a size's number of spins
     when it is not n itself, e.g. L -> L^d), then black proxies for ``styles`` = [(label, Line2D keywords)]."""
@@ -83,7 +88,7 @@ def key_legend(ax, sizes: Sequence[int], size_name: str, styles: Sequence[tuple[
     return ax.legend(handles=handles, title=title, **legend_kw)
 
 
-def log_errorbar(ax, x: Sequence[float], y: Sequence[float], yerr: Sequence[float] | None = None, *,
+def log_errorbar(ax: Axes, x: Sequence[float], y: Sequence[float], yerr: Sequence[float] | None = None, *,
                  colour: str, fmt: str = "o-", label: str | None = None, **kw) -> None:
     """Error bars of the positive values of ``y`` on a log y-axis; each zero (or negative) value is drawn as an
     open triangle on the lower edge of the axes at its x, so that it is seen as a zero and not as a small number.

@@ -257,7 +257,7 @@ def run_fss(out: str, settings: dict | None = None, progress: bool = True) -> di
     return results
 
 
-def plot_fss(results: dict, stem: str | None):
+def plot_fss(results: dict, stem: str | None) -> None:
     """Per parametrisation (rows): m(t) per size (mean ± s.e. over seeds; left) and the collapse at the fitted
     t*, 1/nu (right; the fitted values and intervals are in the report). One colour per size."""
     from .figures import PAGE, figure, key_legend, size_colour
@@ -283,7 +283,7 @@ def plot_fss(results: dict, stem: str | None):
                    title=f"{seeds} seeds, mean ± s.e.", loc="lower right")
 
 
-def plot_thermal_fss(results: dict, stem: str | None):
+def plot_thermal_fss(results: dict, stem: str | None) -> None:
     """(a–c) The connected Binder cumulant g(T) per size at the first and last snapshot epoch and of the null
     control (symmetric-log axis: g can be large and negative in fields); (d) the replicon chi_SG / N at the last
     epoch (solid) beside its null (dotted); (e) the resolved crossings T_c(t) of neighbouring sizes against the

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Iterable
 
 import jax
 import numpy as np
+import numpy.typing as npt
 
 from .. import problems
 from ..analysis.fss import size_crossing
@@ -60,7 +62,8 @@ def parse_temperatures(text: str) -> np.ndarray:
     return np.linspace(lo, hi, count)
 
 
-def glass_problem(model: str, size: int, sample: int, seed: int = 0, couplings: str = "gaussian"):
+def glass_problem(model: str, size: int, sample: int, seed: int = 0,
+                  couplings: str = "gaussian") -> tuple[IsingModel, np.ndarray | None, np.ndarray | None]:
     """Disorder sample ``sample`` of ``model`` at ``size`` (N for sk/free, L for the lattices), seeded by
     (seed, model, size, sample). Returns (IsingModel, coupling_variance (N, N) or None, field_variance (N,)
     or None): the variances of the Gaussian disorder for the equilibrium identity (None for +-J)."""
@@ -124,7 +127,8 @@ def _measure_size(key, model, size, temperatures, samples, seed, couplings, repl
     return r, moments, checks, seconds
 
 
-def run_glass(model: str = "sk", sizes=(32, 64, 128), temperatures=None, samples: int = 64, seed: int = 0,
+def run_glass(model: str = "sk", sizes: Iterable[int] = (32, 64, 128), temperatures: str | npt.ArrayLike | None = None,
+              samples: int = 64, seed: int = 0,
               couplings: str = "gaussian", replicas: int = 2, sweeps: int = 4096, hottest: float | None = None,
               resamples: int = 1000, out: str | None = None, progress: bool = True) -> dict:
     """Binder cumulant and chi_SG of the connected overlap vs temperature for several sizes; crossings with
@@ -226,7 +230,7 @@ def _save_glass_arrays(results, run):
                      {"size": np.array(sizes), "temperature": np.array(results["temperatures"])})
 
 
-def plot_glass(results: dict, stem: str | None):
+def plot_glass(results: dict, stem: str | None) -> None:
     """Binder cumulant (and xi_L / L on lattices), chi_SG and the equilibration z-scores vs temperature, one colour
     per size (a lattice of side L coloured by its N = L^d spins), the crossing interval shaded, the known T_c
     dotted. The verdict and the crossing values are in the report."""
@@ -278,8 +282,9 @@ def plot_glass(results: dict, stem: str | None):
                                   ("drift of ⟨q²⟩", {"marker": "s", "ls": ":"})], loc="best")
 
 
-def run_sk_ground_state(sizes=(32, 64, 128, 256), samples: int = 16, seed: int = 0, num_replicas: int = 512,
-                        num_betas: int = 400, beta_final: float = 5.0, out: str | None = None) -> dict:
+def run_sk_ground_state(sizes: Iterable[int] = (32, 64, 128, 256), samples: int = 16, seed: int = 0,
+                        num_replicas: int = 512, num_betas: int = 400, beta_final: float = 5.0,
+                        out: str | None = None) -> dict:
     """SK (Gaussian) ground-state energy per spin from population annealing, extrapolated to N -> infinity.
 
     Per size, ``samples`` disorder samples, each annealed by two independent PA runs (R = ``num_replicas``,

@@ -111,7 +111,7 @@ def describe(results: dict) -> list[str]:
     return lines
 
 
-def plot_noise(results: dict, stem: str | None):
+def plot_noise(results: dict, stem: str | None) -> None:
     """Final test accuracy (mean ± s.e. over seeds) against the control-error level per sampler, against the
     precision and against beta_eff (first sampler); the noiseless emulated annealer as a dashed line."""
     from .figures import PAGE, figure

@@ -112,7 +112,7 @@ def _fss_lines(fss: dict | None, thermal: dict | None = None, landscape: dict | 
               for name, c in fss.items()], "", *thermal_lines]
 
 
-def write_report(results: dict, path: str):
+def write_report(results: dict, path: str) -> None:
     """Write the Markdown report of a :func:`run_reproduce` result to ``path``."""
     t, s = results["training"], results["scaling"]
     lines = [

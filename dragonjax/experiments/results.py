@@ -8,10 +8,14 @@ import platform
 import shutil
 import subprocess
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..ising import ProblemError
+
+if TYPE_CHECKING:  # imported where it is used (xarray takes about a second to import)
+    import xarray as xr
 
 __all__ = ["provenance", "finite", "write_json", "save_dataset", "load", "RunDirectory"]
 
@@ -64,7 +68,7 @@ def json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
-def finite(obj):
+def finite(obj: Any) -> Any:
     """``obj`` with every non-finite float (nan, inf) replaced by None, so that the JSON written is valid."""
     if isinstance(obj, dict):
         return {k: finite(v) for k, v in obj.items()}
@@ -82,7 +86,7 @@ def format_interval(interval, missing: str = "[no interval]") -> str:
     return f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else missing
 
 
-def write_json(path, obj):
+def write_json(path: str | os.PathLike, obj: Any) -> None:
     """``obj`` as JSON (non-finite numbers as null), written to a temporary file and renamed."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
@@ -90,7 +94,7 @@ def write_json(path, obj):
     os.replace(tmp, path)  # atomic: a killed run never leaves a half-written file
 
 
-def save_dataset(path: str, variables: dict, coords: dict | None = None, attrs: dict | None = None):
+def save_dataset(path: str, variables: dict, coords: dict | None = None, attrs: dict | None = None) -> xr.Dataset:
     """Write arrays with named dimensions to ``path`` as an xarray Dataset in netCDF-4 (h5netcdf engine).
 
     ``variables`` maps a name to ``(dims, array)`` with one dimension name per axis; ``coords`` maps a
@@ -113,7 +117,7 @@ def save_dataset(path: str, variables: dict, coords: dict | None = None, attrs: 
     return ds
 
 
-def load(path: str):
+def load(path: str) -> xr.Dataset:
     """The xarray Dataset of a results file written by dragonjax (``history.nc``, ``arrays.nc``), in memory,
     with its ``config`` and ``provenance`` attributes decoded from JSON."""
     import xarray as xr
@@ -175,13 +179,14 @@ class RunDirectory:
         """The path of ``name`` inside the run directory."""
         return os.path.join(self.path, name)
 
-    def save_dataset(self, name: str, variables: dict, coords: dict | None = None, attrs: dict | None = None):
+    def save_dataset(self, name: str, variables: dict, coords: dict | None = None,
+                     attrs: dict | None = None) -> xr.Dataset:
         """:func:`save_dataset` into this directory, with the run's config and provenance as attributes."""
         config = {k: v for k, v in self.config.items() if k != "provenance"}
         return save_dataset(self.file(name), variables, coords,
                             {"config": config, "provenance": self.config.get("provenance"), **(attrs or {})})
 
-    def finish(self, metrics: dict, name: str = "metrics.json"):
+    def finish(self, metrics: dict, name: str = "metrics.json") -> dict:
         """Write ``metrics`` with the start and end times to ``name`` (JSON, non-finite numbers as null); returns
         them."""
         metrics = {**metrics, "started": self.started,

@@ -32,12 +32,18 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from scipy import optimize, stats
 
+from ..data import Dataset
 from ..ising import ProblemError
 from .results import RunDirectory, format_interval
+
+if TYPE_CHECKING:
+    from .transition import TransitionTracker  # imports the trainers (flax, optax): only when it is used
 
 __all__ = ["PAPER", "QUICK", "FULL", "MODELS", "fit_exponent", "compare_models", "fit_window", "verdict",
            "exponent_difference", "direction",
@@ -105,7 +111,7 @@ def _least_squares(t, mean, sigma, model: str):
     return np.array([c[0], alpha, e[0]]), float(chi[0])
 
 
-def fit_window(t, mean_error, untrained_error=None):
+def fit_window(t: npt.ArrayLike, mean_error: npt.ArrayLike, untrained_error: float | None = None) -> np.ndarray:
     """Indices of the fit window by the module's rule: from the first point whose error is below half the
     untrained network's (default: the first point's) to the last."""
     mean_error = np.asarray(mean_error, np.float64)
@@ -115,8 +121,8 @@ def fit_window(t, mean_error, untrained_error=None):
     return np.arange(first, len(mean_error))
 
 
-def fit_exponent(t, errors, model: str = "offset", *, resamples: int = 2000, seed: int = 0,
-                 confidence: float = 0.95) -> dict:
+def fit_exponent(t: npt.ArrayLike, errors: npt.ArrayLike, model: str = "offset", *, resamples: int = 2000,
+                 seed: int = 0, confidence: float = 0.95) -> dict:
     """Fit eps(t) = [eps_inf +] c t^-alpha to ``errors`` (seeds, points) measured at efforts ``t`` (points,).
 
     The fit is to the seed-mean curve, weighted by its standard error over seeds (chi^2); the interval of
@@ -168,7 +174,7 @@ def fit_exponent(t, errors, model: str = "offset", *, resamples: int = 2000, see
     return out
 
 
-def compare_models(t, errors, **kwargs) -> dict:
+def compare_models(t: npt.ArrayLike, errors: npt.ArrayLike, **kwargs) -> dict:
     """Both fits and the preferred model: the one with the lower AIC when lower by more than 2, else power."""
     fits = {model: fit_exponent(t, errors, model, **kwargs) for model in MODELS}
     preferred = "offset" if fits["offset"]["aic"] < fits["power"]["aic"] - 2 else "power"
@@ -179,7 +185,7 @@ def _inside(value, interval):
     return interval is not None and interval[0] <= value <= interval[1]
 
 
-def verdict(annealer: dict, backprop: dict, paper=PAPER) -> dict:
+def verdict(annealer: dict, backprop: dict, paper: dict = PAPER) -> dict:
     """Claim 3's verdict from the two trainers' fits (each a :func:`fit_exponent` result) by the module's rule."""
     a, b = annealer["alpha_interval"], backprop["alpha_interval"]
     if a is None or b is None:
@@ -204,8 +210,8 @@ def verdict(annealer: dict, backprop: dict, paper=PAPER) -> dict:
             "backprop_faster": slower}
 
 
-def exponent_difference(t, errors_a, errors_b, model: str = "offset", *, resamples: int = 2000, seed: int = 0,
-                        confidence: float = 0.95) -> dict:
+def exponent_difference(t: npt.ArrayLike, errors_a: npt.ArrayLike, errors_b: npt.ArrayLike, model: str = "offset", *,
+                        resamples: int = 2000, seed: int = 0, confidence: float = 0.95) -> dict:
     """alpha_a - alpha_b of two trainers measured at the same efforts ``t`` (points,), fitted by ``model`` over the
     *same* window (pass the common one), with a percentile bootstrap interval: the seeds of each trainer are
     resampled independently (the trainers' seeds are not paired) and both refitted. The direction of claim 3
@@ -248,7 +254,7 @@ def direction(results: dict, model: str | None = None, resamples: int = 2000) ->
     return {**out, "window_examples": [int(t[common[0]]), int(t[common[-1]])]}
 
 
-def grover_cost(t, deep_candidates, resamples: int = 2000, seed: int = 0) -> dict:
+def grover_cost(t: npt.ArrayLike, deep_candidates: npt.ArrayLike, resamples: int = 2000, seed: int = 0) -> dict:
     """The corrected Grover model from D(t) = ``deep_candidates`` (probes, points): distinct deep states per
     probe input among independent anneals at training efforts ``t``. Returns the total-cost ratio classical /
     Grover = int D dt / int sqrt(D) dt over training (D linear between the points: every example costs one
@@ -321,7 +327,7 @@ class _IsingReadout:
         return self.ensemble.evaluate(self.state._replace(params=ising_parameters(state.params)), x, y)
 
 
-def tune_learning_rate(name: str, settings: dict, sampler: str, dataset: str, ds) -> dict:
+def tune_learning_rate(name: str, settings: dict, sampler: str, dataset: str, ds: Dataset) -> dict:
     """The learning rate of trainer ``name`` from the grid (factors of its default) with the lowest mean
     validation error after ``tuning_epochs`` on the training part of the split; seeds 1000, 1001, ... (never
     the study's). The test set is not used."""
@@ -343,8 +349,8 @@ def tune_learning_rate(name: str, settings: dict, sampler: str, dataset: str, ds
             "seeds_per_rate": settings["tuning_seeds"]}
 
 
-def learning_curve(name: str, settings: dict, sampler: str, dataset: str, ds, learning_rate: float, seeds,
-                   tracker=None) -> dict:
+def learning_curve(name: str, settings: dict, sampler: str, dataset: str, ds: Dataset, learning_rate: float,
+                   seeds: Sequence[int], tracker: TransitionTracker | None = None) -> dict:
     """Test error of every seed at log-spaced points of training (and before it), trained as one ensemble
     with a constant learning rate; with ``tracker`` (a TransitionTracker) the deep candidates D of member 0's
     landscape at each point."""
@@ -391,7 +397,7 @@ def learning_curve(name: str, settings: dict, sampler: str, dataset: str, ds, le
 
 
 def run_scaling(out: str, settings: dict | None = None, sampler: str = "pa", dataset: str = "digits",
-                progress: bool = True, trainers=tuple(TRAINERS)) -> dict:
+                progress: bool = True, trainers: Sequence[str] = tuple(TRAINERS)) -> dict:
     """The exponent study: per trainer a learning rate tuned on a validation split, then ``seeds`` networks
     trained as one ensemble with the test error recorded at ``evaluations`` log-spaced points; both models
     fitted over the stated window against examples seen (and sampler calls and spin updates), claim 3's verdict
@@ -506,7 +512,7 @@ def describe(summary: dict) -> list[str]:
     return lines
 
 
-def plot_scaling(results: dict, stem: str | None):
+def plot_scaling(results: dict, stem: str | None) -> None:
     """Log-log test error vs examples seen (seed mean ± standard error) and both fitted models over each trainer's
     window: the pure power law (dashed) and the power law with an offset (solid); the fitted exponents with their
     intervals are in the legend, the verdicts in the report."""

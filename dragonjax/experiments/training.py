@@ -11,11 +11,12 @@ import json
 import os
 import time
 import zipfile
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from .. import data as datasets
 from ..ising import ProblemError
@@ -222,7 +223,8 @@ def _sampler_options(cfg: TrainConfig) -> dict:
     return {"num_sweeps": cfg.num_sweeps} if cfg.sampler == "piqmc" else {}
 
 
-def build_run(config):
+def build_run(config: TrainConfig | dict
+              ) -> tuple[TrainConfig, datasets.Dataset, IsingNetwork, AnnealerTrainer | BackpropTrainer]:
     """(config, dataset, network, trainer) from a :class:`TrainConfig` or a dict of its keys."""
     cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)).resolved()
     ds = load_data(cfg)
@@ -245,7 +247,7 @@ def build_run(config):
 CHECKPOINT_FORMAT = 2  # 2: the run's config in the metadata
 
 
-def save_checkpoint(path, state: TrainState, history, config: dict | None = None):
+def save_checkpoint(path: str, state: TrainState, history: list[dict], config: dict | None = None) -> None:
     """Write ``state`` (every leaf as an array; PRNG keys as their key data), ``history`` and the run's
     ``config`` (with the format version) atomically: a temporary file, fsync, rename."""
     leaves = jax.tree_util.tree_leaves(state)
@@ -263,7 +265,8 @@ def save_checkpoint(path, state: TrainState, history, config: dict | None = None
     os.replace(tmp, path)
 
 
-def load_checkpoint(path, template: TrainState, config: dict | None = None):
+def load_checkpoint(path: str | os.PathLike, template: TrainState,
+                    config: dict | None = None) -> tuple[TrainState, list[dict]]:
     """(state, history) from :func:`save_checkpoint`, with the structure (and key types) of ``template`` --
     the initial state of the same configuration. A checkpoint of another shape, format version or (given
     ``config``) of another configuration -- any key but ``epochs``, which a resume may raise -- is an error
@@ -321,7 +324,7 @@ DESCRIPTIONS = {
 }
 
 
-def history_dataset(history: list, seeds):
+def history_dataset(history: list[dict], seeds: Sequence[int]) -> tuple[dict, dict]:
     """The per-epoch history as variables over (seed, epoch) -- per-network figures -- and (epoch,) -- those
     of the whole ensemble -- for :func:`~dragonjax.experiments.results.save_dataset`."""
     variables = {}
@@ -339,7 +342,7 @@ def history_dataset(history: list, seeds):
     return variables, coords
 
 
-def summary(values) -> dict:
+def summary(values: npt.ArrayLike) -> dict:
     """Mean, standard deviation, standard error, min and max over seeds."""
     v = np.asarray(values, float)
     sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
@@ -391,7 +394,8 @@ def holds_run(out: str) -> bool:
 
 
 def run_training(config: dict | TrainConfig, out: str | None = None, resume: bool = False, progress: bool = False,
-                 on_epoch=None, return_state: bool = False, overwrite: bool = False):
+                 on_epoch: Callable[[TrainState, dict], object] | None = None, return_state: bool = False,
+                 overwrite: bool = False) -> dict | tuple[dict, TrainState]:
     """Train as configured (one seed, or ``seeds`` as one ensemble). With ``out`` write config.json, a
     checkpoint after every epoch, history.nc (xarray; dims seed x epoch) and metrics.json. ``resume``
     continues from the checkpoint in ``out`` (the config keys given must agree with the stored ones; with a

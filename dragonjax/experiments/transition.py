@@ -39,14 +39,18 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Callable, Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+from jax.typing import ArrayLike
 
 from ..analysis import DEFAULT_WINDOW, probe_landscape
 from ..ising import IsingModel, stack_models
 from ..ising import local_field_scale as _local_field_scale
+from ..nn import IsingNetwork
 from ..analysis.fss import size_crossing
 from ..analysis.overlaps import bootstrap_problems, connected_moments, glass_statistics, replicon_susceptibility
 from ..analysis.replicas import equilibrium_replicas, family_z_max, stationarity_check
@@ -60,7 +64,7 @@ __all__ = ["TransitionTracker", "decoupled_output", "local_field_scale", "permut
 REDUCED_TEMPERATURES = np.geomspace(0.1, 3.0, 9)  # in units of the rms local-field scale sigma
 
 
-def decoupled_output(params):
+def decoupled_output(params: dict) -> dict:
     """The null control: the same parameters with the hidden -> output couplings (the last weight matrix) set
     to zero, so the hidden spins are non-interacting spins in the same input fields."""
     weights = list(params["weights"])
@@ -68,7 +72,7 @@ def decoupled_output(params):
     return {**params, "weights": weights}
 
 
-def permuted_output(params, key):
+def permuted_output(params: dict, key: jax.Array) -> dict:
     """A null control with an interacting landscape but no learned structure: the hidden -> output couplings
     randomly permuted (same values, same rms, any learned alignment with the codes destroyed). At T -> 0 the
     decoupled network (:func:`decoupled_output`) is trivial -- one minimum per input -- so the tracker uses
@@ -79,7 +83,7 @@ def permuted_output(params, key):
     return {**params, "weights": weights}
 
 
-def local_field_scale(base, fields) -> float:
+def local_field_scale(base: IsingModel, fields: ArrayLike) -> float:
     """sigma of :func:`dragonjax.ising.local_field_scale` (the rms local field of a spin whose neighbours are
     random) over the B conditioned problems base + fields (B, N), as a Python float."""
     return float(_local_field_scale(base, jnp.asarray(fields)))
@@ -136,8 +140,9 @@ class TransitionTracker:
         null_control: also measure the network with its hidden -> output couplings randomly permuted.
     """
 
-    def __init__(self, network, x_probe, y_probe, num_samples: int = 32, seed: int = 0,
-                 window: float = DEFAULT_WINDOW, num_sweeps: int = 64, reduced_beta_range=(0.1, 10.0),
+    def __init__(self, network: IsingNetwork, x_probe: npt.ArrayLike, y_probe: npt.ArrayLike, num_samples: int = 32,
+                 seed: int = 0, window: float = DEFAULT_WINDOW, num_sweeps: int = 64,
+                 reduced_beta_range: Iterable[float] = (0.1, 10.0),
                  null_control: bool = True, resamples: int = 200):
         self.net = network
         self.x = jnp.asarray(x_probe, jnp.float32)
@@ -153,7 +158,7 @@ class TransitionTracker:
         self.resamples = int(resamples)
         self.records = []
 
-    def measure(self, params, key) -> dict:
+    def measure(self, params: dict, key: jax.Array) -> dict:
         """The observables of one set of parameters (no code gap; see :meth:`record`)."""
         net = self.net
         sample = self.sampler(params)
@@ -178,14 +183,14 @@ class TransitionTracker:
                 "median_gap_per_spin": _nan_median([r["gap_per_spin"] for r in found]),
                 **_overlap_statistics(states, net.num_hidden, self.resamples, self.seed)}
 
-    def sampler(self, params):
+    def sampler(self, params: dict) -> Callable[..., tuple[jax.Array, jax.Array]]:
         """Independent simulated-annealing runs with the beta range in units of 1 / sigma of these params."""
         fields, _ = self.net.input_fields(params, self.x)
         scale = local_field_scale(self.net.couplings(params), fields)
         hot, cold = self.reduced_beta_range
         return phase_sampler("sa", num_sweeps=self.num_sweeps, beta_range=(hot / scale, cold / scale))
 
-    def record(self, params, epoch: int) -> dict:
+    def record(self, params: dict, epoch: int) -> dict:
         """Measure ``params`` (and, with ``null_control``, the permuted-output null) as the record of ``epoch``,
         with the code gaps; appended to :attr:`records` and returned."""
         key = jax.random.fold_in(jax.random.key(self.seed), epoch)
@@ -221,8 +226,9 @@ class TransitionTracker:
         return (wrong - right).tolist()
 
 
-def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERATURES, energy_scale=None,
-                  replicas: int = 4, sweeps: int = 2048, seed: int = 0, resamples: int = 500):
+def thermal_glass(network: IsingNetwork, params: dict | list[dict] | tuple[dict, ...], x_probe: npt.ArrayLike,
+                  reduced_temperatures: npt.ArrayLike = REDUCED_TEMPERATURES, energy_scale: npt.ArrayLike | None = None,
+                  replicas: int = 4, sweeps: int = 2048, seed: int = 0, resamples: int = 500) -> dict:
     """The thermal glass of a network at fixed weights: the replicon chi_SG (four-replica estimator) and the
     Binder cumulant g of the connected hidden-spin overlap vs temperature, from ``replicas`` independent
     parallel-tempering runs per probe input (the problems; errors by bootstrap over them). Temperatures are
@@ -288,7 +294,7 @@ def thermal_glass(network, params, x_probe, reduced_temperatures=REDUCED_TEMPERA
             "equilibrated": all(c["equilibrated"] for c in checks)}
 
 
-def transition_point(records) -> dict:
+def transition_point(records: Sequence[dict]) -> dict:
     """t* (first tracked epoch with m >= 1/2) and the sharpness (largest dm / d epoch)."""
     epochs = np.array([r["epoch"] for r in records], float)
     m = np.array([r["m"] for r in records], float)
@@ -298,9 +304,10 @@ def transition_point(records) -> dict:
     return {"t_star": t_star, "sharpness": float(rates.max()) if rates.size else None}
 
 
-def run_transition(out: str, widths=(32, 64, 128), epochs: int = 10, probe_size: int = 24, num_samples: int = 32,
-                   seed: int = 0, train_size: int = 256, thermal_probes: int = 8, thermal_sweeps: int = 2048,
-                   window: float = DEFAULT_WINDOW, progress: bool = True, seeds=None) -> dict:
+def run_transition(out: str, widths: Sequence[int] = (32, 64, 128), epochs: int = 10, probe_size: int = 24,
+                   num_samples: int = 32, seed: int = 0, train_size: int = 256, thermal_probes: int = 8,
+                   thermal_sweeps: int = 2048, window: float = DEFAULT_WINDOW, progress: bool = True,
+                   seeds: str | int | list[int] | tuple[int, ...] | range | np.ndarray | None = None) -> dict:
     """Tracked annealer training (PA) on digits for each hidden width, with the null control; then the thermal
     glass of the untrained and trained network and of their null controls; crossings over widths. JSON, arrays
     and figures in ``out``. An 'epoch' here is ``train_size`` examples (a subset), so that the transition spans
@@ -413,7 +420,7 @@ def save_transition_arrays(results: dict, run):
         "temperature": results["reduced_temperatures"], "seed": np.asarray(results["seeds"])})
 
 
-def plot_transition(results: dict, stem: str | None):
+def plot_transition(results: dict, stem: str | None) -> None:
     """(a) P(q) among the anneals of the widest net per epoch (log colours; white: no pair); (b) Hydra heads
     beyond the lowest state (network, with errors over probes; null control dotted) and distinct minima (dashed);
     (c) label order m, replicon chi_SG / n among anneal outcomes (network dashed, null dotted) and t* (vertical);
@@ -477,7 +484,7 @@ def plot_transition(results: dict, stem: str | None):
         ax_gap.legend(title=f"width {widths[-1]}, {len(first)} probes", loc="upper right")
 
 
-def plot_thermal(results: dict, stem: str | None):
+def plot_thermal(results: dict, stem: str | None) -> None:
     """The thermal glass vs reduced temperature: replicon chi_SG / n (top; zeros as open triangles on the axis)
     and the connected Binder cumulant (bottom, clipped to [-1, 1]: frozen states with rare jumps make it very
     negative), network (left) and decoupled null control (right); one colour per width, untrained dashed, trained

@@ -78,7 +78,7 @@ def run_validation(out: str, seed: int = 0, runs: int = 8, population: int = 200
     return results
 
 
-def plot_validation(results: dict, stem: str | None):
+def plot_validation(results: dict, stem: str | None) -> None:
     """(a) population annealing's ln Z and <E> minus enumeration (1 sigma bars); (b, c) PIQMC's problem energy and
     transverse magnetisation against the exact Trotter model and exact diagonalisation (PNG and PDF at ``stem``)."""
     from .figures import PAGE, figure

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..ising import IsingModel
 from . import progress as _progress
@@ -22,14 +23,15 @@ class AnnealResult(NamedTuple):
     energies: jax.Array  # (...,), including offset and extra field
 
 
-def energies(model: IsingModel, spins, extra_field=None):
+def energies(model: IsingModel, spins: ArrayLike, extra_field: ArrayLike | None = None) -> jax.Array:
     """Energy including the optional per-replica ``extra_field . spins``."""
     e = model.energy(spins)
     return e if extra_field is None else e + jnp.sum(extra_field * spins, axis=-1)
 
 
-def simulated_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
-                        sweeps_per_beta: int = 1, progress: bool = False) -> AnnealResult:
+def simulated_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, betas: ArrayLike,
+                        extra_field: ArrayLike | None = None, sweeps_per_beta: int = 1,
+                        progress: bool = False) -> AnnealResult:
     """Run ``sweeps_per_beta`` sweeps at each beta of ``betas`` (1-D) from the given spins (..., N).
     With a constant schedule this is an equilibrium Metropolis / heat-bath chain. ``progress`` compiles in
     reports to :mod:`~dragonjax.kernels.progress` listeners."""

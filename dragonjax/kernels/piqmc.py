@@ -27,6 +27,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ..ising import IsingModel, ProblemError, dot
 from .annealing import energies
@@ -39,14 +40,14 @@ __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealin
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
 
 
-def check_trotter_slices(p) -> int:
+def check_trotter_slices(p: float) -> int:
     """``p`` as an int, or a ProblemError unless it is an even integer >= 2."""
     if int(p) != p or p < 2 or p % 2:
         raise ProblemError(f"trotter_slices must be an even integer >= 2, got {p!r}")
     return int(p)
 
 
-def k_perp(beta, gamma, trotter_slices):
+def k_perp(beta: ArrayLike, gamma: ArrayLike, trotter_slices: ArrayLike) -> jax.Array:
     """Imaginary-time coupling K_perp = -1/2 ln tanh(beta gamma / P)."""
     return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
 
@@ -71,8 +72,9 @@ def _flip_segments(key, spins, fields, beta_slice, coupling):
     return jnp.where(jnp.swapaxes(flip, -1, -2), -spins, spins)
 
 
-def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_slice, coupling,
-                            extra_field=None):
+def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array,
+                            beta_slice: ArrayLike, coupling: ArrayLike,
+                            extra_field: jax.Array | None = None) -> jax.Array:
     """One cluster update of every worldline; spins (..., P, N), ``extra_field`` (..., N) per replica."""
     extra = None if extra_field is None else extra_field[..., None, :]
     blocks = getattr(sweep, "blocks", ())  # a Sweep's colour classes (any other sweep function: spin by spin)
@@ -95,7 +97,8 @@ def worldline_cluster_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_
     return jax.lax.fori_loop(0, spins.shape[-1], one_spin, spins)
 
 
-def piqmc_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_slice, coupling, extra_field=None):
+def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta_slice: ArrayLike,
+                coupling: ArrayLike, extra_field: jax.Array | None = None) -> jax.Array:
     """Local sweeps of even then odd slices, then a worldline cluster sweep. spins (..., P, N);
     ``extra_field`` (..., N) adds to h in every slice."""
     keys = jax.random.split(key, 3)
@@ -109,7 +112,7 @@ def piqmc_sweep(key, model: IsingModel, sweep: SweepFn, spins, beta_slice, coupl
     return worldline_cluster_sweep(keys[2], model, sweep, spins, beta_slice, coupling, extra_field)
 
 
-def sigma_x_estimator(spins, beta, gamma):
+def sigma_x_estimator(spins: jax.Array, beta: ArrayLike, gamma: ArrayLike) -> jax.Array:
     """Per-configuration estimate of <(1/N) sum_i sigma^x_i> from slices (..., P, N)."""
     p = spins.shape[-2]
     t = jnp.tanh(beta * gamma / p)
@@ -127,8 +130,9 @@ def _log_sinh(x):
     return x + jnp.log1p(-jnp.exp(-2.0 * x)) - np.log(2.0)
 
 
-def quantum_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, a_schedule, b_schedule,
-                      extra_field=None, progress: bool = False):
+def quantum_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta: ArrayLike,
+                      a_schedule: ArrayLike, b_schedule: ArrayLike, extra_field: jax.Array | None = None,
+                      progress: bool = False) -> jax.Array:
     """Simulated quantum annealing: one PIQMC sweep at each (A_k, B_k) of the schedule, fixed beta.
     spins (R, P, N) -> final worldlines (R, P, N). ``progress``: see :mod:`~dragonjax.kernels.progress`."""
     p = spins.shape[-2]
@@ -212,7 +216,8 @@ class QuantumPAResult(NamedTuple):
     rho_t: jax.Array
 
 
-def quantum_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta, gammas,
+def quantum_population_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array,
+                                 beta: ArrayLike, gammas: ArrayLike,
                                  sweeps_per_step: int = 1, equilibration_sweeps: int = 100,
                                  resampling: str = "systematic", progress: bool = False) -> QuantumPAResult:
     """Population annealing in the transverse field at fixed beta (Gamma decreasing along ``gammas``).

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ..ising import IsingModel, ProblemError
 from .annealing import energies
@@ -47,7 +48,7 @@ def _expand(counts, length: int):
     return jnp.searchsorted(jnp.cumsum(counts), jnp.arange(length), side="right")
 
 
-def resample(key, log_weights, method: str = "systematic"):
+def resample(key: jax.Array, log_weights: jax.Array, method: str = "systematic") -> jax.Array:
     """Indices (R,) of the R replicas kept, drawn with probabilities ∝ exp(log_weights).
 
     - ``multinomial``: R independent draws;
@@ -82,14 +83,14 @@ def resample(key, log_weights, method: str = "systematic"):
     return jnp.where(jnp.arange(r) < counts.sum(), kept, fill)
 
 
-def family_statistics(family, num_replicas: int) -> dict:
+def family_statistics(family: ArrayLike, num_replicas: int) -> dict:
     """Surviving families, rho_t = R sum_f nu_f^2 and effective population R / rho_t."""
     counts = jnp.bincount(family, length=num_replicas)
     rho_t = jnp.sum(counts.astype(jnp.float32) ** 2) / num_replicas
     return {"num_families": jnp.sum(counts > 0), "rho_t": rho_t, "effective_population": num_replicas / rho_t}
 
 
-def histogram_overlap(log_weights):
+def histogram_overlap(log_weights: jax.Array) -> jax.Array:
     """Overlap of the population's energy histogram with its reweighted version:
     ``sum_i min(1/R, w_i)`` with normalised weights w (1 for dbeta = 0)."""
     r = log_weights.shape[0]
@@ -125,8 +126,9 @@ class PAInfo(NamedTuple):
     histogram_overlap: jax.Array
 
 
-def reweight_and_resample(key, population, family, log_weights, resampling: str = "systematic",
-                          replicated=None):
+def reweight_and_resample(key: jax.Array, population: jax.Array, family: jax.Array, log_weights: jax.Array,
+                          resampling: str = "systematic", replicated: jax.sharding.Sharding | None = None
+                          ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The move every population annealing shares (classical here, quantum in
     :func:`~dragonjax.kernels.piqmc.quantum_population_annealing`): ``ln Q = ln mean_i exp(log_weights_i)``, and R
     members of ``population`` (and their ``family``) resampled with probabilities ∝ exp(log_weights). With
@@ -139,16 +141,16 @@ def reweight_and_resample(key, population, family, log_weights, resampling: str 
     return population[keep], family[keep], log_q
 
 
-def population_init(model: IsingModel, spins, extra_field=None) -> PAState:
+def population_init(model: IsingModel, spins: jax.Array, extra_field: ArrayLike | None = None) -> PAState:
     """The population at beta = 0: ``spins`` (R, N), which must be uniform random; ln Z = N ln 2 exactly."""
     r, n = spins.shape
     return PAState(spins, energies(model, spins, extra_field), jnp.zeros((), spins.dtype),
                    jnp.asarray(n * np.log(2.0), spins.dtype), jnp.arange(r, dtype=jnp.int32))
 
 
-def population_step(key, state: PAState, beta_next, model: IsingModel, sweep: SweepFn, extra_field=None,
-                    sweeps_per_beta: int = 1, resampling: str = "systematic",
-                    replicated=None) -> tuple[PAState, PAInfo]:
+def population_step(key: jax.Array, state: PAState, beta_next: ArrayLike, model: IsingModel, sweep: SweepFn,
+                    extra_field: ArrayLike | None = None, sweeps_per_beta: int = 1, resampling: str = "systematic",
+                    replicated: jax.sharding.Sharding | None = None) -> tuple[PAState, PAInfo]:
     """One step of population annealing: reweight the population from ``state.beta`` to ``beta_next`` by
     exp(-(beta_next - beta) E), resample (:func:`reweight_and_resample`), then ``sweeps_per_beta`` sweeps at
     ``beta_next``. Pure: the fixed and adaptive schedules below are thin drivers around it."""
@@ -170,9 +172,10 @@ def _finish(state: PAState, model, extra_field, betas, log_q, num_steps) -> PARe
     return PAResult(state.spins, state.energies, log_z, betas, log_q, num_steps, **stats)
 
 
-def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, extra_field=None,
-                         sweeps_per_beta: int = 1, resampling: str = "systematic",
-                         replicated=None, progress: bool = False) -> PAResult:
+def population_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, betas: ArrayLike,
+                         extra_field: ArrayLike | None = None, sweeps_per_beta: int = 1,
+                         resampling: str = "systematic", replicated: jax.sharding.Sharding | None = None,
+                         progress: bool = False) -> PAResult:
     """Population annealing over a fixed schedule ``betas`` (1-D, non-decreasing, first step from 0).
 
     ``spins`` (R, N) is the initial population, which must be uniform random (equilibrium at beta = 0).
@@ -197,10 +200,11 @@ def population_annealing(key, model: IsingModel, sweep: SweepFn, spins, betas, e
     return _finish(state, model, extra_field, betas, log_q, betas.shape[0])
 
 
-def adaptive_population_annealing(key, model: IsingModel, sweep: SweepFn, spins, beta_final,
-                                  target_overlap: float = 0.85, max_steps: int = 1000, extra_field=None,
-                                  sweeps_per_beta: int = 1, resampling: str = "systematic",
-                                  replicated=None, progress: bool = False) -> PAResult:
+def adaptive_population_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array,
+                                  beta_final: ArrayLike, target_overlap: ArrayLike = 0.85, max_steps: int = 1000,
+                                  extra_field: ArrayLike | None = None, sweeps_per_beta: int = 1,
+                                  resampling: str = "systematic", replicated: jax.sharding.Sharding | None = None,
+                                  progress: bool = False) -> PAResult:
     """Population annealing from beta = 0 to ``beta_final`` with each step chosen (by bisection) so that
     the reweighted energy histogram overlaps the current one by ``target_overlap``. If ``max_steps`` is
     reached, the last step jumps to ``beta_final`` (check ``num_steps`` and ``log_q``). ``progress``

@@ -12,11 +12,16 @@ default) nothing is compiled in, so the kernels stay pure and their results are 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
+from jax.typing import ArrayLike
+
+if TYPE_CHECKING:  # imported where it is used, as the kernels need no tqdm
+    from tqdm import tqdm
 
 __all__ = ["UPDATES", "report", "report_fraction", "scan", "listening", "tqdm_listener"]
 
@@ -29,7 +34,7 @@ def _emit(done, total):
         listener(int(done), int(total))
 
 
-def report(done, total: int, updates: int = UPDATES):
+def report(done: ArrayLike, total: int, updates: int = UPDATES) -> None:
     """Inside a traced loop: emit ``(done, total)`` when ``done`` (1-based step, traced) is a multiple of
     total // updates or equals ``total`` (a Python int)."""
     every = max(1, int(total) // updates)
@@ -41,7 +46,7 @@ def report(done, total: int, updates: int = UPDATES):
     jax.lax.cond(due, emit, lambda done: None, done)
 
 
-def report_fraction(previous, current, updates: int = UPDATES):
+def report_fraction(previous: ArrayLike, current: ArrayLike, updates: int = UPDATES) -> None:
     """Inside a traced loop whose length is not known in advance (e.g. an adaptive schedule): emit
     ``(k, updates)`` when the fraction done (traced, in [0, 1]) crosses k / updates."""
     before = jnp.floor(updates * previous).astype(jnp.int32)
@@ -53,7 +58,8 @@ def report_fraction(previous, current, updates: int = UPDATES):
     jax.lax.cond(after > before, emit, lambda done: None, jnp.minimum(after, updates))
 
 
-def scan(f, init, xs, progress: bool = False, updates: int = UPDATES):
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, progress: bool = False,
+         updates: int = UPDATES) -> tuple[Any, Any]:
     """``lax.scan(f, init, xs)`` that reports its progress when ``progress`` is true."""
     if not progress:
         return jax.lax.scan(f, init, xs)
@@ -69,7 +75,7 @@ def scan(f, init, xs, progress: bool = False, updates: int = UPDATES):
 
 
 @contextlib.contextmanager
-def listening(listener):
+def listening(listener: Callable[[int, int], object]) -> Iterator[Callable[[int, int], object]]:
     """Register ``listener(done, total)`` for the kernels run inside the ``with`` block."""
     _LISTENERS.append(listener)
     try:
@@ -80,7 +86,7 @@ def listening(listener):
 
 
 @contextlib.contextmanager
-def tqdm_listener(description: str, unit: str = "step"):
+def tqdm_listener(description: str, unit: str = "step") -> Iterator[tqdm]:
     """A tqdm bar driven by the kernels' reports (callbacks may arrive out of order; the bar only
     moves forward)."""
     from tqdm.auto import tqdm

@@ -8,9 +8,12 @@ Keys of other PRNG implementations fall back to ``jax.random.uniform``.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 __all__ = ["uniform"]
 
@@ -34,7 +37,7 @@ def threefry2x32(k0, k1, x0, x1):
     return x0, x1
 
 
-def uniform(key, shape, dtype=jnp.float32):
+def uniform(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
     """Uniform floats in [0, 1) of the given shape (24 random mantissa bits)."""
     data = jax.random.key_data(key)
     if data.shape != (2,) or data.dtype != jnp.uint32:

@@ -1,7 +1,10 @@
 """Inverse-temperature schedules and their validation."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
+import numpy.typing as npt
 
 from ..ising import IsingModel, ProblemError, local_field_scale
 
@@ -42,7 +45,7 @@ def default_beta_range(model: IsingModel, rule: str = "dwave") -> tuple[float, f
     return float(np.log(2) / max_delta), float(np.log(num_min_gaps / 0.01) / (2.0 * min_field))
 
 
-def check_schedule(betas, *, allow_zero: bool = True, name: str = "beta_schedule") -> np.ndarray:
+def check_schedule(betas: npt.ArrayLike, *, allow_zero: bool = True, name: str = "beta_schedule") -> np.ndarray:
     """A 1-D, finite, non-negative (positive unless ``allow_zero``), non-decreasing schedule."""
     betas = np.asarray(betas, dtype=np.float64)
     if betas.ndim != 1 or betas.size == 0:
@@ -59,7 +62,7 @@ def check_schedule(betas, *, allow_zero: bool = True, name: str = "beta_schedule
     return betas
 
 
-def beta_schedule(beta_range, num_betas: int, schedule_type: str = "geometric") -> np.ndarray:
+def beta_schedule(beta_range: Iterable[float], num_betas: int, schedule_type: str = "geometric") -> np.ndarray:
     """``num_betas`` inverse temperatures from ``beta_range = (hot, cold)``, geometric or linear."""
     if schedule_type not in SCHEDULE_TYPES:
         raise ProblemError(f"unknown beta_schedule_type {schedule_type!r}; expected one of {SCHEDULE_TYPES}")

@@ -25,11 +25,12 @@ per-example fields and for the imaginary-time coupling of path-integral QMC).
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from ..ising import IsingModel, ProblemError, dot, graph_colouring
 from .rng import uniform
@@ -63,7 +64,7 @@ class Sweep:
         return f"Sweep(method={self.method!r}, rule={self.rule!r}, colour_classes={len(self.blocks)})"
 
 
-def random_spins(key, shape, dtype=jnp.float32):
+def random_spins(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
     """Uniformly random +-1 spins of the given shape."""
     return jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
 
@@ -217,7 +218,8 @@ def _random_scan_sweep(rule: str) -> Sweep:
     return Sweep("random", rule, (), sweep)
 
 
-def block_fields(model, spins, block, extra_field=None):
+def block_fields(model: IsingModel, spins: jax.Array, block: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+                 extra_field: jax.Array | None = None) -> jax.Array:
     """Local fields (..., len(members)) of one colour class ``block = (members, neighbours, table)``: one
     matrix product with the rows of J of its neighbours, or on sparse graphs (``table`` given) a sum over each
     member's own few neighbours. ``extra_field`` (..., N) adds to h."""

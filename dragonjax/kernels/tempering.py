@@ -18,10 +18,11 @@ of steps that records ``observe(state)`` after each.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..ising import IsingModel
 from . import progress as _progress
@@ -45,7 +46,8 @@ class TemperingInfo(NamedTuple):
     swapped: jax.Array  # (..., T - 1) whether the pair (t, t + 1) exchanged in this step
 
 
-def tempering_init(model: IsingModel, spins, betas, extra_field=None) -> TemperingState:
+def tempering_init(model: IsingModel, spins: jax.Array, betas: ArrayLike,
+                   extra_field: ArrayLike | None = None) -> TemperingState:
     """State of chains ``spins`` (..., T, N) at the monotonic inverse temperatures ``betas`` (T,).
     ``extra_field`` (..., N) or (..., T, N) adds to h (e.g. a per-problem field)."""
     betas = jnp.asarray(betas, spins.dtype)
@@ -77,7 +79,8 @@ def _exchange(key, state: TemperingState):
     return state, swapped
 
 
-def tempering_step(key, state: TemperingState, model: IsingModel, sweep: SweepFn, extra_field=None):
+def tempering_step(key: jax.Array, state: TemperingState, model: IsingModel, sweep: SweepFn,
+                   extra_field: ArrayLike | None = None) -> tuple[TemperingState, TemperingInfo]:
     """One sweep of every chain at its own beta, then one round of neighbour exchanges."""
     k_sweep, k_swap = jax.random.split(key)
     spins = sweep(k_sweep, model, state.spins, state.betas, extra_field)
@@ -86,8 +89,9 @@ def tempering_step(key, state: TemperingState, model: IsingModel, sweep: SweepFn
     return state._replace(step=state.step + 1), TemperingInfo(swapped)
 
 
-def parallel_tempering(key, state: TemperingState, model: IsingModel, sweep: SweepFn, num_steps: int,
-                       observe: Callable | None = None, extra_field=None, progress: bool = False):
+def parallel_tempering(key: jax.Array, state: TemperingState, model: IsingModel, sweep: SweepFn, num_steps: int,
+                       observe: Callable | None = None, extra_field: ArrayLike | None = None,
+                       progress: bool = False) -> tuple[TemperingState, Any]:
     """``num_steps`` tempering steps from ``state``. Returns ``(state, observations)`` where observations
     stacks ``observe(state)`` after every step along a new leading axis (None without ``observe``).
     ``progress`` compiles in reports to :mod:`~dragonjax.kernels.progress` listeners."""

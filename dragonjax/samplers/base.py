@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
+from typing import Any, Callable, Sequence, TypeVar
 
 import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike, DTypeLike
 
 from ..ising import IsingModel, check_memory
 from ..kernels import cached_sweep, random_spins
@@ -18,6 +20,8 @@ from ..kernels.progress import tqdm_listener
 
 __all__ = ["COMMON_PARAMETERS", "KernelSampler", "document_parameters", "replica_sharding", "shard_replicas",
            "to_host"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 COMMON_PARAMETERS = """\
 bqm: the problem, any ``dimod.BinaryQuadraticModel`` (SPIN or BINARY; the samples come back in its
@@ -63,7 +67,7 @@ def _check_integer(name: str, value, low: int, high: int | None):
         raise ValueError(f"{name} must be an integer in [{low}, {'inf' if high is None else high}), got {value!r}")
 
 
-def document_parameters(method):
+def document_parameters(method: _F) -> _F:
     """Put :data:`COMMON_PARAMETERS` (one text for every sampler) in place of the ``{common}`` line of a
     ``sample`` docstring, at that line's indentation."""
     lines = method.__doc__.splitlines()
@@ -74,7 +78,7 @@ def document_parameters(method):
     return method
 
 
-def replica_sharding(num_replicas: int, devices=None):
+def replica_sharding(num_replicas: int, devices: Sequence[jax.Device] | None = None) -> NamedSharding | None:
     """A sharding that splits the leading (replica) axis over all visible devices, or ``None`` when
     there is one device or the replicas do not divide evenly."""
     devices = jax.devices() if devices is None else devices
@@ -84,7 +88,8 @@ def replica_sharding(num_replicas: int, devices=None):
     return NamedSharding(mesh, PartitionSpec("replicas"))
 
 
-def shard_replicas(spins, sharding):
+def shard_replicas(spins: jax.Array | np.ndarray,
+                   sharding: jax.sharding.Sharding | None) -> jax.Array | np.ndarray:
     """Place the replicas (leading axis) on ``sharding``. Across several processes (multi-host, after
     ``jax.distributed.initialize``) every process holds the same initial spins and keeps its own shards."""
     if sharding is None:
@@ -95,7 +100,7 @@ def shard_replicas(spins, sharding):
     return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
-def to_host(x) -> np.ndarray:
+def to_host(x: ArrayLike) -> np.ndarray:
     """A result as one numpy array on every process (gathered across processes when sharded over hosts)."""
     if isinstance(x, jax.Array) and not x.is_fully_addressable and not x.is_fully_replicated:
         from jax.experimental import multihost_utils
@@ -115,17 +120,18 @@ class KernelSampler(dimod.Sampler):
                           "proposal_acceptance_criteria": [], "progress": []}
     _independent_reads = False  # True where reads are independent chains (interrupt_function runs them one by one)
 
-    def __init__(self, dtype=None):
+    def __init__(self, dtype: DTypeLike | None = None):
         self.dtype = dtype
 
     @property
     def properties(self) -> dict:
         return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
 
-    def sample(self, bqm, num_reads: int | None = None, seed=None, initial_states=None,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, seed: int | None = None,
+               initial_states: dimod.typing.SamplesLike | None = None,
                initial_states_generator: str = "random", sweep_method: str = "auto", update_rule: str = "metropolis",
                proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
-               interrupt_function=None, **kwargs) -> dimod.SampleSet:
+               interrupt_function: Callable[[], bool] | None = None, **kwargs) -> dimod.SampleSet:
         preprocessing = time.perf_counter_ns()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         if randomize_order:

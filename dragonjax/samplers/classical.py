@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Callable, Sequence
 
 import dimod
 import jax
 import numpy as np
+import numpy.typing as npt
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ..kernels import (adaptive_population_annealing, beta_schedule, check_schedule, default_beta_range,
@@ -93,13 +95,15 @@ class SimulatedAnnealingSampler(KernelSampler):
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, seed: int | None = None,
+               initial_states: dimod.typing.SamplesLike | None = None,
                initial_states_generator: str = "random",
-               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
-               beta_schedule_type: str = "geometric", beta_schedule=None, sweep_method: str = "auto",
+               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range: Sequence[float] | str | None = None,
+               beta_schedule_type: str = "geometric", beta_schedule: npt.ArrayLike | None = None,
+               sweep_method: str = "auto",
                update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
-               randomize_order: bool = False, interrupt_function=None, progress: bool = False,
-               **kwargs) -> dimod.SampleSet:
+               randomize_order: bool = False, interrupt_function: Callable[[], bool] | None = None,
+               progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated annealing: ``num_reads`` independent chains, each swept ``num_sweeps``
         times while beta rises through the schedule.
 
@@ -165,10 +169,12 @@ class PopulationAnnealingSampler(KernelSampler):
         return {**super().properties, "beta_schedule_options": ("geometric", "linear", "custom")}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, seed: int | None = None,
+               initial_states: dimod.typing.SamplesLike | None = None,
                initial_states_generator: str = "random",
-               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range=None,
-               beta_schedule_type: str = "geometric", beta_schedule=None, resampling: str = "systematic",
+               num_sweeps: int = 1000, num_sweeps_per_beta: int = 1, beta_range: Sequence[float] | str | None = None,
+               beta_schedule_type: str = "geometric", beta_schedule: npt.ArrayLike | None = None,
+               resampling: str = "systematic",
                adaptive: bool = False, target_overlap: float = 0.85, max_steps: int = 1000,
                min_effective_population: float = 100, sweep_method: str = "auto", update_rule: str = "metropolis",
                proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
@@ -184,7 +190,7 @@ class PopulationAnnealingSampler(KernelSampler):
                 (dwave-samplers' rule), "local-field" (see :func:`dragonjax.kernels.default_beta_range`).
             beta_schedule_type: "geometric" (default), "linear" or "custom".
             beta_schedule: the betas, with ``beta_schedule_type="custom"`` only.
-            resampling: "systematic" (default), "multinomial", "residual" or "stratified".
+            resampling: "systematic" (default), "multinomial", "residual" or "nearest".
             adaptive: choose the betas so that successive energy histograms overlap by ``target_overlap``, up
                 to the cold end of ``beta_range`` (at most ``max_steps`` steps).
             target_overlap: the adaptive schedule's histogram overlap, in (0, 1) (default 0.85).

@@ -24,6 +24,7 @@ import functools
 import json
 import os
 import time
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import dimod
 import numpy as np
@@ -71,7 +72,9 @@ class QPUSampler(dimod.Sampler):
     credentials check). ``chain_strength`` default: dwave-system's uniform torque compensation. ``parallel``: the
     most problems :meth:`sample_many` packs into one call (disjoint embeddings side by side; 1: a call each)."""
 
-    def __init__(self, child=None, chain_strength=None, retries: int = 3, backoff_seconds: float = 1.0,
+    def __init__(self, child: dimod.Sampler | None = None,
+                 chain_strength: float | Mapping[Hashable, float] | Callable[..., Any] | None = None,
+                 retries: int = 3, backoff_seconds: float = 1.0,
                  embedding_file: str | None = None, seed: int = 0, parallel: int = 1):
         system = _dwave_system()
         if isinstance(parallel, bool) or int(parallel) != parallel or parallel < 1:
@@ -119,7 +122,7 @@ class QPUSampler(dimod.Sampler):
     def _graph_key(bqm):
         return (len(bqm.variables),) + tuple(sorted(tuple(sorted(map(str, e))) for e in bqm.quadratic))
 
-    def embedding_for(self, bqm) -> dict:
+    def embedding_for(self, bqm: dimod.BinaryQuadraticModel) -> dict:
         """The minor embedding of ``bqm``'s coupling graph on the QPU graph: found once per graph (minorminer,
         after a size check) and reused; uncoupled variables get a free qubit each."""
         key = self._graph_key(bqm)
@@ -139,7 +142,7 @@ class QPUSampler(dimod.Sampler):
                 self.save_embeddings(self.embedding_file)
         return self.embeddings[key]
 
-    def embeddings_for(self, bqm, count: int) -> list[dict]:
+    def embeddings_for(self, bqm: dimod.BinaryQuadraticModel, count: int) -> list[dict]:
         """Up to ``count`` disjoint embeddings of ``bqm``'s coupling graph (the first is :meth:`embedding_for`'s),
         searched once per graph, each on the qubits the earlier ones leave free, until ``count`` or a search fails.
         """
@@ -195,7 +198,7 @@ class QPUSampler(dimod.Sampler):
         embedding.update({v: [free.pop()] for v in missing})
         return {v: list(chain) for v, chain in embedding.items()}
 
-    def save_embeddings(self, path):
+    def save_embeddings(self, path: str | os.PathLike) -> None:
         """Write every embedding found to ``path`` (JSON)."""
         with open(path, "w") as f:
             json.dump([{"num_variables": k[0], "edges": [list(edge) for edge in k[1:]],
@@ -203,7 +206,7 @@ class QPUSampler(dimod.Sampler):
                         "copies": [{str(v): c for v, c in copy.items()} for copy in self.copies.get(k, [])]}
                        for k, e in self.embeddings.items()], f)
 
-    def load_embeddings(self, path):
+    def load_embeddings(self, path: str | os.PathLike) -> None:
         """Read embeddings written by :meth:`save_embeddings`."""
         with open(path) as f:
             for item in json.load(f):
@@ -212,7 +215,7 @@ class QPUSampler(dimod.Sampler):
                 self.copies[key] = [_labels(copy) for copy in item.get("copies", [])]
 
     # -- sampling ---------------------------------------------------------------------------------------
-    def sample(self, bqm, **kwargs):
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs) -> dimod.SampleSet:
         system = _dwave_system()
         params = {k: v for k, v in kwargs.items() if k in PASSED_THROUGH and v is not None}
         if self.chain_strength is not None:
@@ -239,7 +242,7 @@ class QPUSampler(dimod.Sampler):
                                                       if "chain_break_fraction" in s.record.dtype.names)
         self.stats["physical_qubits"] = int(physical_qubits)
 
-    def sample_many(self, bqms, **kwargs) -> list[dimod.SampleSet]:
+    def sample_many(self, bqms: Iterable[dimod.BinaryQuadraticModel], **kwargs) -> list[dimod.SampleSet]:
         """Sample each of ``bqms`` (``kwargs`` as :meth:`sample`), packing up to :attr:`parallel` problems of one
         coupling graph into each QPU call (module docstring); with ``parallel=1``, one :meth:`sample` call each.
         Returns one sampleset per problem, in order, each unembedded from its own copy, with the energies of its
@@ -357,7 +360,7 @@ def estimate_access_time_us(num_qubits: int, num_reads: int, annealing_time: flo
 MOCK_TOPOLOGY = ("pegasus", (16,))  # an Advantage-sized graph: Pegasus P16, 5640 qubits
 
 
-def qpu_sampler(mock: bool = False, topology=MOCK_TOPOLOGY, **kwargs) -> QPUSampler:
+def qpu_sampler(mock: bool = False, topology: tuple[str, Sequence[int]] = MOCK_TOPOLOGY, **kwargs) -> QPUSampler:
     """A real QPU sampler (needs credentials) or, with ``mock=True``, one on an offline MockDWaveSampler of the
     ``topology`` (type, shape) -- default an Advantage-sized Pegasus P16 (dwave-system's own mock default is a
     small P3)."""

@@ -14,6 +14,8 @@ physical), so the composite then returns exactly the child's samples.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import dimod
 import numpy as np
 
@@ -41,8 +43,9 @@ class NoisyComposite(dimod.ComposedSampler):
         seed: seed of the noise (each call draws new errors from one generator).
     """
 
-    def __init__(self, child, coupling_noise: float = 0.0, field_noise: float = 0.0, precision_bits: int | None = None,
-                 coupling_range=(-1.0, 1.0), field_range=(-4.0, 4.0), readout_error: float = 0.0, seed=None):
+    def __init__(self, child: dimod.Sampler, coupling_noise: float = 0.0, field_noise: float = 0.0,
+                 precision_bits: int | None = None, coupling_range: Sequence[float] = (-1.0, 1.0),
+                 field_range: Sequence[float] = (-4.0, 4.0), readout_error: float = 0.0, seed: int | None = None):
         for name, value in (("coupling_noise", coupling_noise), ("field_noise", field_noise)):
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
@@ -111,7 +114,7 @@ class NoisyComposite(dimod.ComposedSampler):
                                                                  variable_order=labels)
         return realised, scale
 
-    def sample(self, bqm, **parameters) -> dimod.SampleSet:
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters) -> dimod.SampleSet:
         """Sample ``bqm`` through the emulated hardware: perturb it (:meth:`perturb`), sample the realised problem
         with the child (``parameters`` passed on), flip each returned spin with probability ``readout_error``, and
         return the states in ``bqm``'s vartype with their energies under ``bqm``. ``info`` holds the child's info

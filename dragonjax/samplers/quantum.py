@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import functools
+from typing import Callable, Iterable, Sequence
 
 import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from ..ising import IsingModel, ProblemError
 from ..kernels.piqmc import check_trotter_slices, quantum_annealing
@@ -22,7 +24,8 @@ def energy_scale(model: IsingModel) -> float:
     return scale if scale > 0 else 1.0
 
 
-def annealing_schedule(num_sweeps: int, gamma_range=None, schedule=None, scale: float = 1.0):
+def annealing_schedule(num_sweeps: int, gamma_range: Iterable[float] | None = None,
+                       schedule: npt.ArrayLike | None = None, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(A_k, B_k) for k = 0 .. num_sweeps - 1.
 
     ``gamma_range = (start, end)``: A falls linearly from start to end, B = 1 (annealing in Gamma).
@@ -84,13 +87,15 @@ class PathIntegralQMCSampler(KernelSampler):
                 "gamma_range": [], "schedule": [], "return_all_slices": [], "interrupt_function": []}
 
     @document_parameters
-    def sample(self, bqm, num_reads: int | None = None, seed: int | None = None, initial_states=None,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, seed: int | None = None,
+               initial_states: dimod.typing.SamplesLike | None = None,
                initial_states_generator: str = "random",
-               num_sweeps: int = 1000, trotter_slices: int = 16, beta: float | None = None, gamma_range=None,
-               schedule=None, return_all_slices: bool = False, sweep_method: str = "auto",
+               num_sweeps: int = 1000, trotter_slices: int = 16, beta: float | None = None,
+               gamma_range: Sequence[float] | None = None, schedule: npt.ArrayLike | None = None,
+               return_all_slices: bool = False, sweep_method: str = "auto",
                update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
-               randomize_order: bool = False, interrupt_function=None, progress: bool = False,
-               **kwargs) -> dimod.SampleSet:
+               randomize_order: bool = False, interrupt_function: Callable[[], bool] | None = None,
+               progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated quantum annealing (path-integral Monte Carlo of the transverse-field
         Hamiltonian H(s) = -A(s) sum sigma^x + B(s) E_problem at fixed ``beta``).
 

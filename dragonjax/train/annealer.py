@@ -32,12 +32,17 @@ function with a JAX sampler; it runs eagerly with a ``dimod.Sampler``, which is 
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
+import dimod
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+import optax
+from jax.typing import ArrayLike
 
+from ..data import Dataset
 from ..ising import ProblemError, check_memory, local_field_scale
 from ..kernels import beta_schedule, cached_sweep
 from ..nn import IsingNetwork
@@ -69,8 +74,8 @@ class Negatives(NamedTuple):
     energies: jax.Array  # (B, M)
 
 
-def select_negatives(states, energies, labels, y, num_negatives: int, weighting: str = "uniform",
-                     beta=None) -> Negatives:
+def select_negatives(states: jax.Array, energies: jax.Array, labels: jax.Array, y: jax.Array, num_negatives: int,
+                     weighting: str = "uniform", beta: ArrayLike | None = None) -> Negatives:
     """From R sampled states (B, R, n) with their energies and decoded labels (B, R) keep the M =
     ``num_negatives`` lowest *distinct* ones; the negatives of the update are those whose label is not y
     (B,), weighted uniformly or by Boltzmann weights exp(-beta E) at inverse temperature ``beta`` (1 / energy
@@ -139,8 +144,9 @@ class AnnealerTrainer:
     ``beta_range`` (SA and PA), ``nudge`` (weak nudge), ``boltzmann_beta`` (Boltzmann weighting).
     """
 
-    def __init__(self, network: IsingNetwork, sampler="pa", learning_rate: float = 0.01, optimizer=None,
-                 num_reads: int = 8, num_negatives: int = 4, nudge="strong", batch_size: int = 32,
+    def __init__(self, network: IsingNetwork, sampler: str | dimod.Sampler = "pa", learning_rate: float = 0.01,
+                 optimizer: optax.GradientTransformation | None = None, num_reads: int = 8, num_negatives: int = 4,
+                 nudge: str | float = "strong", batch_size: int = 32,
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
                  seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute"):
@@ -197,7 +203,7 @@ class AnnealerTrainer:
         self._predict = (compiled(self, "predict", lambda: jax.jit(self._predict_fn)) if self.jittable
                          else self._predict_fn)
 
-    def compile_key(self):
+    def compile_key(self) -> tuple | None:
         """What the compiled step depends on besides array shapes (None: do not share it). Hyperparameters
         that live in the state are not part of it."""
         if not self.jittable or self.optimizer is not None:
@@ -286,7 +292,8 @@ class AnnealerTrainer:
             hyper["boltzmann_beta"] = scalar_hyper("boltzmann_beta", overrides.get("boltzmann_beta", default))
         return hyper
 
-    def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
+    def init(self, key: int | np.integer | jax.Array | None = None, total_steps: int = 1000,
+             **hyperparameters) -> TrainState:
         """The initial state. ``key``: a seed (int; default ``seed``) -- the state is then exactly that of
         member ``seed`` of an :class:`~dragonjax.train.Ensemble` (the same compiled initialisation) -- or a
         PRNG key; ``total_steps`` sets the cosine decay; ``hyperparameters`` override the trainer's."""
@@ -298,7 +305,7 @@ class AnnealerTrainer:
         hyper = self.hyperparameters(total_steps, **hyperparameters)
         return self._init_from_key(key, jax.random.fold_in(key, 1), hyper)
 
-    def init_from_seed(self, seed, hyper: dict) -> TrainState:
+    def init_from_seed(self, seed: ArrayLike, hyper: dict) -> TrainState:
         """Pure and vmappable over ``seed`` and the leaves of ``hyper``: params from key(seed), the
         evaluation key key(seed + 1)."""
         return self._init_from_key(jax.random.key(seed), jax.random.key(seed + 1), hyper)
@@ -408,7 +415,8 @@ class AnnealerTrainer:
             current = net.layers(best)
         return net.decode(current[-1])
 
-    def predict(self, params, x, key=None, hyper: dict | None = None):
+    def predict(self, params: dict, x: npt.ArrayLike, key: jax.Array | None = None,
+                hyper: dict | None = None) -> np.ndarray:
         """Lowest-energy free state found (sliding over the windows from the deterministic pass), decoded.
         ``key`` default: key(seed + 1); ``hyper``: a state's hyperparameters (its ``beta_range`` anneals;
         default the trainer's)."""
@@ -416,7 +424,8 @@ class AnnealerTrainer:
         hyper = self.hyperparameters(1) if hyper is None else hyper
         return np.asarray(self._predict(params, jnp.asarray(x, jnp.float32), key, hyper))
 
-    def evaluate(self, params, x, y, key=None, hyper: dict | None = None, batch_size: int = 256) -> float:
+    def evaluate(self, params: dict, x: npt.ArrayLike, y: npt.ArrayLike, key: jax.Array | None = None,
+                 hyper: dict | None = None, batch_size: int = 256) -> float:
         """Accuracy of :meth:`predict` on (x, y) over batches of ``batch_size`` (each with the same key)."""
         if len(x) == 0:
             return float("nan")
@@ -426,8 +435,9 @@ class AnnealerTrainer:
         return float(np.mean(preds == np.asarray(y)))
 
     # -- loop -------------------------------------------------------------------------------------------
-    def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
-            on_epoch=None):
+    def fit(self, data: Dataset, epochs: int, state: TrainState | None = None, eval_every: int = 1,
+            progress: bool = False,
+            on_epoch: Callable[[TrainState, dict], object] | None = None) -> tuple[TrainState, list[dict]]:
         """Train for ``epochs`` epochs on ``data`` (a :class:`~dragonjax.data.Dataset`). Returns
         (state, history), history a list of per-epoch metric dicts. ``on_epoch(state, record)`` is called
         after each epoch (checkpointing). The loop is the ensemble's, with one member."""

@@ -7,14 +7,17 @@ distribution (N(0, scale^2 / fan_in), zero biases).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import flax.linen as fnn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 import optax
+from jax.typing import ArrayLike
 
+from ..data import Dataset
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters, check_parametrisation,
@@ -52,7 +55,7 @@ class FeedForward(fnn.Module):
         return x
 
 
-def ising_parameters(params) -> dict:
+def ising_parameters(params: dict) -> dict:
     """The :class:`FeedForward` parameters as :class:`~dragonjax.nn.IsingNetwork` parameters (weights W_l =
     Dense_l's kernel, biases b_{l+1} = its bias; any leading ensemble axis kept): with sign units the
     feed-forward pass is the network's zero-temperature pass layer by layer, so the same weights can be read out
@@ -76,7 +79,7 @@ class BackpropTrainer:
 
     def __init__(self, network: IsingNetwork, learning_rate: float = 0.003, batch_size: int = 32,
                  activation: str = "tanh", logit_scale: float = 1.0, lr_schedule: str = "cosine", seed: int = 0,
-                 optimizer=None, parametrisation: str = "standard"):
+                 optimizer: optax.GradientTransformation | None = None, parametrisation: str = "standard"):
         if activation not in ("tanh", "sign"):
             raise ProblemError(f"activation must be 'tanh' or 'sign' (straight-through), got {activation!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -96,14 +99,14 @@ class BackpropTrainer:
         self.step = compiled(self, "step", lambda: jax.jit(self._step))
         self._predict = compiled(self, "predict", lambda: jax.jit(self._predict_fn))
 
-    def compile_key(self):
+    def compile_key(self) -> tuple | None:
         """What the compiled step depends on besides array shapes (None: do not share it)."""
         if self.optimizer is not None:
             return None
         return (type(self), tuple(self.net.sizes), self.net.spins_per_class, self.model.activation,
                 self.model.init_scale, self.logit_scale, self.lr_schedule, self.parametrisation)
 
-    def logits(self, params, x):
+    def logits(self, params: dict, x: ArrayLike) -> jax.Array:
         """Class scores of the feed-forward network for inputs ``x``."""
         out = self.model.apply(params, x)
         votes = out.reshape(out.shape[:-1] + (self.net.num_classes, self.net.spins_per_class))
@@ -122,7 +125,7 @@ class BackpropTrainer:
         """The state's hyperparameters: learning rate and total steps (see train.core)."""
         return base_hyperparameters(self, total_steps, overrides)
 
-    def init(self, key=None, total_steps: int = 1000, **hyperparameters) -> TrainState:
+    def init(self, key: int | np.integer | None = None, total_steps: int = 1000, **hyperparameters) -> TrainState:
         """The initial state from a seed (default ``seed``): member ``seed`` of an ensemble; see
         :meth:`~dragonjax.train.AnnealerTrainer.init`."""
         from .ensemble import Ensemble, member
@@ -130,7 +133,7 @@ class BackpropTrainer:
         seed = self.seed if key is None else int(key)
         return member(Ensemble(self, [seed], **hyperparameters).init(total_steps), 0)
 
-    def init_from_seed(self, seed, hyper: dict) -> TrainState:
+    def init_from_seed(self, seed: ArrayLike, hyper: dict) -> TrainState:
         """Pure and vmappable over ``seed`` and the leaves of ``hyper``: the initial state of seed ``seed``."""
         key = jax.random.key(seed)
         k_init, key = jax.random.split(key)
@@ -155,18 +158,21 @@ class BackpropTrainer:
     def _predict_fn(self, params, x, key=None, hyper=None):
         return jnp.argmax(self.logits(params, x), axis=-1)
 
-    def predict(self, params, x, key=None, hyper=None):
+    def predict(self, params: dict, x: npt.ArrayLike, key: jax.Array | None = None,
+                hyper: dict | None = None) -> np.ndarray:
         """Class predictions: the argmax of the logits (``key`` and ``hyper`` are not used)."""
         return np.asarray(self._predict(params, jnp.asarray(x, jnp.float32)))
 
-    def evaluate(self, params, x, y, key=None, hyper=None) -> float:
+    def evaluate(self, params: dict, x: npt.ArrayLike, y: npt.ArrayLike, key: jax.Array | None = None,
+                 hyper: dict | None = None) -> float:
         """Accuracy of the argmax of :meth:`logits` on (x, y)."""
         if len(x) == 0:
             return float("nan")
         return float(np.mean(self.predict(params, x) == np.asarray(y)))
 
-    def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
-            on_epoch=None):
+    def fit(self, data: Dataset, epochs: int, state: TrainState | None = None, eval_every: int = 1,
+            progress: bool = False,
+            on_epoch: Callable[[TrainState, dict], object] | None = None) -> tuple[TrainState, list[dict]]:
         """See :meth:`~dragonjax.train.AnnealerTrainer.fit`."""
         from .ensemble import fit_single
 

@@ -13,14 +13,23 @@ Scalar hyperparameters (learning rate, beta range, weak-nudge strength, ...) are
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
+from ..data import Dataset
 from ..ising import ProblemError
+from ..nn import IsingNetwork
+
+if TYPE_CHECKING:  # the trainers import this module: a circular import at run time
+    from .annealer import AnnealerTrainer
+    from .backprop import BackpropTrainer
+
+_T = TypeVar("_T")
 
 __all__ = ["TrainState", "AdamState", "LR_SCHEDULES", "PARAMETRISATIONS", "REFERENCE_FAN_IN", "learning_rate_factor",
            "learning_rate_multipliers", "adam_init", "apply_gradients", "check_dataset", "compiled"]
@@ -42,7 +51,7 @@ class TrainState(NamedTuple):
     eval_key: jax.Array  # the key of the member's evaluations (key(seed + 1) for a seed)
 
 
-def learning_rate_factor(step, total_steps, schedule: str):
+def learning_rate_factor(step: ArrayLike, total_steps: ArrayLike, schedule: str) -> jax.Array:
     """The schedule's factor at ``step``: 1 (constant) or optax's cosine decay to 0 over ``total_steps``."""
     if schedule == "constant":
         return jnp.float32(1.0)
@@ -50,7 +59,7 @@ def learning_rate_factor(step, total_steps, schedule: str):
     return 0.5 * (1.0 + jnp.cos(jnp.pi * fraction))
 
 
-def learning_rate_multipliers(params, parametrisation: str):
+def learning_rate_multipliers(params: dict, parametrisation: str) -> dict | None:
     """Per-parameter factors of the learning rate: None for the ``standard`` parametrisation (one learning rate);
     for ``width-aware`` a weight matrix W (fan_in, fan_out) gets REFERENCE_FAN_IN / fan_in, a bias 1.
 
@@ -70,13 +79,14 @@ class AdamState(NamedTuple):
     nu: dict  # second moment
 
 
-def adam_init(params) -> AdamState:
+def adam_init(params: dict) -> AdamState:
     """Adam's zero first and second moments for ``params``."""
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
     return AdamState(zeros, zeros)
 
 
-def apply_gradients(state: TrainState, grads, transform, schedule: str | None, multipliers=None):
+def apply_gradients(state: TrainState, grads: dict, transform: optax.GradientTransformation | None,
+                    schedule: str | None, multipliers: dict | None = None) -> tuple[dict, AdamState | Any]:
     """One optimiser step. Default (``transform`` None): Adam (b1 0.9, b2 0.999, eps 1e-8, as optax.adam)
     scaled by -learning_rate x schedule factor, both read from the state; its bias corrections come from the
     state's shared ``step``, so every member of an ensemble computes them exactly as its single run does
@@ -126,7 +136,7 @@ def check_parametrisation(parametrisation: str, optimizer) -> str:
     return parametrisation
 
 
-def check_dataset(net, data, batch_size: int):
+def check_dataset(net: IsingNetwork, data: Dataset, batch_size: int) -> int:
     """The data fit the network: right input width, finite inputs, labels in range, a training set."""
     net.check_inputs(data.x_train)
     net.check_labels(data.y_train)
@@ -152,7 +162,7 @@ def scalar_hyper(name: str, value, positive: bool = True) -> np.float32:
 _COMPILED: dict = {}
 
 
-def compiled(trainer, name: str, build):
+def compiled(trainer: AnnealerTrainer | BackpropTrainer, name: str, build: Callable[[], _T]) -> _T:
     """``build()`` (a jit-compiled function of ``trainer``), shared by every trainer with the same
     ``compile_key()`` -- so that a second trainer of the same configuration (a second study, a second test,
     the next width's twin) reuses the compiled program instead of tracing and compiling it again. A trainer

@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ..data import Dataset
 from ..ising import ProblemError
 from .core import TrainState, check_dataset, compiled
+
+if TYPE_CHECKING:  # the trainers build on this module (they import it in their methods), not the other way
+    from .annealer import AnnealerTrainer
+    from .backprop import BackpropTrainer
 
 __all__ = ["Ensemble", "MEMBER_AXES", "parse_seeds", "member", "member_record", "fit_single"]
 
@@ -33,7 +39,7 @@ MEMBER_AXES = TrainState(params=0, opt_state=0, key=0, step=None, epoch=None, hy
 EVAL_BATCH = 256
 
 
-def parse_seeds(spec) -> list[int]:
+def parse_seeds(spec: str | int | list[int] | tuple[int, ...] | range | np.ndarray) -> list[int]:
     """Seeds from ``"a:b"`` (a, ..., b - 1), ``"a,b,c"``, a count ``"N"`` (0, ..., N - 1) or a sequence."""
     if isinstance(spec, (list, tuple, range, np.ndarray)):
         seeds = [int(s) for s in spec]
@@ -98,7 +104,7 @@ class Ensemble:
     trains one member at a time only.
     """
 
-    def __init__(self, trainer, seeds: Sequence[int], **hyperparameters):
+    def __init__(self, trainer: AnnealerTrainer | BackpropTrainer, seeds: Sequence[int], **hyperparameters):
         self.trainer = trainer
         self.seeds = parse_seeds(seeds)
         self.size = len(self.seeds)
@@ -149,7 +155,7 @@ class Ensemble:
         sharding, _ = _member_sharding(self.size, 1)
         return state if sharding is None else _members(state, lambda leaf: jax.device_put(leaf, sharding))
 
-    def evaluate(self, state: TrainState, x, y) -> np.ndarray:
+    def evaluate(self, state: TrainState, x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
         """Accuracy of every member on (x, y): shape (members,); each member with its own evaluation key."""
         if len(x) == 0:
             return np.full(self.size, np.nan)
@@ -160,8 +166,10 @@ class Ensemble:
         preds = np.concatenate([predict(xb)[:, :n] for xb, n in eval_batches(x)], axis=1)
         return np.mean(preds == np.asarray(y)[None, :], axis=1)
 
-    def fit(self, data, epochs: int, state: TrainState | None = None, eval_every: int = 1, progress: bool = False,
-            on_epoch=None, description: str = "ensemble epochs", on_step=None):
+    def fit(self, data: Dataset, epochs: int, state: TrainState | None = None, eval_every: int = 1,
+            progress: bool = False, on_epoch: Callable[[TrainState, dict], object] | None = None,
+            description: str = "ensemble epochs",
+            on_step: Callable[[TrainState, int], object] | None = None) -> tuple[TrainState, list[dict]]:
         """Train every member for ``epochs`` epochs on ``data``; each member sees the examples in its own order
         (``numpy.random.default_rng((seed, epoch))``); a short last batch is padded to the batch shape with
         repeats of its own examples, masked out of the loss, gradient and metrics (one compiled step; a host
@@ -282,7 +290,9 @@ def member_record(record: dict, i: int = 0) -> dict:
     return out
 
 
-def fit_single(trainer, data, epochs, state, eval_every, progress, on_epoch, description):
+def fit_single(trainer: AnnealerTrainer | BackpropTrainer, data: Dataset, epochs: int, state: TrainState | None,
+               eval_every: int, progress: bool, on_epoch: Callable[[TrainState, dict], object] | None,
+               description: str) -> tuple[TrainState, list[dict]]:
     """A single network's ``fit``: the ensemble loop with one member (seed ``trainer.seed``)."""
     ensemble = Ensemble(trainer, [trainer.seed])
     callback = None if on_epoch is None else (lambda s, r: on_epoch(member(s, 0), member_record(r)))

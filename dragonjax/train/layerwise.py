@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import Dataset
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from .annealer import AnnealerTrainer
@@ -25,8 +26,8 @@ def _sign_layer(x, W, b):
                     1.0, -1.0).astype(np.float32)
 
 
-def train_layerwise(net: IsingNetwork, data, epochs_per_layer: int, seed: int = 0, progress: bool = False,
-                    **trainer_options):
+def train_layerwise(net: IsingNetwork, data: Dataset, epochs_per_layer: int, seed: int = 0, progress: bool = False,
+                    **trainer_options) -> tuple[dict, list[dict]]:
     """Train ``net``'s hidden layers one at a time (module docstring), ``epochs_per_layer`` epochs each, every stage
     an :class:`AnnealerTrainer` with ``trainer_options`` (sampler, learning_rate, num_reads, max_variables, ...) and
     ``seed``. Returns (params of ``net``, history): one record per stage and epoch, the stage trainer's record with

@@ -20,7 +20,7 @@ share ancestors; exact: the R lowest states), None when unknown (dimod samplers)
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import dimod
 import jax
@@ -46,7 +46,7 @@ class SamplerStats:
         self.spin_updates = 0
         self.max_variables_seen = 0
 
-    def record(self, calls, spin_updates, num_variables):
+    def record(self, calls: int, spin_updates: int, num_variables: int) -> None:
         """Add ``calls`` sampler calls and ``spin_updates`` spin updates; keep the largest problem size seen."""
         self.calls += int(calls)
         self.spin_updates += int(spin_updates)
@@ -128,7 +128,8 @@ def _quantise(values, value_range, bits):
     return low + jnp.round((values - low) / step) * step
 
 
-def realised_problems(key, base: IsingModel, fields, hardware: Hardware):
+def realised_problems(key: jax.Array, base: IsingModel, fields: jax.Array,
+                      hardware: Hardware) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The problems the emulated hardware realises for the B conditioned problems ``base`` + ``fields`` (B, n):
     couplings (B, n, n) and fields (B, n) after auto-scaling, control errors, clipping and quantisation, and the
     scale factors (B,). Traceable."""
@@ -179,9 +180,10 @@ HARDWARE_OPTIONS = ("coupling_noise", "field_noise", "precision_bits", "readout_
                     "field_range")
 
 
-def phase_sampler(sampler="pa", num_sweeps: int = 64, beta_range=None, trotter_slices: int = 8,
-                  beta: float = 10.0, gamma_range=(3.0, 0.01), stats: SamplerStats | None = None,
-                  sweep_method: str = "auto", **dimod_kwargs):
+def phase_sampler(sampler: str | dimod.Sampler = "pa", num_sweeps: int = 64, beta_range: Sequence[float] | None = None,
+                  trotter_slices: int = 8, beta: float = 10.0, gamma_range: Sequence[float] = (3.0, 0.01),
+                  stats: SamplerStats | None = None, sweep_method: str = "auto",
+                  **dimod_kwargs) -> Callable[..., tuple[jax.Array, jax.Array]]:
     """Build a phase sampler. ``sampler``: "pa" (population annealing, R = num_reads per example),
     "sa" (R independent annealing runs), "piqmc" (simulated quantum annealing; best slice per read),
     "exact" (the R lowest states by enumeration, repeated when 2^n < R; n <= 20), or any ``dimod.Sampler``
