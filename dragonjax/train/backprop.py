@@ -126,10 +126,12 @@ class BackpropTrainer:
         return base_hyperparameters(self, total_steps, overrides)
 
     def init(self, key: int | np.integer | None = None, total_steps: int = 1000, **hyperparameters) -> TrainState:
-        """The initial state from a seed (default ``seed``): member ``seed`` of an ensemble; see
-        :meth:`~dragonjax.train.AnnealerTrainer.init`."""
+        """The initial state from an integer seed (default ``seed``): member ``seed`` of an ensemble (unlike
+        :meth:`~dragonjax.train.AnnealerTrainer.init`, no PRNG key: the flax model draws its own from the seed)."""
         from .ensemble import Ensemble, member
 
+        if key is not None and not isinstance(key, (int, np.integer)):
+            raise TypeError(f"BackpropTrainer.init takes an integer seed, got {type(key).__name__}")
         seed = self.seed if key is None else int(key)
         return member(Ensemble(self, [seed], **hyperparameters).init(total_steps), 0)
 
