@@ -1,0 +1,187 @@
+"""Time to solution (TTS99) on Wishart planted instances, every solver at its own default schedule, in one run.
+
+    python benchmarks/bench_tts.py            # N = 64, 96, 128, 3 instances each (the RESULTS.md table)
+    python benchmarks/bench_tts.py --quick    # N = 32, 2 instances, short grid (a smoke test)
+
+For each instance (``dragonjax.problems.wishart_planted(N, alpha, seed)``: the planted ground-state energy is
+known) and each solver, the number of sweeps is chosen from a grid and the best TTS99 is kept:
+
+    TTS99 = t_unit * ln(0.01) / ln(1 - p)   (t_unit when p = 1, infinite when p = 0)
+
+with p the success probability of one *independent unit* and t_unit its wall time: one read for simulated
+annealing and SQA (reads are independent chains), one whole run for population annealing (its reads are one
+correlated population; p is the fraction of ``--pa-runs`` runs whose population holds the ground state). The
+error of TTS99 is a bootstrap over the units (reads or runs): the 16 % and 84 % quantiles of TTS99 recomputed on
+resampled units, at the chosen sweep count.
+
+Solvers, each at its own default beta range (what a user gets out of the box):
+- dragonjax SA and PA with ``beta_range="local-field"`` (dwave-samplers' hot end, cold end 10 / rms local
+  field; the samplers' drop-in default is dwave-samplers' rule, which on continuous couplings puts the cold
+  end at ~1e5 and spends most sweeps frozen) -- and dragonjax SA at dwave-samplers' rule as well;
+- dragonjax PIQMC (its default beta = 10 / g and transverse-field range, P = 8);
+- dwave-samplers SA at its default range;
+- OpenJij SA and SQA at their defaults, **unseeded**: OpenJij given a ``seed`` returns identical reads (one
+  distinct energy in 256 reads), which would make p 0 or 1; unseeded reads are independent.
+dragonjax is timed after a warm-up call of the same shape (compilation excluded, as it is paid once per shape).
+Writes ``--out`` JSON (default benchmarks/results/tts_cpu.json) and prints a table with ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+import dragonjax as dj
+from dragonjax.samplers import PathIntegralQMCSampler, PopulationAnnealingSampler, SimulatedAnnealingSampler
+
+
+def tts99(t_unit: float, p: float) -> float:
+    if p <= 0:
+        return float("inf")
+    if p >= 1:
+        return t_unit
+    return t_unit * np.log(0.01) / np.log1p(-p)
+
+
+def bootstrap_tts(t_unit: float, hits: np.ndarray, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """16 % and 84 % quantiles of TTS99 over the units (``hits``: one bool per read or run) resampled."""
+    rng = np.random.default_rng(seed)
+    p = rng.choice(hits, size=(resamples, hits.size), replace=True).mean(axis=1)
+    values = np.array([tts99(t_unit, q) for q in p])
+    return float(np.quantile(values, 0.16)), float(np.quantile(values, 0.84))
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _energies(sampleset) -> np.ndarray:
+    return np.asarray(sampleset.record.energy, float).repeat(np.asarray(sampleset.record.num_occurrences))
+
+
+def solvers(reads: int, pa_runs: int, trotter: int):
+    """name -> run(bqm, sweeps, seed) -> (list of per-unit hit arrays' energies, seconds per unit)."""
+
+    def ours(sampler_cls, **kw):
+        def run(bqm, sweeps, seed):
+            sampler = sampler_cls()
+            sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed + 7919, **kw)  # compile this shape
+            ss, t = _timed(lambda: sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed, **kw))
+            return [_energies(ss)], t / reads, "read"
+        return run
+
+    def pa(bqm, sweeps, seed):
+        sampler = PopulationAnnealingSampler()
+        kw = dict(num_reads=reads, num_sweeps=sweeps, beta_range="local-field", min_effective_population=0)
+        sampler.sample(bqm, seed=seed + 7919, **kw)
+        runs = [_timed(lambda k=k: sampler.sample(bqm, seed=seed + k, **kw)) for k in range(pa_runs)]
+        return [np.array([_energies(ss).min()]) for ss, _ in runs], float(np.mean([t for _, t in runs])), "run"
+
+    def dwave(bqm, sweeps, seed):
+        from dwave.samplers import SimulatedAnnealingSampler as DW
+
+        ss, t = _timed(lambda: DW().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed))
+        return [_energies(ss)], t / reads, "read"
+
+    def openjij(name):
+        def run(bqm, sweeps, seed):
+            import openjij as oj
+
+            sampler = getattr(oj, name)()
+            kw = {"trotter": trotter} if name == "SQASampler" else {}
+            ss, t = _timed(lambda: sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, **kw))  # unseeded
+            return [_energies(ss)], t / reads, "read"
+        return run
+
+    return {"dragonjax SA": ours(SimulatedAnnealingSampler, beta_range="local-field"),
+            "dragonjax SA (dwave beta)": ours(SimulatedAnnealingSampler),
+            "dragonjax PA": pa,
+            "dragonjax PIQMC": ours(PathIntegralQMCSampler, trotter_slices=trotter),
+            "dwave-samplers SA": dwave,
+            "OpenJij SA": openjij("SASampler"),
+            "OpenJij SQA": openjij("SQASampler")}
+
+
+def measure(instance, run, grid, seed) -> dict:
+    """The best TTS99 over the sweep grid for one solver on one instance, with its bootstrap interval."""
+    best = {"tts99_s": float("inf"), "sweeps": None}
+    for sweeps in grid:
+        try:
+            units, t_unit, unit = run(instance.model.to_bqm(), sweeps, seed)
+        except ImportError as err:
+            return {"error": f"not installed: {err.name}"}
+        hits = np.concatenate([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5) for e in units])
+        if unit == "run":
+            hits = np.array([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5).any() for e in units])
+        tts = tts99(t_unit, float(hits.mean()))
+        if tts < best["tts99_s"] or best["sweeps"] is None:
+            low, high = bootstrap_tts(t_unit, hits, seed=seed)
+            best = {"tts99_s": tts, "sweeps": sweeps, "p_success": float(hits.mean()), "units": int(hits.size),
+                    "unit": unit, "seconds_per_unit": t_unit, "tts99_interval_68": [low, high]}
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sizes", default=None, help="comma-separated N (default 64,96,128; quick: 32)")
+    parser.add_argument("--instances", type=int, default=None, help="instances per size (default 3; quick: 2)")
+    parser.add_argument("--alpha", type=float, default=1.2, help="Wishart load M / N (default 1.2)")
+    parser.add_argument("--reads", type=int, default=None, help="reads per call (default 256; quick: 64)")
+    parser.add_argument("--pa-runs", type=int, default=None, help="PA runs per sweep count (default 8; quick: 4)")
+    parser.add_argument("--trotter", type=int, default=8, help="Trotter slices of PIQMC and OpenJij SQA")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else ([32] if args.quick else [64, 96, 128])
+    instances = args.instances or (2 if args.quick else 3)
+    reads = args.reads or (64 if args.quick else 256)
+    pa_runs = args.pa_runs or (4 if args.quick else 8)
+    grid = [10, 30, 100] if args.quick else [10, 30, 100, 300, 1000, 3000]
+    table = solvers(reads, pa_runs, args.trotter)
+    results = {"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+               "jax_backend": __import__("jax").default_backend(), "sizes": sizes, "instances": instances,
+               "alpha": args.alpha, "reads": reads, "pa_runs": pa_runs, "trotter": args.trotter, "grid": grid,
+               "per_instance": []}
+    for n in sizes:
+        for k in range(instances):
+            instance = dj.problems.wishart_planted(n, alpha=args.alpha, seed=k)
+            row = {"N": n, "instance": k, "ground_energy": float(instance.ground_energy)}
+            for name, run in table.items():
+                row[name] = measure(instance, run, grid, seed=k)
+                v = row[name]
+                if "error" in v:
+                    print(f"N={n} #{k} {name:<26} {v['error']}", flush=True)
+                    continue
+                lo, hi = v["tts99_interval_68"]
+                print(f"N={n} #{k} {name:<26} TTS99 {v['tts99_s']:.3g} s [{lo:.3g}, {hi:.3g}] at {v['sweeps']} "
+                      f"sweeps, p = {v['p_success']:.3f} per {v['unit']} ({v['units']} {v['unit']}s)", flush=True)
+            results["per_instance"].append(row)
+    print("\nTTS99 ratio (best of dwave-samplers SA and OpenJij SA) / dragonjax, per instance (> 1: dragonjax faster;"
+          " target >= 2):")
+    summary = {}
+    for name in ("dragonjax SA", "dragonjax PA", "dragonjax PIQMC"):
+        ratios = []
+        for row in results["per_instance"]:
+            others = [row[o]["tts99_s"] for o in ("dwave-samplers SA", "OpenJij SA") if "tts99_s" in row[o]]
+            if others and "tts99_s" in row[name]:
+                ratios.append(min(others) / row[name]["tts99_s"])
+        summary[name] = ratios
+        text = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"  {name:<16} {text}  (geometric mean {np.exp(np.mean(np.log(ratios))):.2f})" if ratios else
+              f"  {name:<16} -")
+    results["ratio_best_reference_over_ours"] = summary
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                   "tts_cpu_quick.json" if args.quick else "tts_cpu.json")
+    with open(out, "w") as f:
+        json.dump(results, f, indent=1, default=float)
+    print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()
