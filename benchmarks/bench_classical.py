@@ -60,12 +60,11 @@ def openjij_sa(bqm, reads, sweeps, beta_range, seed, own_schedule=True):
 
 
 def common_beta_range(model):
-    """One geometric range for every solver in the time-to-solution test: dwave-samplers' hot end, and a
-    cold end of 10 / (rms local field). (dwave-samplers' default cold end follows the smallest coupling,
-    about 1e5 on Wishart instances, where most sweeps are spent frozen.)"""
-    J, h = np.asarray(model.J, np.float64), np.asarray(model.h, np.float64)
-    rms_field = float(np.sqrt(np.mean(h ** 2 + (J ** 2).sum(1))))
-    return dj.kernels.default_beta_range(model)[0], 10.0 / rms_field
+    """One geometric range for every solver in the time-to-solution test: the "local-field" rule of
+    :func:`dragonjax.kernels.default_beta_range` (dwave-samplers' hot end, cold end 10 / rms local field;
+    dwave-samplers' default cold end follows the smallest coupling, about 1e5 on Wishart instances, where most
+    sweeps are spent frozen)."""
+    return dj.kernels.default_beta_range(model, "local-field")
 
 
 def throughput(problems, reads, sweeps, seed=0):

@@ -151,6 +151,47 @@ def test_schedules_validate():
     np.testing.assert_allclose(kernels.beta_schedule((0.1, 10.0), 3), [0.1, 1.0, 10.0])
 
 
+@pytest.mark.parametrize("method, precision", [("dense", "bf16x2"), ("dense", "bf16x3"), ("block", "bf16x2"),
+                                               ("block", "bf16x3"), ("dense", "default")])
+def test_reduced_precision_sweeps_match_boltzmann(method, precision):
+    """The bfloat16-split field products (tensor-core modes) sample the exact Boltzmann distribution."""
+    model = (dj.problems.sherrington_kirkpatrick(8, seed=3, field=0.4) if method == "dense"
+             else dj.problems.edwards_anderson(3, dim=2, seed=2, couplings="gaussian"))
+    beta = 0.9
+    sweep = kernels.make_sweep(model, method, "metropolis", precision)
+    assert sweep.precision == precision
+    k1, k2 = jax.random.split(jax.random.key(8))
+    spins = kernels.random_spins(k1, (4000, model.num_variables))
+    out = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, sweep, s, jnp.full(60, beta)))(k2, spins)
+    counts = np.bincount(state_index(out.spins), minlength=2 ** model.num_variables)
+    assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
+
+
+def test_split_couplings_give_fields_to_their_stated_accuracy():
+    """Local fields from bfloat16 parts of J against float64: the split keeps 8 more significant bits per part, so
+    each coupling is exact to 2^-17 (two parts) / 2^-25 (three parts) of itself, plus float32 accumulation."""
+    from dragonjax.kernels.sweeps import spin_dot, split_couplings
+
+    model = dj.problems.sherrington_kirkpatrick(200, seed=5)
+    J = np.asarray(model.J, np.float64)
+    spins = np.asarray(kernels.random_spins(jax.random.key(0), (16, 200)))
+    exact_fields = spins.astype(np.float64) @ J
+    scale = np.abs(J).sum(axis=0)  # sum_j |J_ij|: the size of a field's terms
+    accumulation = 200 * 2.0 ** -24
+    for precision, bits in (("bf16x2", 17), ("bf16x3", 25), ("highest", 25)):
+        error = np.abs(np.asarray(spin_dot(jnp.asarray(spins), model.J, precision), np.float64) - exact_fields)
+        assert np.all(error <= (2.0 ** -bits + accumulation) * scale), precision
+    hi, lo = split_couplings(model.J, 2)
+    assert hi.dtype == jnp.bfloat16 and np.all(np.abs(J - np.asarray(hi, np.float64) - np.asarray(lo, np.float64))
+                                               <= 2.0 ** -16 * np.abs(J))
+    # the two-part fields are measurably coarser than float32 (the test would not notice a silent fallback)
+    coarse = np.abs(np.asarray(spin_dot(jnp.asarray(spins), model.J, "bf16x2"), np.float64) - exact_fields).max()
+    fine = np.abs(np.asarray(spin_dot(jnp.asarray(spins), model.J, "bf16x3"), np.float64) - exact_fields).max()
+    assert coarse > fine
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        kernels.make_sweep(model, "dense", "metropolis", "fp8")
+
+
 def test_dense_sweep_with_several_delayed_blocks_matches_boltzmann():
     """N = 8 with blocks of 3 exercises full blocks, the remainder block and the per-block field update."""
     from dragonjax.kernels.sweeps import _dense_sweep

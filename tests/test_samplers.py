@@ -366,6 +366,15 @@ def test_randomize_order_is_the_random_scan_sweep():
         SimulatedAnnealingSampler().sample(TRIANGLE, randomize_order=True, sweep_method="block")
 
 
+def test_precision_is_a_sampler_option():
+    ss = SimulatedAnnealingSampler().sample(TRIANGLE, num_reads=4, num_sweeps=8, precision="bf16x2", seed=0)
+    assert ss.info["precision"] == "bf16x2"
+    assert PathIntegralQMCSampler().sample(TRIANGLE, num_reads=2, num_sweeps=4, trotter_slices=2,
+                                           precision="bf16x3").info["precision"] == "bf16x3"
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        PopulationAnnealingSampler().sample(TRIANGLE, num_reads=4, num_sweeps=4, precision="half")
+
+
 def test_interrupt_function_stops_between_reads():
     """dwave-samplers' interrupt_function: called after each read; True (or an exception) returns the reads done."""
     bqm = dimod.generators.ran_r(1, 6, seed=3)

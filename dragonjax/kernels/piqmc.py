@@ -29,12 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..ising import IsingModel, ProblemError, dot
+from ..ising import IsingModel, ProblemError
 from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
 from .rng import uniform
-from .sweeps import SweepFn, block_fields, make_sweep, random_spins
+from .sweeps import SweepFn, block_fields, make_sweep, random_spins, sequential_delayed, spin_dot
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
@@ -78,23 +78,26 @@ def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, s
     """One cluster update of every worldline; spins (..., P, N), ``extra_field`` (..., N) per replica."""
     extra = None if extra_field is None else extra_field[..., None, :]
     blocks = getattr(sweep, "blocks", ())  # a Sweep's colour classes (any other sweep function: spin by spin)
+    precision = getattr(sweep, "precision", "highest")
     if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
         for k, block in zip(jax.random.split(key, len(blocks)), blocks):
             members = block[0]
-            fields = block_fields(model, spins, block, extra)
+            fields = block_fields(model, spins, block, extra, precision)
             spins = spins.at[..., members].set(
                 _flip_segments(k, spins[..., members], fields, beta_slice, coupling))
         return spins
 
-    def one_spin(i, spins):
-        fields = model.h[i] + dot(spins, model.J[:, i])
-        if extra is not None:
-            fields = fields + jax.lax.dynamic_index_in_dim(extra, i, axis=-1, keepdims=False)
-        s_i = jax.lax.dynamic_index_in_dim(spins, i, axis=-1, keepdims=True)
-        new = _flip_segments(jax.random.fold_in(key, i), s_i, fields[..., None], beta_slice, coupling)
-        return jax.lax.dynamic_update_index_in_dim(spins, new[..., 0], i, axis=-1)
+    # spin by spin, each worldline from its exact current fields, kept up to date by delayed updates
+    fields = model.h + spin_dot(spins, model.J, precision)
+    if extra is not None:
+        fields = fields + extra
 
-    return jax.lax.fori_loop(0, spins.shape[-1], one_spin, spins)
+    def visit(i, s_i, f_i):  # s_i, f_i: (..., P), the worldline of spin i in every replica
+        return _flip_segments(jax.random.fold_in(key, i), s_i[..., None], f_i[..., None], beta_slice, coupling)[..., 0]
+
+    spins_t = sequential_delayed(model, jnp.moveaxis(spins, -1, 0), jnp.moveaxis(fields, -1, 0), visit,
+                                 precision=precision)
+    return jnp.moveaxis(spins_t, 0, -1)
 
 
 def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta_slice: ArrayLike,

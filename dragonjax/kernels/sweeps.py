@@ -15,6 +15,13 @@ Rules: ``metropolis`` (flip with probability min(1, exp(-beta dE))) and ``heat_b
 from its conditional Boltzmann distribution). Both satisfy detailed balance for
 ``exp(-beta (E(s) + extra_field . s))``.
 
+Precision of the local fields (``precision``): the products of spins with couplings are the work of a sweep.
+The spins are small integers (+-1; the changes 0, +-2), exact in bfloat16, so the couplings alone decide the
+accuracy: ``highest`` (float32 products, the default), ``bf16x3`` / ``bf16x2`` (J split into three / two
+bfloat16 parts, hi + mid (+ lo), each product accumulated in float32: tensor-core speed on GPUs, with the
+fields accurate to ~1e-7 / ~1e-5 relative to |J|), ``default`` (the backend's own: TF32 on NVIDIA GPUs, float32
+on CPUs). Each mode is checked against the exact Boltzmann distribution in the tests.
+
 :func:`make_sweep` returns a :class:`Sweep`: a pure callable ``sweep(key, model, spins, beta, extra_field=None)``
 with its static structure named (``method``, ``rule``, ``blocks``: the colour classes), so one compiled kernel
 serves every model with the same sparsity pattern (e.g. every input of a network), and other kernels (the
@@ -35,11 +42,12 @@ from jax.typing import DTypeLike
 from ..ising import IsingModel, ProblemError, dot, graph_colouring
 from .rng import uniform
 
-__all__ = ["RULES", "METHODS", "Sweep", "SweepFn", "make_sweep", "cached_sweep", "block_fields", "choose_method",
-           "random_spins"]
+__all__ = ["RULES", "METHODS", "PRECISIONS", "Sweep", "SweepFn", "make_sweep", "cached_sweep", "block_fields",
+           "choose_method", "random_spins", "spin_dot", "split_couplings", "sequential_delayed"]
 
 RULES = ("metropolis", "heat_bath")
 METHODS = ("auto", "dense", "block", "random")
+PRECISIONS = ("highest", "bf16x3", "bf16x2", "default")
 MAX_BLOCK_COLOURS = 16
 DENSE_BLOCK = 32
 
@@ -48,20 +56,22 @@ SweepFn = Callable[..., jax.Array]
 
 class Sweep:
     """A sweep kernel and its static structure: ``method`` ("dense", "block" or "random"), ``rule`` ("metropolis" or
-    "heat_bath"), ``blocks`` (the colour classes ``(members, neighbours, table)`` of a block sweep; () for dense)
-    and ``apply(key, model, spins, beta, extra_field=None) -> spins``. Calling it applies it. Hashed by identity,
-    like a function, so it can be a static argument of compiled kernels."""
+    "heat_bath"), ``blocks`` (the colour classes ``(members, neighbours, table)`` of a block sweep; () for dense),
+    ``precision`` (of the local fields, one of :data:`PRECISIONS`) and ``apply(key, model, spins, beta,
+    extra_field=None) -> spins``. Calling it applies it. Hashed by identity, like a function, so it can be a
+    static argument of compiled kernels."""
 
-    __slots__ = ("method", "rule", "blocks", "apply")
+    __slots__ = ("method", "rule", "blocks", "apply", "precision")
 
-    def __init__(self, method: str, rule: str, blocks: tuple, apply: SweepFn):
-        self.method, self.rule, self.blocks, self.apply = method, rule, blocks, apply
+    def __init__(self, method: str, rule: str, blocks: tuple, apply: SweepFn, precision: str = "highest"):
+        self.method, self.rule, self.blocks, self.apply, self.precision = method, rule, blocks, apply, precision
 
     def __call__(self, key, model, spins, beta, extra_field=None):
         return self.apply(key, model, spins, beta, extra_field)
 
     def __repr__(self):
-        return f"Sweep(method={self.method!r}, rule={self.rule!r}, colour_classes={len(self.blocks)})"
+        return (f"Sweep(method={self.method!r}, rule={self.rule!r}, colour_classes={len(self.blocks)}, "
+                f"precision={self.precision!r})")
 
 
 def random_spins(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
@@ -100,20 +110,23 @@ def choose_method(model: IsingModel, method: str = "auto") -> tuple[str, tuple]:
     return "block", colouring
 
 
-def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> Sweep:
+def make_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis",
+               precision: str = "highest") -> Sweep:
     """Build the :class:`Sweep` ``sweep(key, model, spins, beta, extra_field=None) -> spins`` for models with the
     sparsity pattern of ``model``. ``method``: ``auto`` (block when the graph has few colours), ``dense``,
-    ``block``, ``random`` (random-scan order)."""
+    ``block``, ``random`` (random-scan order); ``precision`` of the local fields: one of :data:`PRECISIONS`."""
     if rule not in RULES:
         raise ProblemError(f"unknown update rule {rule!r}; expected one of {RULES}")
+    if precision not in PRECISIONS:
+        raise ProblemError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
     method, colouring = choose_method(model, method)
     if method == "dense":
-        return _dense_sweep(rule)
+        return _dense_sweep(rule, precision=precision)
     if method == "random":
         return _random_scan_sweep(rule)
     A = np.asarray(model.J) != 0
     blocks = tuple(_block(A, members) for members in colouring)
-    return _block_sweep(rule, blocks)
+    return _block_sweep(rule, blocks, precision)
 
 
 SPARSE_RATIO = 24  # gather neighbours one by one when a spin has 24x fewer than its class (3D L >= 8)
@@ -137,59 +150,110 @@ def _block(A, members):
 _SWEEPS: dict = {}
 
 
-def cached_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis") -> Sweep:
-    """:func:`make_sweep`, one function per (sparsity pattern, method, rule), so that repeated calls on
+def cached_sweep(model: IsingModel, method: str = "auto", rule: str = "metropolis",
+                 precision: str = "highest") -> Sweep:
+    """:func:`make_sweep`, one function per (sparsity pattern, method, rule, precision), so that repeated calls on
     problems of one pattern hit the jit cache of the kernels that take the sweep as a static argument."""
     pattern = np.packbits(np.asarray(model.J) != 0)
-    key = (hashlib.sha1(pattern.tobytes() + str(model.num_variables).encode()).hexdigest(), method, rule)
+    key = (hashlib.sha1(pattern.tobytes() + str(model.num_variables).encode()).hexdigest(), method, rule, precision)
     if key not in _SWEEPS:
-        _SWEEPS[key] = make_sweep(model, method, rule)
+        _SWEEPS[key] = make_sweep(model, method, rule, precision)
     return _SWEEPS[key]
 
 
-def _fields(model, spins, extra_field):
-    f = model.h + dot(spins, model.J)
+def split_couplings(J: jax.Array, parts: int) -> tuple[jax.Array, ...]:
+    """J as ``parts`` bfloat16 arrays whose float32 sum approximates J: the leading 8 significant bits, then the
+    next 8 of the remainder, ... (two parts keep ~16 bits, three the 24 of float32)."""
+    pieces, rest = [], J.astype(jnp.float32)
+    for _ in range(parts):
+        piece = rest.astype(jnp.bfloat16)
+        pieces.append(piece)
+        rest = rest - piece.astype(jnp.float32)
+    return tuple(pieces)
+
+
+def spin_dot(spins: jax.Array, couplings: jax.Array, precision: str = "highest", spins_first: bool = True) -> jax.Array:
+    """``spins @ couplings`` (or ``couplings @ spins`` when not ``spins_first``) where ``spins`` holds small
+    integers (+-1, 0, +-2), at the field precision ``precision`` (see the module docstring): float32 products,
+    the backend default, or bfloat16 parts of the couplings with float32 accumulation (the spins are exact in
+    bfloat16)."""
+    if precision == "highest":
+        return dot(spins, couplings) if spins_first else dot(couplings, spins)
+    if precision == "default":
+        return jnp.matmul(spins, couplings) if spins_first else jnp.matmul(couplings, spins)
+    # bfloat16 operands with float32 accumulation where the backend has such products (GPU tensor cores); XLA's
+    # CPU has none, so there the bfloat16 values, exact in float32, are multiplied in float32: the same numbers
+    native = jax.default_backend() != "cpu"
+    operand = jnp.bfloat16 if native else jnp.float32
+    s = spins.astype(operand)
+    total = None
+    for part in reversed(split_couplings(couplings, 3 if precision == "bf16x3" else 2)):  # small parts first
+        part = part.astype(operand)
+        term = (jnp.matmul(s, part, preferred_element_type=jnp.float32) if spins_first
+                else jnp.matmul(part, s, preferred_element_type=jnp.float32))
+        total = term if total is None else total + term
+    return total.astype(spins.dtype)
+
+
+def _fields(model, spins, extra_field, precision="highest"):
+    f = model.h + spin_dot(spins, model.J, precision)
     return f if extra_field is None else f + extra_field
 
 
-def _dense_sweep(rule: str, block: int = DENSE_BLOCK) -> Sweep:
-    """Sequential sweep with delayed field updates. Spins are visited in order, in blocks of ``block``;
-    inside a block only the block's own fields are updated after each flip (a column of the B x B slice of
-    J), and the fields of all N spins are brought up to date once per block by one matrix product
-    ``J[:, block] @ ds_block``. Exactly the sequential single-spin dynamics, at matrix-product speed.
-    Internally the spin axis leads (N, batch) so that each step touches contiguous rows."""
+def sequential_delayed(model: IsingModel, spins_t: jax.Array, fields_t: jax.Array,
+                       visit: Callable[[jax.Array, jax.Array, jax.Array], jax.Array], block: int = DENSE_BLOCK,
+                       precision: str = "highest") -> jax.Array:
+    """Visit the spins 0, 1, ..., N-1 in order with their local fields kept exact, at matrix-product speed.
+
+    ``spins_t`` and ``fields_t`` have the spin axis first, (N, *batch); ``visit(i, s_i, f_i) -> new s_i`` updates
+    spin i over the whole batch from its current value and field. Spins are visited in blocks of ``block``:
+    inside a block only the block's own fields follow each change (a column of the block's slice of J), and the
+    fields of all N spins are brought up to date once per block by one product ``J[:, block] @ ds_block``
+    (delayed updates). Used by the dense sweep and by PIQMC's worldline cluster move. Returns the new spins."""
+    n = spins_t.shape[0]
+    column = (slice(None),) + (None,) * (spins_t.ndim - 1)  # a column of J_bb against the batch axes
+
+    def visit_block(start, size, s_t, f_t):
+        s_b = jax.lax.dynamic_slice_in_dim(s_t, start, size, 0)
+        f_b = jax.lax.dynamic_slice_in_dim(f_t, start, size, 0)
+        J_bb = jax.lax.dynamic_slice(model.J, (start, start), (size, size))
+
+        def step(j, carry):
+            new_b, f_b = carry
+            new = visit(start + j, new_b[j], f_b[j])
+            f_b = f_b + J_bb[:, j][column] * (new - new_b[j])
+            return new_b.at[j].set(new), f_b
+
+        new_b, _ = jax.lax.fori_loop(0, size, step, (s_b, f_b))
+        change = (new_b - s_b).reshape(size, -1)
+        f_t = f_t + spin_dot(change, jax.lax.dynamic_slice_in_dim(model.J, start, size, 1), precision,
+                             spins_first=False).reshape(f_t.shape)
+        return jax.lax.dynamic_update_slice_in_dim(s_t, new_b, start, 0), f_t
+
+    size = min(block, n)
+    full = n // size
+    s_t, f_t = jax.lax.fori_loop(0, full, lambda k, c: visit_block(k * size, size, *c), (spins_t, fields_t))
+    if n - full * size:
+        s_t, f_t = visit_block(full * size, n - full * size, s_t, f_t)
+    return s_t
+
+
+def _dense_sweep(rule: str, block: int = DENSE_BLOCK, precision: str = "highest") -> Sweep:
+    """Sequential single-spin updates in order 0 .. N-1 with delayed field updates
+    (:func:`sequential_delayed`): exactly the sequential dynamics, at matrix-product speed."""
 
     def sweep(key, model, spins, beta, extra_field=None):
         n = spins.shape[-1]
         batch = spins.shape[:-1]
-        fields = _fields(model, spins, extra_field)
+        fields = _fields(model, spins, extra_field, precision)
         s_t, f_t = spins.reshape(-1, n).T, fields.reshape(-1, n).T
         noise_t = _noise(rule, key, s_t.shape, spins.dtype)
         beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
-
-        def visit_block(start, size, s_t, f_t):
-            s_b = jax.lax.dynamic_slice_in_dim(s_t, start, size, 0)
-            f_b = jax.lax.dynamic_slice_in_dim(f_t, start, size, 0)
-            J_bb = jax.lax.dynamic_slice(model.J, (start, start), (size, size))
-
-            def step(j, carry):
-                new_b, f_b = carry
-                new = _update(rule, noise_t[start + j], new_b[j], f_b[j], beta)
-                f_b = f_b + J_bb[:, j, None] * (new - new_b[j])
-                return new_b.at[j].set(new), f_b
-
-            new_b, _ = jax.lax.fori_loop(0, size, step, (s_b, f_b))
-            f_t = f_t + dot(jax.lax.dynamic_slice_in_dim(model.J, start, size, 1), new_b - s_b)
-            return jax.lax.dynamic_update_slice_in_dim(s_t, new_b, start, 0), f_t
-
-        size = min(block, n)
-        full = n // size
-        s_t, f_t = jax.lax.fori_loop(0, full, lambda k, c: visit_block(k * size, size, *c), (s_t, f_t))
-        if n - full * size:
-            s_t, f_t = visit_block(full * size, n - full * size, s_t, f_t)
+        s_t = sequential_delayed(model, s_t, f_t, lambda i, s_i, f_i: _update(rule, noise_t[i], s_i, f_i, beta),
+                                 block, precision)
         return s_t.T.reshape(spins.shape)
 
-    return Sweep("dense", rule, (), sweep)
+    return Sweep("dense", rule, (), sweep, precision)
 
 
 def _random_scan_sweep(rule: str) -> Sweep:
@@ -219,19 +283,19 @@ def _random_scan_sweep(rule: str) -> Sweep:
 
 
 def block_fields(model: IsingModel, spins: jax.Array, block: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-                 extra_field: jax.Array | None = None) -> jax.Array:
+                 extra_field: jax.Array | None = None, precision: str = "highest") -> jax.Array:
     """Local fields (..., len(members)) of one colour class ``block = (members, neighbours, table)``: one
-    matrix product with the rows of J of its neighbours, or on sparse graphs (``table`` given) a sum over each
-    member's own few neighbours. ``extra_field`` (..., N) adds to h."""
+    matrix product with the rows of J of its neighbours (at ``precision``, see :func:`spin_dot`), or on sparse
+    graphs (``table`` given) a sum over each member's own few neighbours. ``extra_field`` (..., N) adds to h."""
     members, neighbours, table = block
     if table is None:
-        fields = model.h[members] + dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)])
+        fields = model.h[members] + spin_dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)], precision)
     else:
         fields = model.h[members] + jnp.sum(model.J[members[:, None], table] * spins[..., table], axis=-1)
     return fields if extra_field is None else fields + extra_field[..., members]
 
 
-def _block_sweep(rule: str, blocks) -> Sweep:
+def _block_sweep(rule: str, blocks, precision: str = "highest") -> Sweep:
     """Colour classes updated one after another, each from its :func:`block_fields`."""
 
     def sweep(key, model, spins, beta, extra_field=None):
@@ -239,9 +303,9 @@ def _block_sweep(rule: str, blocks) -> Sweep:
         keys = jax.random.split(key, len(blocks))
         for k, block in zip(keys, blocks):
             members = block[0]
-            fields = block_fields(model, spins, block, extra_field)
+            fields = block_fields(model, spins, block, extra_field, precision)
             noise = _noise(rule, k, fields.shape, spins.dtype)
             spins = spins.at[..., members].set(_update(rule, noise, spins[..., members], fields, beta))
         return spins
 
-    return Sweep("block", rule, blocks, sweep)
+    return Sweep("block", rule, blocks, sweep, precision)

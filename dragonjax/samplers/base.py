@@ -39,6 +39,9 @@ sweep_method: "auto" (dense for dense problems, colour blocks for sparse ones), 
 randomize_order: dwave-samplers' name for ``sweep_method="random"``: True picks each updated spin uniformly at
     random (no order bias; slower); False (default) sweeps in a fixed order (``sweep_method`` decides which).
 update_rule: "metropolis" or "heat_bath".
+precision: arithmetic of the local fields: "highest" (float32 products, default), "bf16x3" / "bf16x2" (the
+    couplings in three / two bfloat16 parts, float32 accumulation: tensor cores on GPUs; fields to ~1e-7 / ~1e-5
+    of |J|), "default" (the backend's: TF32 matrix products on NVIDIA GPUs).
 proposal_acceptance_criteria: dwave-samplers' name for the update rule: "Metropolis" or "Gibbs" (= heat bath).
 progress: show a progress bar fed from inside the compiled kernel (about 20 updates)."""
 
@@ -116,7 +119,7 @@ class KernelSampler(dimod.Sampler):
     adaptive population-annealing schedule, twentieths of beta_final)."""
 
     _common_parameters = {"num_reads": [], "seed": [], "initial_states": [], "initial_states_generator": [],
-                          "sweep_method": [], "randomize_order": [], "update_rule": [],
+                          "sweep_method": [], "randomize_order": [], "update_rule": [], "precision": [],
                           "proposal_acceptance_criteria": [], "progress": []}
     _independent_reads = False  # True where reads are independent chains (interrupt_function runs them one by one)
 
@@ -131,7 +134,8 @@ class KernelSampler(dimod.Sampler):
                initial_states: dimod.typing.SamplesLike | None = None,
                initial_states_generator: str = "random", sweep_method: str = "auto", update_rule: str = "metropolis",
                proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
-               interrupt_function: Callable[[], bool] | None = None, **kwargs) -> dimod.SampleSet:
+               interrupt_function: Callable[[], bool] | None = None, precision: str = "highest",
+               **kwargs) -> dimod.SampleSet:
         preprocessing = time.perf_counter_ns()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         if randomize_order:
@@ -168,7 +172,7 @@ class KernelSampler(dimod.Sampler):
         key = jax.random.key(seed)
         key, k_init = jax.random.split(key)
         spins = self._initial_spins(k_init, model, num_reads, given, initial_states_generator, bqm)
-        sweep = cached_sweep(model, sweep_method, update_rule)
+        sweep = cached_sweep(model, sweep_method, update_rule, precision)
         sampling = time.perf_counter_ns()
         with (tqdm_listener(type(self).__name__, unit="step") if kwargs.get("progress")
               else contextlib.nullcontext()):
@@ -179,7 +183,7 @@ class KernelSampler(dimod.Sampler):
                 samples, info = self._run_interruptible(key, model, sweep, spins, interrupt_function, kwargs)
         samples = to_host(samples).astype(np.int8)
         postprocessing = time.perf_counter_ns()
-        info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule)
+        info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule, precision=precision)
         sampleset = dimod.SampleSet.from_samples_bqm((samples, model.labels), bqm.spin, info=info)
         sampleset.change_vartype(bqm.vartype, inplace=True)
         done = time.perf_counter_ns()

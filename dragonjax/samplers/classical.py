@@ -102,7 +102,8 @@ class SimulatedAnnealingSampler(KernelSampler):
                beta_schedule_type: str = "geometric", beta_schedule: npt.ArrayLike | None = None,
                sweep_method: str = "auto",
                update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
-               randomize_order: bool = False, interrupt_function: Callable[[], bool] | None = None,
+               randomize_order: bool = False, precision: str = "highest",
+               interrupt_function: Callable[[], bool] | None = None,
                progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated annealing: ``num_reads`` independent chains, each swept ``num_sweeps``
         times while beta rises through the schedule.
@@ -128,7 +129,8 @@ class SimulatedAnnealingSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              randomize_order=randomize_order, interrupt_function=interrupt_function, progress=progress,
+                              randomize_order=randomize_order, precision=precision,
+                              interrupt_function=interrupt_function, progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule, **kwargs)
 
@@ -178,6 +180,7 @@ class PopulationAnnealingSampler(KernelSampler):
                adaptive: bool = False, target_overlap: float = 0.85, max_steps: int = 1000,
                min_effective_population: float = 100, sweep_method: str = "auto", update_rule: str = "metropolis",
                proposal_acceptance_criteria: str | None = None, randomize_order: bool = False,
+               precision: str = "highest",
                progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by population annealing: a population of ``num_reads`` replicas annealed from
         beta = 0, reweighted and resampled at every step of the schedule (see the class docstring).
@@ -204,7 +207,7 @@ class PopulationAnnealingSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              randomize_order=randomize_order, progress=progress,
+                              randomize_order=randomize_order, precision=precision, progress=progress,
                               num_sweeps=num_sweeps, num_sweeps_per_beta=num_sweeps_per_beta, beta_range=beta_range,
                               beta_schedule_type=beta_schedule_type, beta_schedule=beta_schedule,
                               resampling=resampling, adaptive=adaptive, target_overlap=target_overlap,

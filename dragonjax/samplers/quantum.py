@@ -94,7 +94,8 @@ class PathIntegralQMCSampler(KernelSampler):
                gamma_range: Sequence[float] | None = None, schedule: npt.ArrayLike | None = None,
                return_all_slices: bool = False, sweep_method: str = "auto",
                update_rule: str = "metropolis", proposal_acceptance_criteria: str | None = None,
-               randomize_order: bool = False, interrupt_function: Callable[[], bool] | None = None,
+               randomize_order: bool = False, precision: str = "highest",
+               interrupt_function: Callable[[], bool] | None = None,
                progress: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample ``bqm`` by simulated quantum annealing (path-integral Monte Carlo of the transverse-field
         Hamiltonian H(s) = -A(s) sum sigma^x + B(s) E_problem at fixed ``beta``).
@@ -119,7 +120,8 @@ class PathIntegralQMCSampler(KernelSampler):
         return super().sample(bqm, num_reads=num_reads, seed=seed, initial_states=initial_states,
                               initial_states_generator=initial_states_generator, sweep_method=sweep_method,
                               update_rule=update_rule, proposal_acceptance_criteria=proposal_acceptance_criteria,
-                              randomize_order=randomize_order, interrupt_function=interrupt_function, progress=progress,
+                              randomize_order=randomize_order, precision=precision,
+                              interrupt_function=interrupt_function, progress=progress,
                               num_sweeps=num_sweeps, trotter_slices=trotter_slices, beta=beta,
                               gamma_range=gamma_range, schedule=schedule, return_all_slices=return_all_slices,
                               **kwargs)
