@@ -366,3 +366,42 @@ def test_layerwise_training_keeps_each_stage_within_max_variables_and_its_first_
     assert [np.shape(w) for w in params["weights"]] == [(4, 6), (6, 6), (6, 4)]
     with pytest.raises(ProblemError, match="max_variables"):
         train_layerwise(net, ds, 1, sampler="exact", max_variables=9)
+
+
+def test_update_gradient_is_the_step_and_the_straight_through_reference_is_a_gradient():
+    """update_gradient returns what step hands the optimiser (with plain SGD, the step moves the weights by
+    -lr times it, window by window); ste_gradient of a net without hidden layers (smooth) is its exact gradient."""
+    import optax
+
+    from dragonjax.experiments.deep import _cosines, ste_gradient
+
+    ds = separable_task()
+    net = IsingNetwork([4, 3, 3], num_classes=2, spins_per_class=2)
+    for windows in ({}, {"active_layers": 1, "max_variables": 4}):
+        trainer = AnnealerTrainer(net, sampler="exact", optimizer=optax.sgd(0.1), num_reads=4, num_negatives=2,
+                                  batch_size=8, **windows)
+        state = trainer.init(0)
+        x, y = ds.x_train[:8], ds.y_train[:8]
+        for _ in range(len(trainer.windows)):
+            grads = trainer.update_gradient(state, x, y)
+            after, _ = trainer.step(state, x, y)
+            for before, moved, g in zip(state.params["weights"], after.params["weights"], grads["weights"]):
+                np.testing.assert_allclose(np.asarray(moved) - np.asarray(before), -0.1 * np.asarray(g), atol=1e-6)
+            state = after
+    flat = IsingNetwork([4], num_classes=2, spins_per_class=2)
+    params = flat.init(jax.random.key(1))
+    g = ste_gradient(flat, params, ds.x_train, ds.y_train)
+    W = params["weights"][0]
+    step = 1e-3
+    E = np.zeros_like(np.asarray(W))
+    E[1, 2] = step
+    bumped = {**params, "weights": [W + E]}
+    lowered = {**params, "weights": [W - E]}
+
+    def loss(p):
+        logits = (ds.x_train @ np.asarray(p["weights"][0]) + np.asarray(p["biases"][0])).reshape(-1, 2, 2).sum(-1)
+        logits = logits - logits.max(1, keepdims=True)
+        return float(np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(len(ds.y_train)), ds.y_train]))
+
+    assert float(g["weights"][0][1, 2]) == pytest.approx((loss(bumped) - loss(lowered)) / (2 * step), rel=1e-2)
+    assert _cosines(g, g) == [pytest.approx(1.0)]

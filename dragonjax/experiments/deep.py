@@ -12,6 +12,14 @@ and couplings, and the number of sampler calls):
   frozen (``epochs_per_layer`` each), within ``max_variables``.
 
     python -m dragonjax.experiments.deep --out papers/deep
+    python -m dragonjax.experiments.deep --alignment --out papers/deep_alignment
+
+The diagnosis (``--alignment``, :func:`gradient_alignment`): per weight matrix W_l, the cosine between the update
+the annealer-assisted rule would make (the contrastive gradient, :meth:`AnnealerTrainer.update_gradient`) and the
+gradient of the cross-entropy of the same weights read as a straight-through sign network (identity derivative
+of sign: Bengio et al.'s straight-through estimator), over mini-batches of digits, for the whole network, for
+each one-layer window, and for a one-hidden-layer network that trains well (the positive control); a random
+direction gives 0 ± 1/sqrt(size of W_l) (the null).
 
 Error bars: standard errors over the seeds (the independent unit).
 """
@@ -22,10 +30,134 @@ import time
 
 import numpy as np
 
-__all__ = ["QUICK", "run_deep", "describe"]
+__all__ = ["QUICK", "ALIGNMENT", "run_deep", "describe", "ste_gradient", "gradient_alignment",
+           "describe_alignment"]
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "epochs": 8, "epochs_per_layer": 4,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
+
+
+ALIGNMENT = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "batches": 8, "batch_size": 32,
+             "train_epochs": 2, "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
+
+
+def ste_gradient(net, params: dict, x, y) -> dict:
+    """Gradient of the mean softmax cross-entropy of the network read as a feed-forward sign network -- hidden
+    layers s_l = sign(s_(l-1) W_l + b_l), class scores the summed pre-activations of each class's output spins --
+    with the straight-through estimator (d sign(a) / da taken as 1), with respect to the Ising network's
+    ``params``: what backprop would change."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    @jax.custom_jvp
+    def sign(a):
+        return jnp.where(a >= 0, 1.0, -1.0)
+
+    sign.defjvp(lambda primals, tangents: (sign(primals[0]), tangents[0]))
+
+    def loss(p):
+        s = jnp.asarray(x, jnp.float32)
+        for l, (W, b) in enumerate(zip(p["weights"], p["biases"])):
+            a = jnp.dot(s, W, precision="highest") + b
+            s = sign(a) if l < net.num_layers - 1 else a
+        logits = s.reshape(s.shape[:-1] + (net.num_classes, net.spins_per_class)).sum(-1)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, jnp.asarray(y)).mean()
+
+    return jax.grad(loss)(params)
+
+
+def _cosines(a: dict, b: dict) -> list[float | None]:
+    """Cosine between two gradients, weight matrix by weight matrix (None where either vanishes)."""
+    out = []
+    for u, v in zip(a["weights"], b["weights"]):
+        u, v = np.ravel(np.asarray(u, np.float64)), np.ravel(np.asarray(v, np.float64))
+        nu, nv = np.linalg.norm(u), np.linalg.norm(v)
+        out.append(float(u @ v / (nu * nv)) if nu > 0 and nv > 0 else None)
+    return out
+
+
+def gradient_alignment(settings: dict | None = None, progress: bool = True) -> dict:
+    """The cosine, per weight matrix, between the annealer-assisted update and the straight-through backprop
+    gradient (see the module docstring), for the deep network annealed whole, for each one-layer window of the
+    same weights, and for the one-hidden-layer network (positive control), at initialisation, after
+    ``train_epochs`` epochs of whole-network training and (deep network) after as many epochs of window
+    training. Per seed the cosines are averaged over ``batches`` mini-batches of the training set; means and
+    standard errors are over seeds."""
+    import jax
+
+    from .. import data
+    from ..nn import IsingNetwork
+    from ..train import AnnealerTrainer
+
+    settings = {**ALIGNMENT, **(settings or {})}
+    ds = data.digits().centered()
+    options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
+               "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
+    nets = {"deep": [ds.num_inputs, *settings["hidden"]], "one hidden layer": [ds.num_inputs, settings["hidden"][0]]}
+    start = time.perf_counter()
+    per_seed: dict = {}
+    for seed in settings["seeds"]:
+        rng = np.random.default_rng(seed)
+        batches = [rng.choice(len(ds.y_train), settings["batch_size"], replace=False)
+                   for _ in range(settings["batches"])]
+        for net_name, sizes in nets.items():
+            net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+            whole = AnnealerTrainer(net, seed=seed, **options)
+            state = whole.init(seed)
+            windowed = (AnnealerTrainer(net, seed=seed, active_layers=1, max_variables=settings["max_variables"],
+                                        **options) if net_name == "deep" else None)
+            snapshots = {"initial": state}
+            if settings["train_epochs"]:
+                snapshots["trained whole"], _ = whole.fit(ds, settings["train_epochs"], state=state)
+                if windowed is not None:
+                    snapshots["trained by windows"], _ = windowed.fit(ds, settings["train_epochs"],
+                                                                      state=windowed.init(seed))
+            for snap, st in snapshots.items():
+                rows: dict = {}
+                for b, index in enumerate(batches):
+                    x, y = ds.x_train[index], ds.y_train[index]
+                    reference = ste_gradient(net, st.params, x, y)
+                    keyed = st._replace(key=jax.random.fold_in(st.key, b))
+                    rows.setdefault("whole", []).append(_cosines(whole.update_gradient(keyed, x, y), reference))
+                    if windowed is not None:
+                        w_state = windowed.init(seed)._replace(params=st.params, key=keyed.key)
+                        for i, window in enumerate(windowed.windows):
+                            rows.setdefault(f"window {list(window)}", []).append(
+                                _cosines(windowed.update_gradient(w_state, x, y, i), reference))
+                per_seed.setdefault(f"{net_name}, {snap}", []).append(
+                    {name: [None if all(r[l] is None for r in cos) else
+                            float(np.mean([r[l] for r in cos if r[l] is not None])) for l in range(net.num_layers)]
+                     for name, cos in rows.items()})
+                if progress:
+                    print(f"seed {seed}, {net_name}, {snap}: done ({time.perf_counter() - start:.0f} s)", flush=True)
+    summary = {}
+    for case, seeds in per_seed.items():
+        summary[case] = {}
+        for name in seeds[0]:
+            layers = []
+            for l in range(len(seeds[0][name])):
+                values = np.array([s[name][l] for s in seeds if s[name][l] is not None], float)
+                layers.append(None if values.size == 0 else
+                              {"mean": float(values.mean()), "se": float(values.std(ddof=1) / np.sqrt(values.size))
+                               if values.size > 1 else None, "seeds": int(values.size)})
+            summary[case][name] = layers
+    sizes = [ds.num_inputs, *settings["hidden"], ds.num_classes * settings["spins_per_class"]]
+    null = [1.0 / np.sqrt(a * b) for a, b in zip(sizes[:-1], sizes[1:])]
+    return {"settings": settings, "cosines": summary, "per_seed": per_seed, "null_sd": null,
+            "study_seconds": time.perf_counter() - start}
+
+
+def describe_alignment(result: dict) -> list[str]:
+    """A line per (network, snapshot, update): the cosine with the straight-through gradient per weight matrix,
+    mean ± s.e. over seeds ('-' where the update leaves that matrix unchanged)."""
+    lines = [f"null (random direction): ± {', '.join(f'{v:.3f}' for v in result['null_sd'])} per W_l"]
+    for case, rows in result["cosines"].items():
+        for name, layers in rows.items():
+            cells = ["-" if c is None else f"{c['mean']:+.3f} ± {c['se']:.3f}" if c["se"] is not None
+                     else f"{c['mean']:+.3f}" for c in layers]
+            lines.append(f"{case}, {name}: " + " | ".join(f"W{l + 1} {c}" for l, c in enumerate(cells)))
+    return lines
 
 
 def _variant(name: str, settings: dict, seed: int, ds) -> dict:
@@ -85,5 +217,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--alignment", action="store_true", help="the gradient-alignment diagnosis instead")
     args = parser.parse_args()
-    print("\n".join(describe(run_deep(args.out, overwrite=args.overwrite))))
+    if args.alignment:
+        from .results import RunDirectory
+
+        run = RunDirectory(args.out, {"study": "deep_alignment", **ALIGNMENT}, overwrite=args.overwrite)
+        result = gradient_alignment()
+        run.finish(result, "results.json")
+        print("\n".join(describe_alignment(result)))
+    else:
+        print("\n".join(describe(run_deep(args.out, overwrite=args.overwrite))))

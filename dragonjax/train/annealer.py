@@ -374,16 +374,15 @@ class AnnealerTrainer:
         per_example = e_correct - jnp.sum(weights * e_negative, axis=1)
         return jnp.mean(per_example) if mask is None else jnp.sum(mask * per_example) / jnp.sum(mask)
 
-    def _step(self, state: TrainState, x, y, mask=None) -> tuple[TrainState, AnnealerStepInfo]:
-        """One update on the mini-batch (x, y): free phase, negatives, nudged phase, loss, gradient, optimiser
-        update, metrics (:class:`AnnealerStepInfo`). Pure; jit-compiled as :attr:`step`. ``mask`` (B,) of 0/1
-        marks padding examples (a short last batch padded to the batch shape) that the update leaves out."""
+    def _contrast(self, state: TrainState, x, y, k_free, k_nudge, window_index=None, mask=None):
+        """Phases, negatives and the gradient of the contrastive loss for one mini-batch: the window of this step
+        (``state.step`` modulo the windows) or the window ``window_index``. Returns (grads, loss, free states,
+        free energies, decoded labels, negatives, correct states)."""
         net = self.net
-        x = jnp.asarray(x, jnp.float32)
-        y = jnp.asarray(y)
-        key, k_free, k_nudge = jax.random.split(state.key, 3)
         phases = [lambda w=w: self._phases(w, k_free, k_nudge, state, x, y) for w in self.windows]
-        if len(phases) == 1:
+        if window_index is not None:
+            states, energies, correct = phases[window_index]()
+        elif len(phases) == 1:
             states, energies, correct = phases[0]()
         elif self.jittable:
             states, energies, correct = jax.lax.switch(state.step % len(phases), phases)
@@ -394,6 +393,27 @@ class AnnealerTrainer:
                                      self.weighting, state.hyper.get("boltzmann_beta"))
         loss = self._loss(state.params, x, correct, negatives.states, negatives.weights, mask)
         grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights, mask)
+        return grads, loss, states, energies, labels, negatives, correct
+
+    def update_gradient(self, state: TrainState, x: npt.ArrayLike, y: npt.ArrayLike,
+                        window_index: int | None = None) -> dict:
+        """The gradient of the contrastive loss that :meth:`step` would hand to the optimiser on (x, y) -- for
+        the window ``window_index`` of :attr:`windows` (default: this step's) -- without applying it: for
+        diagnostics such as its alignment with a backprop gradient. Uses the state's key like :meth:`step`."""
+        _, k_free, k_nudge = jax.random.split(state.key, 3)
+        x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y)
+        return self._contrast(state, x, y, k_free, k_nudge, window_index)[0]
+
+    def _step(self, state: TrainState, x, y, mask=None) -> tuple[TrainState, AnnealerStepInfo]:
+        """One update on the mini-batch (x, y): free phase, negatives, nudged phase, loss, gradient, optimiser
+        update, metrics (:class:`AnnealerStepInfo`). Pure; jit-compiled as :attr:`step`. ``mask`` (B,) of 0/1
+        marks padding examples (a short last batch padded to the batch shape) that the update leaves out."""
+        net = self.net
+        x = jnp.asarray(x, jnp.float32)
+        y = jnp.asarray(y)
+        key, k_free, k_nudge = jax.random.split(state.key, 3)
+        grads, loss, states, energies, labels, negatives, correct = self._contrast(state, x, y, k_free, k_nudge,
+                                                                                  mask=mask)
         params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule,
                                             learning_rate_multipliers(state.params, self.parametrisation))
         e_correct = net.energy(state.params, x, correct)
