@@ -1,7 +1,8 @@
 """Time to solution (TTS99) on Wishart planted instances, every solver at its own default schedule, in one run.
 
-    python benchmarks/bench_tts.py            # N = 64, 96, 128, 3 instances each (the RESULTS.md table)
+    python benchmarks/bench_tts.py --json benchmarks/results/tts_cpu.json   # N = 64, 96, 128, 3 instances each
     python benchmarks/bench_tts.py --quick    # N = 32, 2 instances, short grid (a smoke test)
+    dragonjax bench --suite tts               # the same through the command line
 
 For each instance (``dragonjax.problems.wishart_planted(N, alpha, seed)``: the planted ground-state energy is
 known) and each solver, the number of sweeps is chosen from a grid and the best TTS99 is kept:
@@ -23,7 +24,7 @@ Solvers, each at its own default beta range (what a user gets out of the box):
 - OpenJij SA and SQA at their defaults, **unseeded**: OpenJij given a ``seed`` returns identical reads (one
   distinct energy in 256 reads), which would make p 0 or 1; unseeded reads are independent.
 dragonjax is timed after a warm-up call of the same shape (compilation excluded, as it is paid once per shape).
-Writes ``--out`` JSON (default benchmarks/results/tts_cpu.json) and prints a table with ratios.
+Prints a line per (instance, solver) and the ratios; ``--json PATH`` also writes every figure.
 """
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=None, help="reads per call (default 256; quick: 64)")
     parser.add_argument("--pa-runs", type=int, default=None, help="PA runs per sweep count (default 8; quick: 4)")
     parser.add_argument("--trotter", type=int, default=8, help="Trotter slices of PIQMC and OpenJij SQA")
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else ([32] if args.quick else [64, 96, 128])
     instances = args.instances or (2 if args.quick else 3)
@@ -173,14 +174,14 @@ def main() -> None:
                 ratios.append(min(others) / row[name]["tts99_s"])
         summary[name] = ratios
         text = ", ".join(f"{r:.2f}" for r in ratios)
-        print(f"  {name:<16} {text}  (geometric mean {np.exp(np.mean(np.log(ratios))):.2f})" if ratios else
-              f"  {name:<16} -")
+        finite = [r for r in ratios if 0 < r < np.inf]
+        print(f"  {name:<16} {text}  (geometric mean {np.exp(np.mean(np.log(finite))):.2f})" if finite else
+              f"  {name:<16} {text or '-'}")
     results["ratio_best_reference_over_ours"] = summary
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                   "tts_cpu_quick.json" if args.quick else "tts_cpu.json")
-    with open(out, "w") as f:
-        json.dump(results, f, indent=1, default=float)
-    print(f"-> {out}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=float)
+        print(f"-> {args.json}")
 
 
 if __name__ == "__main__":

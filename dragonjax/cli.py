@@ -415,7 +415,8 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-BENCH_SUITES = {"classical": "bench_classical.py", "quantum": "bench_quantum.py", "device": "bench_device.py"}
+BENCH_SUITES = {"classical": "bench_classical.py", "quantum": "bench_quantum.py", "device": "bench_device.py",
+                "tts": "bench_tts.py"}
 
 
 def benchmarks_folder():
@@ -684,7 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layered problems; meant for a GPU). Needs the dev extra (dwave-samplers, openjij). "
                                    "Figures recorded in benchmarks/RESULTS.md.")
     p.add_argument("--suite", type=_suites, default=["classical", "quantum"],
-                   help="comma-separated: classical, quantum, device (default classical,quantum)")
+                   help="comma-separated: classical, quantum, device, tts (default classical,quantum; tts: time to "
+                        "solution on planted instances, about 30 min)")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test, about 30 s on 2 cores)")
     p.add_argument("--gpu", action="store_true", help="add the 1024x1024 layered figure to the classical suite")
     p.add_argument("--out", help="write config.json (provenance) and one JSON of results per suite here")
