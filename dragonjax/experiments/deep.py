@@ -16,10 +16,11 @@ and couplings, and the number of sampler calls):
 
 The diagnosis (``--alignment``, :func:`gradient_alignment`): per weight matrix W_l, the cosine between the update
 the annealer-assisted rule would make (the contrastive gradient, :meth:`AnnealerTrainer.update_gradient`) and the
-gradient of the cross-entropy of the same weights read as a straight-through sign network (identity derivative
-of sign: Bengio et al.'s straight-through estimator), over mini-batches of digits, for the whole network, for
-each one-layer window, and for a one-hidden-layer network that trains well (the positive control); a random
-direction gives 0 ± 1/sqrt(size of W_l) (the null).
+gradient that straight-through backprop follows on the same weights (:func:`ste_gradient`: the loss of
+``BackpropTrainer(activation="sign")``, which trains this deep net -- the known answer, trained beside it), over
+mini-batches of digits, for the whole network, for each one-layer window, and for a one-hidden-layer network that
+trains well (the positive control); a random direction gives 0 ± 1/sqrt(size of W_l) (the null); and the test
+accuracy of each trained state read three ways (deterministic pass, annealed whole, one-layer windows).
 
 Error bars: standard errors over the seeds (the independent unit).
 """
@@ -38,30 +39,27 @@ QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "epoc
 
 
 ALIGNMENT = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "batches": 8, "batch_size": 32,
-             "train_epochs": 2, "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
+             "train_epochs": 8, "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
 
 
 def ste_gradient(net, params: dict, x, y) -> dict:
-    """Gradient of the mean softmax cross-entropy of the network read as a feed-forward sign network -- hidden
-    layers s_l = sign(s_(l-1) W_l + b_l), class scores the summed pre-activations of each class's output spins --
-    with the straight-through estimator (d sign(a) / da taken as 1), with respect to the Ising network's
-    ``params``: what backprop would change."""
+    """Gradient, with respect to the Ising network's ``params``, of the loss that
+    ``BackpropTrainer(net, activation="sign")`` minimises: the mean softmax cross-entropy of the feed-forward sign
+    network (hidden layers s_l = sign(s_(l-1) W_l + b_l) with the straight-through hard-tanh derivative; class
+    scores the mean pre-activation of each class's output spins). That trainer learns the deep net of this study
+    (test accuracy 0.92 after 8 epochs), so this is a direction that is known to train it."""
     import jax
     import jax.numpy as jnp
     import optax
 
-    @jax.custom_jvp
-    def sign(a):
-        return jnp.where(a >= 0, 1.0, -1.0)
-
-    sign.defjvp(lambda primals, tangents: (sign(primals[0]), tangents[0]))
+    from ..train.backprop import sign_ste
 
     def loss(p):
         s = jnp.asarray(x, jnp.float32)
         for l, (W, b) in enumerate(zip(p["weights"], p["biases"])):
             a = jnp.dot(s, W, precision="highest") + b
-            s = sign(a) if l < net.num_layers - 1 else a
-        logits = s.reshape(s.shape[:-1] + (net.num_classes, net.spins_per_class)).sum(-1)
+            s = sign_ste(a) if l < net.num_layers - 1 else a
+        logits = s.reshape(s.shape[:-1] + (net.num_classes, net.spins_per_class)).mean(-1)
         return optax.softmax_cross_entropy_with_integer_labels(logits, jnp.asarray(y)).mean()
 
     return jax.grad(loss)(params)
@@ -88,7 +86,7 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
 
     from .. import data
     from ..nn import IsingNetwork
-    from ..train import AnnealerTrainer
+    from ..train import AnnealerTrainer, BackpropTrainer
 
     settings = {**ALIGNMENT, **(settings or {})}
     ds = data.digits().centered()
@@ -103,6 +101,10 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                    for _ in range(settings["batches"])]
         for net_name, sizes in nets.items():
             net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+            if settings["train_epochs"]:  # the known answer: the reference gradient, followed, trains this net
+                _, history = BackpropTrainer(net, activation="sign", seed=seed).fit(ds, settings["train_epochs"])
+                per_seed.setdefault(f"{net_name}, straight-through backprop, test accuracy", []).append(
+                    {"deterministic pass": history[-1]["test_accuracy"]})
             whole = AnnealerTrainer(net, seed=seed, **options)
             state = whole.init(seed)
             windowed = (AnnealerTrainer(net, seed=seed, active_layers=1, max_variables=settings["max_variables"],
@@ -114,6 +116,16 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                     snapshots["trained by windows"], _ = windowed.fit(ds, settings["train_epochs"],
                                                                       state=windowed.init(seed))
             for snap, st in snapshots.items():
+                forward = net.decode(net.layers(net.forward_pass(st.params, ds.x_test))[-1])
+                accuracy = {"deterministic pass": float(np.mean(np.asarray(forward) == ds.y_test)),
+                            "annealed whole": whole.evaluate(st.params, ds.x_test, ds.y_test, hyper=st.hyper)}
+                if windowed is not None:
+                    accuracy["one-layer windows"] = windowed.evaluate(st.params, ds.x_test, ds.y_test, hyper=st.hyper)
+                per_seed.setdefault(f"{net_name}, {snap}, test accuracy", []).append(accuracy)
+                hidden = net.layers(net.forward_pass(st.params, ds.x_test))[:-1]  # is the input still seen?
+                per_seed.setdefault(f"{net_name}, {snap}, distinct codes", []).append(
+                    {f"layer {l + 1}": len({row.tobytes() for row in np.asarray(h, np.int8)})
+                     for l, h in enumerate(hidden)})
                 rows: dict = {}
                 for b, index in enumerate(batches):
                     x, y = ds.x_train[index], ds.y_train[index]
@@ -131,8 +143,17 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                      for name, cos in rows.items()})
                 if progress:
                     print(f"seed {seed}, {net_name}, {snap}: done ({time.perf_counter() - start:.0f} s)", flush=True)
-    summary = {}
+    summary, accuracy, codes = {}, {}, {}
     for case, seeds in per_seed.items():
+        if case.endswith("distinct codes"):
+            codes[case[:-len(", distinct codes")]] = {k: [s[k] for s in seeds] for k in seeds[0]}
+            continue
+        if case.endswith("test accuracy"):
+            values = {k: np.array([s[k] for s in seeds]) for k in seeds[0]}
+            accuracy[case[:-len(", test accuracy")]] = {
+                k: {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None}
+                for k, v in values.items()}
+            continue
         summary[case] = {}
         for name in seeds[0]:
             layers = []
@@ -144,14 +165,22 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
             summary[case][name] = layers
     sizes = [ds.num_inputs, *settings["hidden"], ds.num_classes * settings["spins_per_class"]]
     null = [1.0 / np.sqrt(a * b) for a, b in zip(sizes[:-1], sizes[1:])]
-    return {"settings": settings, "cosines": summary, "per_seed": per_seed, "null_sd": null,
-            "study_seconds": time.perf_counter() - start}
+    return {"settings": settings, "cosines": summary, "test_accuracy": accuracy, "distinct_codes": codes,
+            "test_inputs": len(ds.y_test), "per_seed": per_seed,
+            "null_sd": null, "study_seconds": time.perf_counter() - start}
 
 
 def describe_alignment(result: dict) -> list[str]:
     """A line per (network, snapshot, update): the cosine with the straight-through gradient per weight matrix,
     mean ± s.e. over seeds ('-' where the update leaves that matrix unchanged)."""
     lines = [f"null (random direction): ± {', '.join(f'{v:.3f}' for v in result['null_sd'])} per W_l"]
+    for case, modes in result.get("test_accuracy", {}).items():
+        cells = [f"{mode} {a['mean']:.3f}" + (f" ± {a['se']:.3f}" if a["se"] is not None else "")
+                 for mode, a in modes.items()]
+        lines.append(f"{case}: test accuracy " + ", ".join(cells))
+    for case, layers in result.get("distinct_codes", {}).items():
+        lines.append(f"{case}: distinct deterministic-pass codes over {result['test_inputs']} test inputs, per seed: "
+                     + "; ".join(f"{layer} {values}" for layer, values in layers.items()))
     for case, rows in result["cosines"].items():
         for name, layers in rows.items():
             cells = ["-" if c is None else f"{c['mean']:+.3f} ± {c['se']:.3f}" if c["se"] is not None
