@@ -209,7 +209,7 @@ def sequential_delayed(model: IsingModel, spins_t: jax.Array, fields_t: jax.Arra
     spin i over the whole batch from its current value and field. Spins are visited in blocks of ``block``:
     inside a block only the block's own fields follow each change (a column of the block's slice of J), and the
     fields of all N spins are brought up to date once per block by one product ``J[:, block] @ ds_block``
-    (delayed updates). Used by the dense sweep and by PIQMC's worldline cluster move. Returns the new spins."""
+    (delayed updates). The dense sweep's engine. Returns the new spins."""
     n = spins_t.shape[0]
     column = (slice(None),) + (None,) * (spins_t.ndim - 1)  # a column of J_bb against the batch axes
 
