@@ -28,8 +28,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ..nn import IsingNetwork
 
 __all__ = ["QUICK", "ALIGNMENT", "run_deep", "describe", "ste_gradient", "gradient_alignment",
            "describe_alignment"]
@@ -42,7 +47,7 @@ ALIGNMENT = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "
              "train_epochs": 8, "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
 
 
-def ste_gradient(net, params: dict, x, y) -> dict:
+def ste_gradient(net: IsingNetwork, params: dict, x: npt.ArrayLike, y: npt.ArrayLike) -> dict:
     """Gradient, with respect to the Ising network's ``params``, of the loss that
     ``BackpropTrainer(net, activation="sign")`` minimises: the mean softmax cross-entropy of the feed-forward sign
     network (hidden layers s_l = sign(s_(l-1) W_l + b_l) with the straight-through hard-tanh derivative; class
