@@ -134,20 +134,22 @@ class IsingNetwork:
         """Gradient of the contrastive loss  mean_b [E(correct_b) - sum_k w_bk E(negative_bk)]  with respect to
         ``params`` -- the contrastive Hebbian rule, dE/dW_l = -s_l s_{l+1}^T, dE/db_l = -s_l -- written out so
         that it is exact where it should vanish: each example's difference of outer products is formed
-        elementwise, and the batch is summed in a fixed pairwise order (:func:`fixed_order_sum`). With
-        ``jax.grad`` the batch sum's order follows the compiled program (batched in an ensemble, split over
-        devices), and Adam turns the rounding residue of exactly cancelling terms into steps of size lr.
-        ``x`` (B, num_inputs), ``correct`` (B, num_free), ``negatives`` (B, M, num_free), ``weights`` (B, M);
-        ``mask`` (B,) of 0/1 leaves out padding examples (the mean is then over the others)."""
+        elementwise, negative by negative (so a layer the phases share -- below a window -- gets exactly 0 even
+        though the weights sum to 1 only up to rounding), and the batch is summed in a fixed pairwise order
+        (:func:`fixed_order_sum`). With ``jax.grad`` the batch sum's order follows the compiled program (batched
+        in an ensemble, split over devices), and Adam turns the rounding residue of exactly cancelling terms
+        into steps of size lr. ``x`` (B, num_inputs), ``correct`` (B, num_free), ``negatives`` (B, M, num_free),
+        ``weights`` (B, M); ``mask`` (B,) of 0/1 leaves out padding examples (the mean is then over the others)."""
         c_layers = [jnp.asarray(x, correct.dtype)] + self.layers(correct)
         n_layers = [jnp.broadcast_to(jnp.asarray(x, correct.dtype)[:, None, :], negatives.shape[:2] + (x.shape[-1],))]
         n_layers += self.layers(negatives)
         batch = x.shape[0]
 
-        def contrast(term):  # term(layers, k) for the correct state minus the weighted negatives, per example
-            out = -term(c_layers, None)
+        def contrast(term):  # sum_k w_k [term(negative_k) - term(correct)] per example: exactly 0 where they agree
+            correct_term = term(c_layers, None)
+            out = jnp.zeros_like(correct_term)
             for k in range(negatives.shape[1]):
-                out = out + weights[:, k].reshape((batch,) + (1,) * (out.ndim - 1)) * term(n_layers, k)
+                out = out + weights[:, k].reshape((batch,) + (1,) * (out.ndim - 1)) * (term(n_layers, k) - correct_term)
             if mask is None:
                 return fixed_order_sum(out) / batch
             return fixed_order_sum(out * mask.reshape((batch,) + (1,) * (out.ndim - 1))) / jnp.sum(mask)

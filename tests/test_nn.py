@@ -106,7 +106,8 @@ def test_bad_network_inputs(net_and_params):
 
 def test_contrastive_gradient_is_jax_grad_of_the_loss_and_order_free():
     """The written-out contrastive Hebbian rule equals jax.grad of mean[E(correct) - sum_k w_k E(neg_k)]; its
-    batch sum does not depend on batching: a vmapped call gives the same bits as the single call."""
+    batch sum does not depend on batching: a vmapped call gives the same bits as the single call; a layer the
+    correct state and the negatives share gets exactly zero gradient."""
     import jax
     import jax.numpy as jnp
 
@@ -132,3 +133,11 @@ def test_contrastive_gradient_is_jax_grad_of_the_loss_and_order_free():
     for a, b in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(got)):
         np.testing.assert_array_equal(a[2], b)
     np.testing.assert_array_equal(fixed_order_sum(jnp.arange(5.0)), 10.0)
+    # negatives that share the correct state's first hidden layer (a window above it), with weights that sum to
+    # 1 only up to float32 rounding: the gradient of W1 and b1 is exactly 0, not the rounding residue
+    shared = negatives.at[:, :, :7].set(correct[:, None, :7])
+    uneven = jnp.asarray(np.tile([0.5 - 2.0**-24, 0.25, 0.25], (6, 1)), jnp.float32)
+    assert np.all(np.asarray(jnp.sum(uneven, 1)) != 1.0)
+    g = net.contrastive_gradient(params, x, correct, shared, uneven)
+    assert not np.any(np.asarray(g["weights"][0])) and not np.any(np.asarray(g["biases"][0]))
+    assert np.any(np.asarray(g["weights"][1]))

@@ -370,7 +370,8 @@ def test_layerwise_training_keeps_each_stage_within_max_variables_and_its_first_
 
 def test_update_gradient_is_the_step_and_the_straight_through_reference_is_a_gradient():
     """update_gradient returns what step hands the optimiser (with plain SGD, the step moves the weights by
-    -lr times it, window by window); ste_gradient of a net without hidden layers (smooth) is its exact gradient."""
+    -lr times it, window by window; exactly 0 on the weights below the window); ste_gradient of a net without
+    hidden layers (smooth) is its exact gradient."""
     import optax
 
     from dragonjax.experiments.deep import _cosines, ste_gradient
@@ -382,8 +383,10 @@ def test_update_gradient_is_the_step_and_the_straight_through_reference_is_a_gra
                                   batch_size=8, **windows)
         state = trainer.init(0)
         x, y = ds.x_train[:8], ds.y_train[:8]
-        for _ in range(len(trainer.windows)):
+        for w in range(len(trainer.windows)):
             grads = trainer.update_gradient(state, x, y)
+            for l in range(1, min(trainer.windows[w])):  # weights into a layer below the window: exactly unchanged
+                assert not np.any(np.asarray(grads["weights"][l - 1])), (trainer.windows[w], l)
             after, _ = trainer.step(state, x, y)
             for before, moved, g in zip(state.params["weights"], after.params["weights"], grads["weights"]):
                 np.testing.assert_allclose(np.asarray(moved) - np.asarray(before), -0.1 * np.asarray(g), atol=1e-6)
