@@ -19,7 +19,9 @@ the annealer-assisted rule would make (the contrastive gradient, :meth:`Annealer
 gradient that straight-through backprop follows on the same weights (:func:`ste_gradient`: the loss of
 ``BackpropTrainer(activation="sign")``, which trains this deep net -- the known answer, trained beside it), over
 mini-batches of digits, for the whole network, for each one-layer window, and for a one-hidden-layer network that
-trains well (the positive control); a random direction gives 0 ± 1/sqrt(size of W_l) (the null); and the test
+trains well (the positive control); a random direction gives 0 ± 1/sqrt(size of W_l) (the isotropic null), and
+the same update computed with the mini-batch's labels shuffled, against the reference of the true labels, is the
+label-free null (the alignment the rule's structure gives without label information); and the test
 accuracy of each trained state read three ways (deterministic pass, annealed whole, one-layer windows).
 
 Error bars: standard errors over the seeds (the independent unit).
@@ -36,7 +38,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "run_deep", "describe", "ste_gradient", "gradient_alignment",
+__all__ = ["QUICK", "ALIGNMENT", "run_deep", "describe", "ste_gradient", "gradient_alignment", "label_pairing",
            "describe_alignment"]
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "epochs": 8, "epochs_per_layer": 4,
@@ -85,8 +87,9 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
     gradient (see the module docstring), for the deep network annealed whole, for each one-layer window of the
     same weights, and for the one-hidden-layer network (positive control), at initialisation, after
     ``train_epochs`` epochs of whole-network training and (deep network) after as many epochs of window
-    training. Per seed the cosines are averaged over ``batches`` mini-batches of the training set; means and
-    standard errors are over seeds."""
+    training; each update also with the mini-batch's labels shuffled (rows ending ", shuffled labels": the
+    label-free null). Per seed the cosines are averaged over ``batches`` mini-batches of the training set; means
+    and standard errors are over seeds."""
     import jax
 
     from .. import data
@@ -134,14 +137,17 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                 rows: dict = {}
                 for b, index in enumerate(batches):
                     x, y = ds.x_train[index], ds.y_train[index]
+                    shuffled = y[np.random.default_rng([seed, b]).permutation(len(y))]  # the label-free null
                     reference = ste_gradient(net, st.params, x, y)
                     keyed = st._replace(key=jax.random.fold_in(st.key, b))
-                    rows.setdefault("whole", []).append(_cosines(whole.update_gradient(keyed, x, y), reference))
-                    if windowed is not None:
-                        w_state = windowed.init(seed)._replace(params=st.params, key=keyed.key)
-                        for i, window in enumerate(windowed.windows):
-                            rows.setdefault(f"window {list(window)}", []).append(
-                                _cosines(windowed.update_gradient(w_state, x, y, i), reference))
+                    for labels, tag in ((y, ""), (shuffled, ", shuffled labels")):
+                        rows.setdefault("whole" + tag, []).append(
+                            _cosines(whole.update_gradient(keyed, x, labels), reference))
+                        if windowed is not None:
+                            w_state = windowed.init(seed)._replace(params=st.params, key=keyed.key)
+                            for i, window in enumerate(windowed.windows):
+                                rows.setdefault(f"window {list(window)}{tag}", []).append(
+                                    _cosines(windowed.update_gradient(w_state, x, labels, i), reference))
                 per_seed.setdefault(f"{net_name}, {snap}", []).append(
                     {name: [None if all(r[l] is None for r in cos) else
                             float(np.mean([r[l] for r in cos if r[l] is not None])) for l in range(net.num_layers)]
@@ -175,6 +181,36 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
             "null_sd": null, "study_seconds": time.perf_counter() - start}
 
 
+def label_pairing(result: dict) -> dict:
+    """The part of each cosine that depends on which input carries which label: per (network, snapshot, update)
+    and weight matrix, the cosine with the true labels minus the cosine with the labels shuffled within the
+    mini-batch (same batch, same key, same reference), paired seed by seed; mean ± s.e. over the seeds (None
+    where the update leaves that matrix unchanged). Shuffling keeps the batch's label histogram, so an update
+    that sees only the histogram -- as it must once a layer maps every input to the same code -- gives 0."""
+    out: dict = {}
+    for case, seeds in result["per_seed"].items():
+        if not isinstance(seeds[0], dict) or not any(k.endswith(", shuffled labels") for k in seeds[0]):
+            continue
+        for name in seeds[0]:
+            null = f"{name}, shuffled labels"
+            if null not in seeds[0]:
+                continue
+            cells = []
+            for l in range(len(seeds[0][name])):
+                d = np.array([s[name][l] - s[null][l] for s in seeds if s[name][l] is not None], float)
+                cells.append(None if d.size == 0 else
+                             {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(d.size))
+                              if d.size > 1 else None, "seeds": int(d.size)})
+            out.setdefault(case, {})[name] = cells
+    return out
+
+
+def _cell(c: dict | None) -> str:
+    if c is None:
+        return "-"
+    return f"{c['mean']:+.3f} ± {c['se']:.3f}" if c["se"] is not None else f"{c['mean']:+.3f}"
+
+
 def describe_alignment(result: dict) -> list[str]:
     """A line per (network, snapshot, update): the cosine with the straight-through gradient per weight matrix,
     mean ± s.e. over seeds ('-' where the update leaves that matrix unchanged)."""
@@ -188,9 +224,11 @@ def describe_alignment(result: dict) -> list[str]:
                      + "; ".join(f"{layer} {values}" for layer, values in layers.items()))
     for case, rows in result["cosines"].items():
         for name, layers in rows.items():
-            cells = ["-" if c is None else f"{c['mean']:+.3f} ± {c['se']:.3f}" if c["se"] is not None
-                     else f"{c['mean']:+.3f}" for c in layers]
-            lines.append(f"{case}, {name}: " + " | ".join(f"W{l + 1} {c}" for l, c in enumerate(cells)))
+            lines.append(f"{case}, {name}: " + " | ".join(f"W{l + 1} {_cell(c)}" for l, c in enumerate(layers)))
+    for case, rows in label_pairing(result).items():
+        for name, layers in rows.items():
+            lines.append(f"{case}, {name}, true minus shuffled labels (paired by seed): "
+                         + " | ".join(f"W{l + 1} {_cell(c)}" for l, c in enumerate(layers)))
     return lines
 
 
