@@ -216,6 +216,7 @@ print(json.dumps({"devices": jax.device_count(), "history": m["history"], "train
 """
 
 
+@pytest.mark.slow
 def test_training_batches_sharded_over_four_devices_match_one_device():
     """The examples of a batch (one network) or the members of an ensemble (four networks) are split over 4
     devices: the same states are sampled (identical wrong-label counts and accuracies); the losses agree to

@@ -7,7 +7,11 @@ and couplings, and the number of sampler calls):
 - ``whole``: :class:`~dragonjax.train.AnnealerTrainer` on the whole network (initial weight scale 2: with 1 the
   deep layers start too weak for the anneal's cold end);
 - ``window 1``: the same trainer with ``active_layers=1`` (the window slides over the layers; the layers below at
-  the deterministic pass, those above relaxed top-down in both phases), within ``max_variables``;
+  the deterministic pass, those above relaxed top-down in both phases; the output clamped to the target in the
+  nudged phase), within ``max_variables``;
+- ``window 1, weak nudge``: the same with the weak nudge ``weak_nudge`` = beta propagated to the window's upper
+  boundary (equilibrium propagation's local form: the nudged output is sign(its field + beta t(y)), relaxed
+  top-down; the output window gets the field beta t(y) inside its problem);
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``.
 
@@ -38,11 +42,14 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "run_deep", "describe", "ste_gradient", "gradient_alignment", "label_pairing",
+__all__ = ["QUICK", "ALIGNMENT", "VARIANTS", "run_deep", "describe", "ste_gradient", "gradient_alignment",
+           "label_pairing", "shuffle_floor",
            "describe_alignment"]
 
-QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "epochs": 8, "epochs_per_layer": 4,
-         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
+QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 8, "epochs_per_layer": 4,
+         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0}
+VARIANTS = ("whole", "window 1", "window 1, weak nudge", "greedy")
+SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
 ALIGNMENT = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "batches": 8, "batch_size": 32,
@@ -88,8 +95,10 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
     same weights, and for the one-hidden-layer network (positive control), at initialisation, after
     ``train_epochs`` epochs of whole-network training and (deep network) after as many epochs of window
     training; each update also with the mini-batch's labels shuffled (rows ending ", shuffled labels": the
-    label-free null). Per seed the cosines are averaged over ``batches`` mini-batches of the training set; means
-    and standard errors are over seeds."""
+    label-free null) and shuffled again independently (", reshuffled labels": the null's noise floor); the row
+    "reference" is the cosine between the reference with shuffled and with true labels (how much of the
+    reference itself is label-histogram). Per seed the cosines are averaged over ``batches`` mini-batches of the
+    training set; means and standard errors are over seeds."""
     import jax
 
     from .. import data
@@ -137,10 +146,13 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                 rows: dict = {}
                 for b, index in enumerate(batches):
                     x, y = ds.x_train[index], ds.y_train[index]
-                    shuffled = y[np.random.default_rng([seed, b]).permutation(len(y))]  # the label-free null
+                    shuffled, reshuffled = (y[np.random.default_rng([seed, b, k]).permutation(len(y))]
+                                            for k in (0, 1))  # the label-free null, and a second draw of it
                     reference = ste_gradient(net, st.params, x, y)
+                    rows.setdefault("reference", []).append(
+                        _cosines(ste_gradient(net, st.params, x, shuffled), reference))
                     keyed = st._replace(key=jax.random.fold_in(st.key, b))
-                    for labels, tag in ((y, ""), (shuffled, ", shuffled labels")):
+                    for labels, tag in ((y, ""), (shuffled, SHUFFLED), (reshuffled, RESHUFFLED)):
                         rows.setdefault("whole" + tag, []).append(
                             _cosines(whole.update_gradient(keyed, x, labels), reference))
                         if windowed is not None:
@@ -181,23 +193,21 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
             "null_sd": null, "study_seconds": time.perf_counter() - start}
 
 
-def label_pairing(result: dict) -> dict:
-    """The part of each cosine that depends on which input carries which label: per (network, snapshot, update)
-    and weight matrix, the cosine with the true labels minus the cosine with the labels shuffled within the
-    mini-batch (same batch, same key, same reference), paired seed by seed; mean ± s.e. over the seeds (None
-    where the update leaves that matrix unchanged). Shuffling keeps the batch's label histogram, so an update
-    that sees only the histogram -- as it must once a layer maps every input to the same code -- gives 0."""
+def _paired(result: dict, tag: str, null: str) -> dict:
+    """Per (network, snapshot, update) and weight matrix: the cosine of the rows ``name + tag`` minus those of
+    ``name + null``, paired seed by seed; mean ± s.e. over the seeds (None where the update leaves that matrix
+    unchanged in every seed; ``seeds`` counts those where it does not)."""
     out: dict = {}
     for case, seeds in result["per_seed"].items():
-        if not isinstance(seeds[0], dict) or not any(k.endswith(", shuffled labels") for k in seeds[0]):
+        if not isinstance(seeds[0], dict) or not any(k.endswith(null) for k in seeds[0]):
             continue
         for name in seeds[0]:
-            null = f"{name}, shuffled labels"
-            if null not in seeds[0]:
+            if name + null not in seeds[0] or name.endswith((SHUFFLED, RESHUFFLED)) or name + tag not in seeds[0]:
                 continue
             cells = []
             for l in range(len(seeds[0][name])):
-                d = np.array([s[name][l] - s[null][l] for s in seeds if s[name][l] is not None], float)
+                d = np.array([s[name + tag][l] - s[name + null][l] for s in seeds if s[name + tag][l] is not None],
+                             float)
                 cells.append(None if d.size == 0 else
                              {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(d.size))
                               if d.size > 1 else None, "seeds": int(d.size)})
@@ -205,16 +215,36 @@ def label_pairing(result: dict) -> dict:
     return out
 
 
-def _cell(c: dict | None) -> str:
+def label_pairing(result: dict) -> dict:
+    """The change in each cosine when the labels are shuffled within the mini-batch: per (network, snapshot,
+    update) and weight matrix, the cosine with the true labels minus that with the shuffled labels (same batch,
+    same key, same reference), paired seed by seed; mean ± s.e. over the seeds (None where the update leaves
+    that matrix unchanged). Shuffling keeps the batch's label histogram, so an update whose dependence on the
+    labels factorises (no input-label interaction) gives 0. About 1/num_classes of the labels land on their own
+    class, so the change slightly understates the label dependence. Its noise floor is :func:`shuffle_floor`."""
+    return _paired(result, "", SHUFFLED)
+
+
+def shuffle_floor(result: dict) -> dict:
+    """The null of :func:`label_pairing`: the same difference between two independent shuffles of the labels
+    (second minus first), which must be 0 within its error bars."""
+    return _paired(result, RESHUFFLED, SHUFFLED)
+
+
+def _cell(c: dict | None, seeds: int) -> str:
+    """A mean ± s.e. cell; '-' where the update leaves the matrix unchanged; (n = k) where only k of the
+    ``seeds`` contribute (the update vanished in the others)."""
     if c is None:
         return "-"
-    return f"{c['mean']:+.3f} ± {c['se']:.3f}" if c["se"] is not None else f"{c['mean']:+.3f}"
+    text = f"{c['mean']:+.3f}" + (f" ± {c['se']:.3f}" if c["se"] is not None else "")
+    return text + (f" (n = {c['seeds']})" if c.get("seeds", seeds) < seeds else "")
 
 
 def describe_alignment(result: dict) -> list[str]:
     """A line per (network, snapshot, update): the cosine with the straight-through gradient per weight matrix,
     mean ± s.e. over seeds ('-' where the update leaves that matrix unchanged)."""
     lines = [f"null (random direction): ± {', '.join(f'{v:.3f}' for v in result['null_sd'])} per W_l"]
+    seeds = len(result["settings"]["seeds"])
     for case, modes in result.get("test_accuracy", {}).items():
         cells = [f"{mode} {a['mean']:.3f}" + (f" ± {a['se']:.3f}" if a["se"] is not None else "")
                  for mode, a in modes.items()]
@@ -224,11 +254,14 @@ def describe_alignment(result: dict) -> list[str]:
                      + "; ".join(f"{layer} {values}" for layer, values in layers.items()))
     for case, rows in result["cosines"].items():
         for name, layers in rows.items():
-            lines.append(f"{case}, {name}: " + " | ".join(f"W{l + 1} {_cell(c)}" for l, c in enumerate(layers)))
-    for case, rows in label_pairing(result).items():
-        for name, layers in rows.items():
-            lines.append(f"{case}, {name}, true minus shuffled labels (paired by seed): "
-                         + " | ".join(f"W{l + 1} {_cell(c)}" for l, c in enumerate(layers)))
+            cells = " | ".join(f"W{l + 1} {_cell(c, seeds)}" for l, c in enumerate(layers))
+            lines.append(f"{case}, {name}: {cells}")
+    for what, table in (("true minus shuffled labels", label_pairing(result)),
+                        ("second shuffle minus first (the floor)", shuffle_floor(result))):
+        for case, rows in table.items():
+            for name, layers in rows.items():
+                lines.append(f"{case}, {name}, {what} (paired by seed): "
+                             + " | ".join(f"W{l + 1} {_cell(c, seeds)}" for l, c in enumerate(layers)))
     return lines
 
 
@@ -245,7 +278,9 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
                                      max_variables=settings["max_variables"], **options)
     else:
         net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
-        window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name == "window 1" else {}
+        window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name.startswith("window") else {}
+        if name == "window 1, weak nudge":
+            window["nudge"] = settings["weak_nudge"]
         _, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
     return {"test_accuracy": [h["test_accuracy"] for h in history],
             "largest_subproblem": max(h["largest_subproblem"] for h in history),
@@ -263,7 +298,7 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
     ds = data.digits().centered()
     start = time.perf_counter()
     results = {}
-    for name in ("whole", "window 1", "greedy"):
+    for name in VARIANTS:
         per_seed = [_variant(name, settings, seed, ds) for seed in settings["seeds"]]
         final = np.array([r["test_accuracy"][-1] for r in per_seed])
         results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),

@@ -130,7 +130,10 @@ class AnnealerTrainer:
         learning_rate: peak Adam learning rate (cosine-decayed over the run, or constant with
             ``lr_schedule="constant"``) unless ``optimizer`` (any optax transformation) is given.
         num_reads: R states per example and phase; ``num_negatives``: M lowest distinct free states examined.
-        nudge: "strong" (clamped output) or a positive float (weak nudge strength).
+        nudge: "strong" (clamped output) or a positive float beta (weak nudge: the field beta t(y) on the output
+            spins; for a window without the output, equilibrium propagation's local form -- the nudged output is
+            sign(its field from below + beta t(y)), relaxed top-down to the window's upper boundary, and the
+            window is sampled against that boundary; :meth:`_outside`).
         weighting: "uniform" or "boltzmann" weights over the wrong-label states among the M.
         boltzmann_beta: beta of the Boltzmann weights; default the sampler's final beta (the cold end of
             ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
@@ -195,9 +198,6 @@ class AnnealerTrainer:
             raise ProblemError("Boltzmann weights need an absolute final beta; use beta_units='absolute'")
         self.beta_range = self.sample.beta_range
         self.windows = self._windows(active_layers, max_variables)
-        if nudge != "strong" and any(self.net.num_layers not in w for w in self.windows):
-            raise ProblemError("a weak nudge acts on a free output layer, but some active windows exclude the output; "
-                               "use the strong nudge with active_layers")
         self._sweeps = self._pattern_sweeps()
         self.step = compiled(self, "step", lambda: jax.jit(self._step)) if self.jittable else self._step
         self._predict = (compiled(self, "predict", lambda: jax.jit(self._predict_fn)) if self.jittable
@@ -335,23 +335,29 @@ class AnnealerTrainer:
         states, energies = self.sample(key, *problem, self.num_reads, sweep=self._sweeps.get(free), **extra)
         return net.stitch(states, window, fixed), energies
 
-    def _outside(self, params, x, window, target=None):
+    def _outside(self, params, x, window, target=None, nudge=None):
         """The layers outside the window, held fixed while it is sampled. Below the window: the
         deterministic pass. Above it: relaxed top-down from the output (each layer set to the sign of its
         local field from its two neighbours, i.e. its conditional ground state), the output being the pass's
-        own (free phase) or clamped to ``target`` = t(y) (nudged phase; then held even inside the window).
-        Both phases are built alike, so their contrast comes from the output alone: relaxing only the nudged
-        phase would add the top-down field of the target code's common mode (mostly -1) to every example's
-        nudged state, and training would drive the hidden layers to one input-independent state."""
+        own (free phase) or clamped to ``target`` = t(y) (nudged phase; then held even inside the window) or,
+        with a weak ``nudge`` beta (a window without the output), the pass's output nudged: sign(its field from
+        the pass + beta t(y)), which differs from the free output only on spins whose field is weaker than
+        beta. Both phases are built alike, so their contrast comes from the output alone: relaxing only the
+        nudged phase would add the top-down field of the target code's common mode (mostly -1) to every
+        example's nudged state, and training would drive the hidden layers to one input-independent state."""
         net = self.net
         layers = net.layers(net.forward_pass(params, x))
-        if target is not None:
+        if target is not None and nudge is not None:
+            below = layers[-2] if net.num_layers >= 2 else x
+            field = jnp.dot(below, params["weights"][-1], precision="highest") + params["biases"][-1]
+            layers[-1] = jnp.where(field + nudge * target >= 0, 1.0, -1.0)
+        elif target is not None:
             layers[-1] = target
         for l in range(net.num_layers - 1, max(window), -1):  # layer indices 1..L; list index l - 1
             field = jnp.dot(layers[l - 2] if l >= 2 else x, params["weights"][l - 1], precision="highest")
             field = field + jnp.dot(layers[l], params["weights"][l].T, precision="highest") + params["biases"][l - 1]
             layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
-        clamped = {net.num_layers} if target is not None else set()
+        clamped = {net.num_layers} if target is not None and nudge is None else set()
         return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l in clamped}
 
     def _phases(self, window, k_free, k_nudge, state, x, y):
@@ -363,8 +369,11 @@ class AnnealerTrainer:
         if self.nudge == "strong":
             clamped = self._outside(params, x, window, target)
             nudged, nudged_e = self._relax(k_nudge, params, x, window, clamped, hyper)
-        else:
+        elif self.net.num_layers in window:  # the weak nudge acts on the output inside the sampled problem
             nudged, nudged_e = self._relax(k_nudge, params, x, window, fixed, hyper, hyper["nudge"], target)
+        else:  # the weak nudge propagated to the window's upper boundary (equilibrium propagation, local form)
+            boundary = self._outside(params, x, window, target, hyper["nudge"])
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, boundary, hyper)
         return states, energies, nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
 
     # -- the step ---------------------------------------------------------------------------------------
