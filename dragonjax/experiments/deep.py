@@ -152,11 +152,12 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                     rows.setdefault("reference", []).append(
                         _cosines(ste_gradient(net, st.params, x, shuffled), reference))
                     keyed = st._replace(key=jax.random.fold_in(st.key, b))
+                    w_state = (None if windowed is None else
+                               windowed.init(seed)._replace(params=st.params, key=keyed.key))
                     for labels, tag in ((y, ""), (shuffled, SHUFFLED), (reshuffled, RESHUFFLED)):
                         rows.setdefault("whole" + tag, []).append(
                             _cosines(whole.update_gradient(keyed, x, labels), reference))
                         if windowed is not None:
-                            w_state = windowed.init(seed)._replace(params=st.params, key=keyed.key)
                             for i, window in enumerate(windowed.windows):
                                 rows.setdefault(f"window {list(window)}{tag}", []).append(
                                     _cosines(windowed.update_gradient(w_state, x, labels, i), reference))
