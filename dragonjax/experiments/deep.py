@@ -12,10 +12,14 @@ and couplings, and the number of sampler calls):
 - ``window 1, weak nudge``: the same with the weak nudge ``weak_nudge`` = beta propagated to the window's upper
   boundary (equilibrium propagation's local form: the nudged output is sign(its field + beta t(y)), relaxed
   top-down; the output window gets the field beta t(y) inside its problem);
+- ``whole, quench`` and ``window 1, quench``: the nudged phase as a zero-temperature quench from the free phase's
+  lowest state with the output clamped (Laydevant et al.'s reverse anneal from the free state, in its
+  zero-temperature limit; the free reads quenched alike; ``nudged_phase="quench"``);
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``.
 
     python -m dragonjax.experiments.deep --out papers/deep
+    python -m dragonjax.experiments.deep --data teacher-student --seeds 0 1 2 --out papers/deep_teacher_student
     python -m dragonjax.experiments.deep --alignment --out papers/deep_alignment
 
 The diagnosis (``--alignment``, :func:`gradient_alignment`): per weight matrix W_l, the cosine between the update
@@ -42,13 +46,15 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "VARIANTS", "run_deep", "describe", "ste_gradient", "gradient_alignment",
-           "label_pairing", "shuffle_floor",
+__all__ = ["QUICK", "ALIGNMENT", "TEACHER_STUDENT", "VARIANTS", "deep_dataset", "run_deep", "describe",
+           "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
            "describe_alignment"]
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 8, "epochs_per_layer": 4,
-         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0}
-VARIANTS = ("whole", "window 1", "window 1, weak nudge", "greedy")
+         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits"}
+TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
+VARIANTS = ("whole", "whole, quench", "window 1", "window 1, weak nudge", "window 1, quench", "greedy",
+            "straight-through backprop")
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
@@ -266,40 +272,71 @@ def describe_alignment(result: dict) -> list[str]:
     return lines
 
 
+def distinct_states(net: IsingNetwork, params: dict, x: npt.ArrayLike) -> list[int]:
+    """How many distinct states each spin layer (hidden layers, then the output) takes over the inputs ``x`` in
+    the deterministic pass: a collapse diagnostic (a layer with one state for every input carries no information
+    about it, and no layer above can recover any; the bound is min(len(x), 2^size))."""
+    layers = net.layers(net.forward_pass(params, np.asarray(x, np.float32)))
+    return [len({row.tobytes() for row in np.asarray(layer, np.int8)}) for layer in layers]
+
+
 def _variant(name: str, settings: dict, seed: int, ds) -> dict:
     from ..nn import IsingNetwork
-    from ..train import AnnealerTrainer, train_layerwise
+    from ..train import AnnealerTrainer, BackpropTrainer, train_layerwise
 
     options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
                "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
     sizes = [ds.num_inputs, *settings["hidden"]]
+    if name == "straight-through backprop":  # the reference: a gradient method that trains this deep net
+        net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+        state, history = BackpropTrainer(net, activation="sign", seed=seed).fit(ds, settings["epochs"])
+        return {"test_accuracy": [h["test_accuracy"] for h in history],
+                "distinct_states": distinct_states(net, state.params, ds.x_test),
+                "largest_subproblem": 0, "largest_subproblem_couplings": 0, "sampler_calls": 0}
     if name == "greedy":
         net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 1.0)
-        _, history = train_layerwise(net, ds, settings["epochs_per_layer"], seed=seed,
-                                     max_variables=settings["max_variables"], **options)
+        params, history = train_layerwise(net, ds, settings["epochs_per_layer"], seed=seed,
+                                          max_variables=settings["max_variables"], **options)
     else:
         net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
         window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name.startswith("window") else {}
         if name == "window 1, weak nudge":
             window["nudge"] = settings["weak_nudge"]
-        _, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
+        if name.endswith("quench"):
+            window["nudged_phase"] = "quench"
+        state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
+        params = state.params
     return {"test_accuracy": [h["test_accuracy"] for h in history],
+            "distinct_states": distinct_states(net, params, ds.x_test),
             "largest_subproblem": max(h["largest_subproblem"] for h in history),
             "largest_subproblem_couplings": max(h["largest_subproblem_couplings"] for h in history),
             "sampler_calls": int(sum(h["sampler_calls"] for h in history))}
 
 
-def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) -> dict:
-    """Train every variant for every seed; write ``out``/results.json (per seed and a summary)."""
+def deep_dataset(name: str):
+    """The study's data: scikit-learn's digits (centred) or the teacher-student task :data:`TEACHER_STUDENT` (64
+    +-1 inputs, 10 classes: the deep net's shape fits both)."""
     from .. import data
+    from ..ising import ProblemError
+
+    if name == "digits":
+        return data.digits().centered()
+    if name == "teacher-student":
+        return data.teacher_student(**TEACHER_STUDENT)
+    raise ProblemError(f"unknown data {name!r}; expected 'digits' or 'teacher-student'")
+
+
+def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) -> dict:
+    """Train every variant (``settings["variants"]``, default :data:`VARIANTS`) for every seed; write
+    ``out``/results.json (per seed and a summary)."""
     from .results import RunDirectory
 
     settings = {**QUICK, **(settings or {})}
     run = RunDirectory(out, {"study": "deep", **settings}, overwrite=overwrite)
-    ds = data.digits().centered()
+    ds = deep_dataset(settings["data"])
     start = time.perf_counter()
     results = {}
-    for name in VARIANTS:
+    for name in settings.get("variants", VARIANTS):
         per_seed = [_variant(name, settings, seed, ds) for seed in settings["seeds"]]
         final = np.array([r["test_accuracy"][-1] for r in per_seed])
         results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
@@ -316,8 +353,11 @@ def describe(summary: dict) -> list[str]:
     lines = []
     for name, r in summary["results"].items():
         finals = ", ".join(f"{s['test_accuracy'][-1]:.3f}" for s in r["per_seed"])
+        distinct = "; ".join("/".join(str(d) for d in s["distinct_states"]) for s in r["per_seed"]
+                             if "distinct_states" in s)
         lines.append(f"{name}: {r['final_mean']:.3f} ± {r['final_se']:.3f} (seeds: {finals}); largest subproblem "
-                     f"{r['largest_subproblem']} spins, {r['largest_subproblem_couplings']} couplings")
+                     f"{r['largest_subproblem']} spins, {r['largest_subproblem_couplings']} couplings"
+                     + (f"; distinct states per layer on the test set: {distinct}" if distinct else ""))
     return lines
 
 
@@ -326,6 +366,9 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--alignment", action="store_true", help="the gradient-alignment diagnosis instead")
+    parser.add_argument("--data", choices=("digits", "teacher-student"), default="digits")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
     args = parser.parse_args()
     if args.alignment:
         from .results import RunDirectory
@@ -335,4 +378,6 @@ if __name__ == "__main__":
         run.finish(result, "results.json")
         print("\n".join(describe_alignment(result)))
     else:
-        print("\n".join(describe(run_deep(args.out, overwrite=args.overwrite))))
+        chosen = {"data": args.data, **({"seeds": args.seeds} if args.seeds else {}),
+                  **({"variants": list(args.variants)} if args.variants else {})}
+        print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))

@@ -50,7 +50,8 @@ from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters,
                    check_schedule_name, compiled, learning_rate_multipliers, scalar_hyper)
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BETA_UNITS", "Negatives", "WEIGHTINGS", "select_negatives"]
+__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BETA_UNITS", "NUDGED_PHASES", "Negatives", "WEIGHTINGS",
+           "select_negatives"]
 
 
 class AnnealerStepInfo(NamedTuple):
@@ -63,6 +64,7 @@ class AnnealerStepInfo(NamedTuple):
 
 WEIGHTINGS = ("uniform", "boltzmann")
 BETA_UNITS = ("absolute", "local-field")
+NUDGED_PHASES = ("anneal", "quench")
 
 
 class Negatives(NamedTuple):
@@ -139,6 +141,10 @@ class AnnealerTrainer:
             ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
             Required with ``weighting="boltzmann"`` for samplers without one (exact enumeration, a QPU).
         active_layers, max_variables: the sliding window for deep nets on a small annealer.
+        nudged_phase: "anneal" (the nudged phase sampled afresh, like the free one) or "quench" (the nudged
+            state relaxed at zero temperature from the free phase's lowest state, layers from the window's
+            lowest up, ``quench_sweeps`` top-down sweeps: Laydevant et al.'s reverse anneal from the free state
+            in its zero-temperature limit, computed without a sampler call; :meth:`_quench`).
         beta_units: "absolute" or "local-field" (the SA/PA schedule in units of 1 / sigma; module docstring).
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
         seed: the seed of :meth:`init` and of the evaluation key when none is given.
@@ -152,7 +158,12 @@ class AnnealerTrainer:
                  nudge: str | float = "strong", batch_size: int = 32,
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
-                 seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute"):
+                 seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute",
+                 nudged_phase: str = "anneal", quench_sweeps: int = 4):
+        if nudged_phase not in NUDGED_PHASES:
+            raise ProblemError(f"unknown nudged_phase {nudged_phase!r}; expected one of {NUDGED_PHASES}")
+        if int(quench_sweeps) != quench_sweeps or quench_sweeps < 1:
+            raise ProblemError(f"quench_sweeps must be a positive integer, got {quench_sweeps!r}")
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -170,6 +181,7 @@ class AnnealerTrainer:
                      f"a training step of this network ({n} free spins, {num_reads} reads, batch {batch_size})")
         self.net = network
         self.beta_units = beta_units
+        self.nudged_phase, self.quench_sweeps = nudged_phase, int(quench_sweeps)
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
@@ -212,7 +224,7 @@ class AnnealerTrainer:
         return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
-                self.beta_units)
+                self.beta_units, self.nudged_phase, self.quench_sweeps)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -235,7 +247,7 @@ class AnnealerTrainer:
         """The sets of free layers the sampler sees: each window, and each window less a clamped output."""
         L = self.net.num_layers
         sets = {tuple(w) for w in self.windows}
-        if self.nudge == "strong":
+        if self.nudge == "strong" and self.nudged_phase == "anneal":
             sets |= {tuple(l for l in w if l != L) for w in self.windows}
         return sorted(s for s in sets if s)
 
@@ -252,13 +264,15 @@ class AnnealerTrainer:
     def step_cost(self, step: int, batch: int) -> tuple[int, int, int, int]:
         """(sampler calls, spin updates, largest subproblem's spins, its couplings) of training step ``step`` on
         ``batch`` examples (one call per example and phase; the free phase's problem is the largest: the window's
-        spins and the couplings between its consecutive layers)."""
+        spins and the couplings between its consecutive layers; a quenched nudged phase calls no sampler)."""
         window = self.windows[step % len(self.windows)]
         L = self.net.num_layers
         sizes = self.net.sizes
         free = sum(sizes[l] for l in window)
         couplings = sum(sizes[l] * sizes[l + 1] for l in window if l + 1 in window)
         nudged = free - (sizes[L] if self.nudge == "strong" and L in window else 0)
+        if self.nudged_phase == "quench":
+            nudged = 0
         calls = batch * (1 + (nudged > 0))
         updates = self.sample.cost(batch, free, self.num_reads) + (self.sample.cost(batch, nudged, self.num_reads)
                                                                    if nudged else 0)
@@ -360,12 +374,44 @@ class AnnealerTrainer:
         clamped = {net.num_layers} if target is not None and nudge is None else set()
         return {l: layers[l - 1] for l in range(1, net.num_layers + 1) if l not in window or l in clamped}
 
+    def _quench(self, params, x, start, lowest, target=None, nudge=None):
+        """The nudged phase as a quench from the free state (Laydevant et al. 2024's reverse anneal, in its
+        zero-temperature limit): from ``start`` (..., num_free), the layers ``lowest``..L relaxed top-down,
+        ``quench_sweeps`` times, each layer set to the sign of its local field from its two neighbours (its
+        conditional ground state), the output clamped to ``target`` (strong nudge) or, with a weak ``nudge``
+        beta, set to the sign of its field + beta t(y) / 2 (the weak nudge's field), or free (no ``target``: the
+        free phase's reads quenched alike, so that both phases are zero-temperature states and their contrast is
+        the nudge's, not the anneal's temperature). Each layer update minimises the (nudged) energy given the
+        rest, so the quench never raises it; the layers below ``lowest`` keep their values."""
+        net = self.net
+        L = net.num_layers
+        layers = net.layers(start)
+        W, b = params["weights"], params["biases"]
+        for _ in range(self.quench_sweeps):
+            for l in range(L, lowest - 1, -1):  # layer indices 1..L; list index l - 1
+                if l == L and target is not None and nudge is None:
+                    layers[l - 1] = jnp.broadcast_to(target, layers[l - 1].shape)
+                    continue
+                field = jnp.dot(layers[l - 2] if l >= 2 else x, W[l - 1], precision="highest") + b[l - 1]
+                if l < L:
+                    field = field + jnp.dot(layers[l], W[l].T, precision="highest")
+                elif target is not None:
+                    field = field + 0.5 * nudge * target
+                layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
+        return jnp.concatenate(layers, axis=-1)
+
     def _phases(self, window, k_free, k_nudge, state, x, y):
         """Free states and energies (B, R, ...) and the correct (nudged) state (B, num_free) of a window."""
         params, hyper = state.params, state.hyper
         fixed = self._outside(params, x, window)
         states, energies = self._relax(k_free, params, x, window, fixed, hyper)
         target = self.net.target_code(y)
+        if self.nudged_phase == "quench":  # both phases at zero temperature: their contrast is the nudge's
+            states = self._quench(params, x[:, None, :], states, min(window))
+            energies = self.net.energy(params, x[:, None, :], states)
+            lowest = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
+            return states, energies, self._quench(params, x, lowest, min(window), target,
+                                                  None if self.nudge == "strong" else hyper["nudge"])
         if self.nudge == "strong":
             clamped = self._outside(params, x, window, target)
             nudged, nudged_e = self._relax(k_nudge, params, x, window, clamped, hyper)
