@@ -500,14 +500,23 @@ def _small_deep() -> dict:
 
 @pytest.mark.slow
 def test_deep_variants_study_runs_small_within_max_variables(tmp_path):
-    from dragonjax.experiments.deep import describe, run_deep
+    from dragonjax.experiments.deep import VARIANTS, describe, run_deep
 
     summary = run_deep(str(tmp_path / "deep"), {**_small_deep(), "seeds": [0, 1], "epochs": 1, "epochs_per_layer": 1})
-    assert set(summary["results"]) == {"whole", "window 1", "window 1, weak nudge", "greedy"}
-    assert summary["results"]["whole"]["largest_subproblem"] == 8 + 8 + 10
-    for name in ("window 1", "window 1, weak nudge", "greedy"):
+    assert list(summary["results"]) == list(VARIANTS)
+    for name in ("whole", "whole, quench"):
+        assert summary["results"][name]["largest_subproblem"] == 8 + 8 + 10
+    for name in ("window 1", "window 1, weak nudge", "window 1, quench", "greedy"):
         assert summary["results"][name]["largest_subproblem"] <= 18
-    assert len(describe(summary)) == 4
+    for r in summary["results"].values():  # distinct states per layer over the 540 test inputs
+        assert all(len(s["distinct_states"]) == 3 and all(1 <= d <= 256 for d in s["distinct_states"][:2])
+                   and 1 <= s["distinct_states"][2] <= 540 for s in r["per_seed"])
+    assert len(describe(summary)) == len(VARIANTS)
+    teacher = run_deep(str(tmp_path / "teacher"), {**_small_deep(), "epochs": 1, "data": "teacher-student",
+                                                    "variants": ["window 1", "straight-through backprop"]})
+    assert list(teacher["results"]) == ["window 1", "straight-through backprop"]
+    with pytest.raises(ProblemError, match="unknown data"):
+        run_deep(str(tmp_path / "other"), {**_small_deep(), "data": "cifar"})
 
 
 @pytest.mark.slow
