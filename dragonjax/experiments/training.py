@@ -22,7 +22,7 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
-from ..train.annealer import BETA_UNITS
+from ..train.annealer import BETA_UNITS, NUDGED_PHASES
 from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
@@ -86,6 +86,8 @@ class TrainConfig:
     qpu_parallel: int = _field(1, "QPU samplers (dwave, mock-dwave): pack up to this many problems of a batch into "
                                   "one QPU call, on disjoint embeddings side by side", kind="positive")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
+    nudged_phase: str = _field("anneal", "nudged phase: annealed afresh, or quenched at zero temperature from the free "
+                                         "phase's lowest state (Laydevant's reverse anneal)", choices=NUDGED_PHASES)
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
                                           kind="float")
@@ -239,7 +241,7 @@ def build_run(config: TrainConfig | dict
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
-            sampler_options=_sampler_options(cfg))
+            nudged_phase=cfg.nudged_phase, sampler_options=_sampler_options(cfg))
     return cfg, ds, net, trainer
 
 
