@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from ..data import Dataset
     from ..nn import IsingNetwork
 
 __all__ = ["QUICK", "ALIGNMENT", "TEACHER_STUDENT", "VARIANTS", "deep_dataset", "run_deep", "describe",
@@ -321,7 +322,7 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             "sampler_calls": int(sum(h["sampler_calls"] for h in history))}
 
 
-def deep_dataset(name: str):
+def deep_dataset(name: str) -> Dataset:
     """The study's data: scikit-learn's digits (centred) or the teacher-student task :data:`TEACHER_STUDENT` (64
     +-1 inputs, 10 classes: the deep net's shape fits both)."""
     from .. import data
