@@ -1,9 +1,13 @@
 import os
 
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# The suite runs in parallel workers (pytest-xdist, ``-n auto`` in pyproject.toml): one thread per worker for
+# OpenMP/BLAS code (dwave-samplers, OpenJij, numpy), so that the workers do not oversubscribe the cores.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-import numpy as np
-import pytest
+import numpy as np  # noqa: E402  (after the thread settings above)
+import pytest  # noqa: E402
 
 
 @pytest.fixture
