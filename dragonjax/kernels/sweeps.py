@@ -296,7 +296,10 @@ def block_fields(model: IsingModel, spins: jax.Array, block: tuple[np.ndarray, n
 
 
 def _block_sweep(rule: str, blocks, precision: str = "highest") -> Sweep:
-    """Colour classes updated one after another, each from its :func:`block_fields`."""
+    """Colour classes updated one after another, each from its local fields: :func:`_colour_ordered_sweep` when
+    every class's fields are one matrix product, else each class gathered from the spins (:func:`block_fields`)."""
+    if all(table is None for _, _, table in blocks):
+        return Sweep("block", rule, blocks, _colour_ordered_sweep(rule, blocks, precision), precision)
 
     def sweep(key, model, spins, beta, extra_field=None):
         beta = jnp.asarray(beta, spins.dtype)[..., None]
@@ -309,3 +312,48 @@ def _block_sweep(rule: str, blocks, precision: str = "highest") -> Sweep:
         return spins
 
     return Sweep("block", rule, blocks, sweep, precision)
+
+
+def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> SweepFn:
+    """The block sweep with the spins held spin-major in colour order, (N, batch), for the length of a sweep:
+    each class is then a contiguous run of rows, its neighbours a contiguous run or a row gather, and its update
+    ``fields = h + J[neighbours, class]^T @ s[neighbours]`` a product without minor-axis gathers or scatters
+    (twice as fast on a CPU as indexing the spin axis of (batch, N) spins). The random thresholds are drawn as
+    in the (batch, N) layout, so the same key makes the same decisions."""
+    order = np.concatenate([members for members, _, _ in blocks])
+    position = np.argsort(order)  # row of each spin in colour order
+    bounds = np.cumsum([0] + [len(members) for members, _, _ in blocks])
+    in_order = np.array_equal(order, np.arange(order.size))
+    plans = []
+    for members, neighbours, _ in blocks:
+        rows = np.sort(position[neighbours])
+        source = None  # where the neighbours' rows are: (class, start, stop) when inside one class, else rows
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            c = int(np.searchsorted(bounds, rows[0], side="right")) - 1
+            if rows[-1] < bounds[c + 1]:
+                source = (c, int(rows[0] - bounds[c]), int(rows[-1] + 1 - bounds[c]))
+        plans.append((members, order[rows], rows if source is None else source))
+
+    def sweep(key, model, spins, beta, extra_field=None):
+        n, batch = spins.shape[-1], spins.shape[:-1]
+        spins_t = spins.reshape(-1, n).T  # (N, B)
+        classes = [spins_t[bounds[c]:bounds[c + 1]] if in_order else spins_t[members]
+                   for c, (members, _, _) in enumerate(plans)]  # (m_c, B) each
+        extra = None if extra_field is None else jnp.broadcast_to(extra_field, spins.shape).reshape(-1, n)
+        beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
+        for k, (c, (members, neighbours, source)) in zip(jax.random.split(key, len(blocks)), enumerate(plans)):
+            fields = jnp.broadcast_to(model.h[members][:, None], classes[c].shape)
+            if neighbours.size:
+                if isinstance(source, tuple):
+                    s_nb = classes[source[0]][source[1]:source[2]]
+                else:
+                    s_nb = jnp.concatenate(classes, axis=0)[source]
+                fields = fields + spin_dot(s_nb, model.J[np.ix_(neighbours, members)].T, precision, spins_first=False)
+            if extra is not None:
+                fields = fields + extra[:, members].T
+            noise = _noise(rule, k, fields.shape[::-1], spins.dtype).T
+            classes[c] = _update(rule, noise, classes[c], fields, beta)
+        s_t = jnp.concatenate(classes, axis=0)
+        return (s_t if in_order else s_t[position]).T.reshape(spins.shape)
+
+    return sweep
