@@ -378,7 +378,13 @@ if __name__ == "__main__":
     parser.add_argument("--data", choices=("digits", "teacher-student"), default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
+    parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
+    parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
     args = parser.parse_args()
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
+    if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
+        parser.error(f"--lr must be positive and finite, got {args.lr}")
     if args.alignment:
         from .results import RunDirectory
 
@@ -388,5 +394,7 @@ if __name__ == "__main__":
         print("\n".join(describe_alignment(result)))
     else:
         chosen = {"data": args.data, **({"seeds": args.seeds} if args.seeds else {}),
-                  **({"variants": list(args.variants)} if args.variants else {})}
+                  **({"variants": list(args.variants)} if args.variants else {}),
+                  **({"epochs": args.epochs} if args.epochs is not None else {}),
+                  **({"learning_rate": args.lr} if args.lr is not None else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
