@@ -269,3 +269,39 @@ def test_colour_ordered_block_sweep_is_the_class_by_class_update(rule, sizes):
         np.testing.assert_array_equal(new, reference(key, spins))
         assert np.any(new != spins)
         spins = new
+
+    # several sweeps at once (Sweep.run): per class, the thresholds of all K sweeps are the uniforms of shape
+    # (K, m_c, chains) under that class's key; sweep k uses slice k, chain-major in the (batch, N) layout
+    from dragonjax.kernels.rng import uniform
+    from dragonjax.kernels.sweeps import _thresholds
+
+    betas = jnp.stack([beta * f for f in (1.0, 0.5, 2.0)])
+    keys = jax.random.split(k3, len(sweep.blocks))
+    noise = [_thresholds(rule, uniform(k, (3, len(block[0]), 15))) for k, block in zip(keys, sweep.blocks)]
+    expected = spins
+    for k in range(3):
+        for block, drawn in zip(sweep.blocks, noise):
+            members = block[0]
+            fields = block_fields(model, expected, block, extra)
+            update = _update(rule, drawn[k].T.reshape(fields.shape), expected[..., members], fields,
+                             betas[k][..., None])
+            expected = expected.at[..., members].set(update)
+    new = sweep.run(k3, model, spins, betas, extra)
+    np.testing.assert_array_equal(new, expected)
+    assert np.any(new != spins)
+    one = sweep.run(k3, model, spins, betas[:1], extra)
+    np.testing.assert_array_equal(one, sweep(k3, model, spins, betas[0], extra))
+
+
+def test_uniforms_are_the_same_numbers_in_either_counter_layout():
+    """The thresholds of several sweeps drawn at once (uniform_shaped: counters laid out in the output's shape)
+    are the numbers of the flat-counter uniform for the same key -- even and odd leading axes -- and differ
+    between keys; 24-bit values in [0, 1)."""
+    from dragonjax.kernels.rng import uniform, uniform_shaped
+
+    for shape in [(8, 16, 6), (3, 4), (5,), (2, 7, 3)]:
+        u = uniform(jax.random.key(5), shape)
+        np.testing.assert_array_equal(uniform_shaped(jax.random.key(5), shape), u)
+        assert float(u.min()) >= 0.0 and float(u.max()) < 1.0
+        np.testing.assert_array_equal(np.asarray(u) * 2 ** 24 % 1, 0)
+        assert np.mean(np.asarray(uniform(jax.random.key(6), shape)) == np.asarray(u)) < 0.05

@@ -12,8 +12,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from ..ising import IsingModel
-from . import progress as _progress
-from .sweeps import SweepFn
+from .sweeps import Sweep, SweepFn, run_sweeps
 
 __all__ = ["AnnealResult", "simulated_annealing", "energies"]
 
@@ -29,19 +28,13 @@ def energies(model: IsingModel, spins: ArrayLike, extra_field: ArrayLike | None 
     return e if extra_field is None else e + jnp.sum(extra_field * spins, axis=-1)
 
 
-def simulated_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, betas: ArrayLike,
+def simulated_annealing(key: jax.Array, model: IsingModel, sweep: Sweep | SweepFn, spins: jax.Array, betas: ArrayLike,
                         extra_field: ArrayLike | None = None, sweeps_per_beta: int = 1,
                         progress: bool = False) -> AnnealResult:
     """Run ``sweeps_per_beta`` sweeps at each beta of ``betas`` (1-D) from the given spins (..., N).
-    With a constant schedule this is an equilibrium Metropolis / heat-bath chain. ``progress`` compiles in
-    reports to :mod:`~dragonjax.kernels.progress` listeners."""
-    betas = jnp.asarray(betas, spins.dtype)
-
-    def at_beta(spins, inputs):
-        key, beta = inputs
-        for k in jax.random.split(key, sweeps_per_beta):
-            spins = sweep(k, model, spins, beta, extra_field)
-        return spins, None
-
-    spins, _ = _progress.scan(at_beta, spins, (jax.random.split(key, betas.shape[0]), betas), progress)
+    With a constant schedule this is an equilibrium Metropolis / heat-bath chain. The sweeps are made by
+    :func:`~dragonjax.kernels.sweeps.run_sweeps` (a block sweep draws the thresholds of several at once).
+    ``progress`` compiles in reports to :mod:`~dragonjax.kernels.progress` listeners."""
+    betas = jnp.repeat(jnp.asarray(betas, spins.dtype), sweeps_per_beta, axis=0)  # one per sweep
+    spins = run_sweeps(sweep, key, model, spins, betas, extra_field, progress)
     return AnnealResult(spins, energies(model, spins, extra_field))

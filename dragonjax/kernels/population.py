@@ -29,7 +29,7 @@ from jax.typing import ArrayLike
 from ..ising import IsingModel, ProblemError
 from .annealing import energies
 from . import progress as _progress
-from .sweeps import SweepFn
+from .sweeps import SweepFn, run_sweeps
 
 __all__ = ["RESAMPLING_METHODS", "PAResult", "PAState", "PAInfo", "resample", "reweight_and_resample",
            "family_statistics", "population_init", "population_step", "population_annealing",
@@ -158,8 +158,8 @@ def population_step(key: jax.Array, state: PAState, beta_next: ArrayLike, model:
     k_resample, k_sweep = jax.random.split(key)
     spins, family, log_q = reweight_and_resample(k_resample, state.spins, state.family, log_w, resampling,
                                                  replicated)
-    for k in jax.random.split(k_sweep, sweeps_per_beta):
-        spins = sweep(k, model, spins, beta_next, extra_field)
+    spins = run_sweeps(sweep, k_sweep, model, spins, jnp.full((sweeps_per_beta,), beta_next, spins.dtype),
+                       extra_field)
     state = PAState(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family)
     return state, PAInfo(log_q, histogram_overlap(log_w))
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
-__all__ = ["uniform"]
+__all__ = ["uniform", "uniform_shaped"]
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
@@ -47,4 +47,22 @@ def uniform(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32
     counter = jax.lax.iota(jnp.uint32, half)
     a, b = threefry2x32(data[0], data[1], counter, jnp.zeros_like(counter))
     bits = jnp.concatenate([a, b])[:size].reshape(shape)
+    return ((bits >> np.uint32(8)).astype(jnp.float32) * np.float32(2.0 ** -24)).astype(dtype)
+
+
+def uniform_shaped(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
+    """The numbers of :func:`uniform` (``key``, ``shape``), computed with the counters laid out in the output's
+    shape: position i of the first half (along axis 0) holds word 0 of block i, of the second half word 1 (when
+    ``shape[0]`` is even; else :func:`uniform` itself). XLA vectorises this form of the block function when the
+    result is materialised -- e.g. thresholds for several sweeps drawn at once and consumed inside a loop --
+    about 5x faster on a CPU; fused into an elementwise consumer of another layout it can be slower than
+    :func:`uniform`, so the sweeps use each where it is fast."""
+    shape = tuple(int(d) for d in shape)
+    data = jax.random.key_data(key)
+    if not shape or shape[0] % 2 or data.shape != (2,) or data.dtype != jnp.uint32:
+        return uniform(key, shape, dtype)
+    half = (shape[0] // 2, *shape[1:])
+    counter = jax.lax.iota(jnp.uint32, int(np.prod(half))).reshape(half)
+    a, b = threefry2x32(data[0], data[1], counter, jnp.zeros_like(counter))
+    bits = jnp.concatenate([a, b], axis=0)
     return ((bits >> np.uint32(8)).astype(jnp.float32) * np.float32(2.0 ** -24)).astype(dtype)
