@@ -347,7 +347,8 @@ def block_fields(model: IsingModel, spins: jax.Array, block: tuple[np.ndarray, n
     graphs (``table`` given) a sum over each member's own few neighbours. ``extra_field`` (..., N) adds to h."""
     members, neighbours, table = block
     if table is None:
-        fields = model.h[members] + spin_dot(spins[..., neighbours], model.J[np.ix_(neighbours, members)], precision)
+        nb = _index(neighbours)
+        fields = model.h[members] + spin_dot(spins[..., nb], model.J[nb][:, _index(members)], precision)
     else:
         fields = model.h[members] + jnp.sum(model.J[members[:, None], table] * spins[..., table], axis=-1)
     return fields if extra_field is None else fields + extra_field[..., members]
