@@ -162,3 +162,19 @@ def test_dwave_style_schedule_table():
     ss = PathIntegralQMCSampler().sample(dj.problems.ferromagnet_chain(8).to_bqm(), num_reads=4, num_sweeps=50,
                                          schedule=table, seed=0, beta=4.0)
     assert ss.first.energy == pytest.approx(-8.0)
+
+
+def test_one_ring_layout_of_the_cluster_move_is_the_general_one():
+    """The worldline cluster move on one ring per replica (the spin-by-spin path, labels on the last axis) makes
+    the decisions of its general layout (labels on the slice axis), key for key; several rings flip segments."""
+    from dragonjax.kernels.piqmc import _flip_segments
+
+    k1, k2 = jax.random.split(jax.random.key(8))
+    spins = kernels.random_spins(k1, (50, 8, 1))
+    fields = jax.random.normal(k2, spins.shape)
+    settings = [(0.3, 0.5), (0.1, 2.0), (1.0, 0.05)]
+    for key, (beta_slice, coupling) in zip(jax.random.split(jax.random.key(9), 3), settings):
+        fast = _flip_segments(key, spins, fields, beta_slice, coupling)
+        general = _flip_segments(key, spins, fields, beta_slice, coupling, _labels_inner=True)
+        np.testing.assert_array_equal(fast, general)
+        assert 0 < float(jnp.mean(fast != spins)) < 1

@@ -52,28 +52,41 @@ def k_perp(beta: ArrayLike, gamma: ArrayLike, trotter_slices: ArrayLike) -> jax.
     return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
 
 
-def _flip_segments(key, spins, fields, beta_slice, coupling):
+def _flip_segments(key, spins, fields, beta_slice, coupling, _labels_inner=False):
     """Swendsen-Wang on the imaginary-time rings of spins (..., P, m) with problem fields (..., P, m).
 
     Bonds between equal neighbours in imaginary time are kept with probability 1 - exp(-2 K_perp); each segment
     of kept bonds (labelled 0, 1, ... along the ring, the one across the periodic boundary joined to the first)
     flips with the Metropolis probability of its field energy, one uniform per label. Every array keeps the
     replica-spin axis m innermost (the per-label sums and the label lookup are P passes of elementwise work):
-    laid out (..., m, P) instead, the same move ran four times slower on a CPU."""
+    laid out (..., m, P) instead, the same move ran four times slower on a CPU -- except for one ring at a time
+    (m = 1, the spin-by-spin path), where that layout is the faster one and is used (``_labels_inner`` forces the
+    general form: the same numbers)."""
     p = spins.shape[-2]
+    one_ring = spins.shape[-1] == 1 and not _labels_inner
     k_bond, k_flip = jax.random.split(key)
     following = jnp.roll(spins, -1, axis=-2)
-    active = (spins == following) & (uniform_shaped(k_bond, spins.shape) < -jnp.expm1(-2.0 * coupling))
+    draw = uniform if one_ring else uniform_shaped  # the same numbers; each the faster in its layout
+    active = (spins == following) & (draw(k_bond, spins.shape) < -jnp.expm1(-2.0 * coupling))
     broken = (~active).astype(jnp.int32)
     segment = jnp.concatenate([jnp.zeros_like(broken[..., :1, :]), jnp.cumsum(broken[..., :-1, :], axis=-2)],
                               axis=-2)
     # a live bond across the periodic boundary joins the last segment to the first
     segment = jnp.where(active[..., -1:, :] & (segment == segment[..., -1:, :]), 0, segment)
-    in_segment = [segment == j for j in range(p)]
     x = spins * fields
+    # flipping a segment changes beta_slice * E by -2 beta_slice sum_k s f
+    if one_ring:
+        # one ring (the spin-by-spin path): the labels on the last axis, one pass; the same numbers, as (..., 1, P)
+        # and (..., P, 1) draw the same uniforms
+        one_hot = segment[..., None] == jnp.arange(p)  # (..., P, 1, P)
+        segment_field_energy = jnp.sum(jnp.where(one_hot, x[..., None], 0.0), axis=-3)  # (..., 1, P)
+        log_u = jnp.log(uniform(k_flip, segment_field_energy.shape, spins.dtype))
+        flip_segment = log_u < 2.0 * beta_slice * segment_field_energy
+        flip = jnp.take_along_axis(flip_segment, jnp.swapaxes(segment, -1, -2), axis=-1)
+        return jnp.where(jnp.swapaxes(flip, -1, -2), -spins, spins)
+    in_segment = [segment == j for j in range(p)]
     segment_field_energy = jnp.stack([jnp.sum(jnp.where(mask, x, 0.0), axis=-2) for mask in in_segment],
                                      axis=-2)  # (..., P labels, m)
-    # flipping a segment changes beta_slice * E by -2 beta_slice sum_k s f
     log_u = jnp.log(uniform_shaped(k_flip, segment_field_energy.shape, spins.dtype))
     flip_segment = log_u < 2.0 * beta_slice * segment_field_energy
     flip = jnp.any(jnp.stack([mask & flip_segment[..., j:j + 1, :] for j, mask in enumerate(in_segment)]), axis=0)
