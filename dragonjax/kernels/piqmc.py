@@ -33,7 +33,7 @@ from ..ising import IsingModel, ProblemError
 from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
-from .rng import uniform_shaped
+from .rng import uniform, uniform_shaped
 from .sweeps import SweepFn, _index, block_fields, make_sweep, random_spins, spin_dot
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
