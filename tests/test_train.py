@@ -519,6 +519,24 @@ def test_deep_variants_study_runs_small_within_max_variables(tmp_path):
         run_deep(str(tmp_path / "other"), {**_small_deep(), "data": "cifar"})
 
 
+def test_deep_study_teacher_sizes_are_settings_and_checked():
+    """The teacher-student task of the deep study takes sizes that keep the net's 64 inputs and 10 classes (a
+    2-unit teacher labels with fewer classes, more examples give more rows) and refuses the rest by name."""
+    from dragonjax.experiments.deep import TEACHER_STUDENT, deep_dataset
+
+    base = deep_dataset("teacher-student")
+    small = deep_dataset("teacher-student", {"hidden": 2, "num_train": 300})
+    assert base.x_train.shape == (TEACHER_STUDENT["num_train"], 64) and small.x_train.shape == (300, 64)
+    assert small.num_classes == base.num_classes == 10
+    assert len(np.unique(small.y_test)) < len(np.unique(base.y_test))
+    for bad, message in [({"num_classes": 4}, "cannot be set"), ({"hiden": 3}, "cannot be set"),
+                         ({"hidden": 0}, "positive integers")]:
+        with pytest.raises(ProblemError, match=message):
+            deep_dataset("teacher-student", bad)
+    with pytest.raises(ProblemError, match="apply to data 'teacher-student'"):
+        deep_dataset("digits", {"hidden": 2})
+
+
 @pytest.mark.slow
 def test_alignment_diagnosis_reports_what_it_measures():
     """The claim-5 diagnosis at a toy size: '-' (None) exactly for the weights below a window, the

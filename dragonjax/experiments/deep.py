@@ -322,16 +322,28 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             "sampler_calls": int(sum(h["sampler_calls"] for h in history))}
 
 
-def deep_dataset(name: str) -> Dataset:
+def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
     """The study's data: scikit-learn's digits (centred) or the teacher-student task :data:`TEACHER_STUDENT` (64
-    +-1 inputs, 10 classes: the deep net's shape fits both)."""
+    +-1 inputs, 10 classes: the deep net's shape fits both), with ``teacher`` overriding its sizes (e.g.
+    ``{"hidden": 8, "num_train": 4800}``; the inputs and classes stay those the net is built for)."""
     from .. import data
     from ..ising import ProblemError
 
+    teacher = dict(teacher or {})
+    if teacher and name != "teacher-student":
+        raise ProblemError(f"teacher settings {sorted(teacher)} apply to data 'teacher-student', not {name!r}")
+    fixed = sorted(k for k in teacher if k in ("num_inputs", "num_classes"))
+    unknown = sorted(k for k in teacher if k not in TEACHER_STUDENT)
+    if fixed or unknown:
+        raise ProblemError(f"teacher setting(s) {fixed + unknown} cannot be set; expected some of "
+                           f"hidden, num_train, num_test, seed")
+    bad = sorted(k for k, v in teacher.items() if int(v) != v or v < (0 if k == "seed" else 1))
+    if bad:
+        raise ProblemError(f"teacher setting(s) {bad} must be positive integers (seed: >= 0)")
     if name == "digits":
         return data.digits().centered()
     if name == "teacher-student":
-        return data.teacher_student(**TEACHER_STUDENT)
+        return data.teacher_student(**{**TEACHER_STUDENT, **{k: int(v) for k, v in teacher.items()}})
     raise ProblemError(f"unknown data {name!r}; expected 'digits' or 'teacher-student'")
 
 
@@ -342,7 +354,7 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
 
     settings = {**QUICK, **(settings or {})}
     run = RunDirectory(out, {"study": "deep", **settings}, overwrite=overwrite)
-    ds = deep_dataset(settings["data"])
+    ds = deep_dataset(settings["data"], settings.get("teacher"))
     start = time.perf_counter()
     results = {}
     for name in settings.get("variants", VARIANTS):
@@ -380,7 +392,15 @@ if __name__ == "__main__":
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
+    parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
+                        "TEACHER_STUDENT's: hidden, num_train, num_test, seed (e.g. hidden=8 num_train=4800)")
     args = parser.parse_args()
+    teacher = {}
+    for item in args.teacher or ():
+        key, _, value = item.partition("=")
+        if not value.strip().isdigit():
+            parser.error(f"--teacher takes KEY=N with N a non-negative integer, got {item!r}")
+        teacher[key.strip()] = int(value)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
@@ -396,5 +416,6 @@ if __name__ == "__main__":
         chosen = {"data": args.data, **({"seeds": args.seeds} if args.seeds else {}),
                   **({"variants": list(args.variants)} if args.variants else {}),
                   **({"epochs": args.epochs} if args.epochs is not None else {}),
-                  **({"learning_rate": args.lr} if args.lr is not None else {})}
+                  **({"learning_rate": args.lr} if args.lr is not None else {}),
+                  **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
