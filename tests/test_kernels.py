@@ -275,11 +275,11 @@ def test_colour_ordered_block_sweep_is_the_class_by_class_update(rule, sizes):
     from dragonjax.kernels.rng import uniform
     from dragonjax.kernels.sweeps import _thresholds
 
-    betas = jnp.stack([beta * f for f in (1.0, 0.5, 2.0)])
+    betas = jnp.stack([beta * f for f in (1.0, 0.5, 2.0, 1.5)])  # an even count: the production layout
     keys = jax.random.split(k3, len(sweep.blocks))
-    noise = [_thresholds(rule, uniform(k, (3, len(block[0]), 15))) for k, block in zip(keys, sweep.blocks)]
+    noise = [_thresholds(rule, uniform(k, (4, len(block[0]), 15))) for k, block in zip(keys, sweep.blocks)]
     expected = spins
-    for k in range(3):
+    for k in range(4):
         for block, drawn in zip(sweep.blocks, noise):
             members = block[0]
             fields = block_fields(model, expected, block, extra)
@@ -291,6 +291,35 @@ def test_colour_ordered_block_sweep_is_the_class_by_class_update(rule, sizes):
     assert np.any(new != spins)
     one = sweep.run(k3, model, spins, betas[:1], extra)
     np.testing.assert_array_equal(one, sweep(k3, model, spins, betas[0], extra))
+
+    # the drivers' loop: chunks of sweeps_per_draw betas, then the remainder, each under its own key
+    from dragonjax.kernels.sweeps import run_sweeps
+
+    many = jnp.concatenate([betas] * 3)[:10]
+    first, rest = jax.random.split(k3, 2)
+    assert sweep.sweeps_per_draw == 8
+    chunked = sweep.run(rest, model, sweep.run(first, model, spins, many[:8], extra), many[8:], extra)
+    np.testing.assert_array_equal(run_sweeps(sweep, k3, model, spins, many, extra), chunked)
+
+
+def test_sweeps_drawn_in_chunks_report_progress_in_sweeps():
+    """Simulated annealing on a block problem (8 sweeps per call): progress counts sweeps, ends at the total,
+    and reporting does not change the result."""
+    from dragonjax.kernels import progress
+
+    model = dj.problems.layered([6, 9, 4], seed=2)
+    sweep = kernels.make_sweep(model, "block")
+    spins = kernels.random_spins(jax.random.key(1), (5, model.num_variables))
+    betas = jnp.linspace(0.1, 2.0, 50)
+    reports = []
+    with progress.listening(lambda done, total: reports.append((done, total))):
+        reported = kernels.simulated_annealing(jax.random.key(2), model, sweep, spins, betas, sweeps_per_beta=2,
+                                               progress=True)
+    plain = kernels.simulated_annealing(jax.random.key(2), model, sweep, spins, betas, sweeps_per_beta=2)
+    np.testing.assert_array_equal(reported.spins, plain.spins)
+    done = sorted(d for d, _ in reports)
+    assert {t for _, t in reports} == {100} and done[-1] == 100 and 10 <= len(done) <= 21
+    assert all(b > a for a, b in zip(done, done[1:]))
 
 
 def test_uniforms_are_the_same_numbers_in_either_counter_layout():

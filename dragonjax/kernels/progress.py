@@ -34,11 +34,12 @@ def _emit(done, total):
         listener(int(done), int(total))
 
 
-def report(done: ArrayLike, total: int, updates: int = UPDATES) -> None:
-    """Inside a traced loop: emit ``(done, total)`` when ``done`` (1-based step, traced) is a multiple of
-    total // updates or equals ``total`` (a Python int)."""
+def report(done: ArrayLike, total: int, updates: int = UPDATES, stride: int = 1) -> None:
+    """Inside a traced loop: emit ``(done, total)`` when ``done`` (1-based step, traced) reaches a multiple of
+    total // updates -- or passes one, for loops that advance ``stride`` steps at a time -- or equals ``total``
+    (a Python int)."""
     every = max(1, int(total) // updates)
-    due = (done % every == 0) | (done == total)
+    due = (done // every > (done - stride) // every) | (done == total)
 
     def emit(done):
         io_callback(_emit, None, done, np.int32(total), ordered=False)

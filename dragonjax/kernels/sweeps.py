@@ -109,8 +109,9 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
                extra_field: ArrayLike | None = None, progress: bool = False) -> jax.Array:
     """``len(betas)`` sweeps from ``spins`` (..., N), the k-th at ``betas[k]`` (a scalar or an array broadcasting
     against the batch shape): a ``lax.scan`` over calls of ``sweep.run`` on chunks of ``sweep.sweeps_per_draw``
-    betas (fewer when their thresholds would exceed ``MAX_DRAWN`` numbers). ``progress`` reports each chunk to
-    :mod:`~dragonjax.kernels.progress` listeners. The one loop over sweeps of the annealing drivers."""
+    betas (fewer when their thresholds would exceed ``MAX_DRAWN`` numbers; under ``vmap`` the cap is per mapped
+    instance). ``progress`` reports the sweeps done to :mod:`~dragonjax.kernels.progress` listeners. The one loop
+    over sweeps of the annealing drivers."""
     sweep = as_sweep(sweep)
     betas = jnp.asarray(betas, spins.dtype)
     total = betas.shape[0]
@@ -120,11 +121,17 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
     chunks = betas[:whole * size].reshape(whole, size, *betas.shape[1:])
 
     def step(s, inputs):
-        return sweep.run(inputs[0], model, s, inputs[1], extra_field), None
+        i, k, b = inputs
+        s = sweep.run(k, model, s, b, extra_field)
+        if progress:
+            _progress.report((i + 1) * size, total, stride=size)  # in sweeps, not chunks
+        return s, None
 
-    spins, _ = _progress.scan(step, spins, (keys[:whole], chunks), progress)
+    spins, _ = jax.lax.scan(step, spins, (jnp.arange(whole, dtype=jnp.int32), keys[:whole], chunks))
     if total > whole * size:
         spins = sweep.run(keys[whole], model, spins, betas[whole * size:], extra_field)
+        if progress:
+            _progress.report(jnp.int32(total), total)
     return spins
 
 
