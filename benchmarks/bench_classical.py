@@ -104,7 +104,8 @@ def time_to_solution(n, alpha, reads, sweep_grid, seed=0):
     solvers = {"dragonjax_sa": lambda s: ours_sa(bqm, reads, s, beta_range, seed)[:2],
                "dragonjax_pa": None,
                "dwave": lambda s: dwave_sa(bqm, reads, s, beta_range, seed),
-               "openjij": lambda s: openjij_sa(bqm, reads, s, beta_range, seed, own_schedule=False)}
+               # unseeded: OpenJij given a seed returns identical reads, so p would be 0 or 1 by construction
+               "openjij": lambda s: openjij_sa(bqm, reads, s, beta_range, None, own_schedule=False)}
 
     def pa(s):
         # PA's reads are one correlated population, so a whole run is the unit: p is the fraction of

@@ -102,8 +102,7 @@ def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, s
     precision = getattr(sweep, "precision", "highest")
     if blocks:  # spins of one colour class share no coupling: their worldlines are updated together
         for k, block in zip(jax.random.split(key, len(blocks)), blocks):
-            members = block[0]
-            members = _index(members)  # a static slice when the class is a contiguous run (no gather/scatter)
+            members = _index(block[0])  # a static slice when the class is a contiguous run (no gather/scatter)
             fields = block_fields(model, spins, block, extra, precision)
             spins = spins.at[..., members].set(
                 _flip_segments(k, spins[..., members], fields, beta_slice, coupling))

@@ -384,7 +384,7 @@ def _block_sweep(rule: str, blocks, precision: str = "highest") -> Sweep:
 def _index(rows: np.ndarray):
     """A static slice for a contiguous run of indices (so that XLA slices rather than gathers), else the indices;
     either one indexes one axis (``J[_index(a)][:, _index(b)]`` is the block ``J[np.ix_(a, b)]``)."""
-    if rows.size and rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):
+    if rows.size and np.all(np.diff(rows) == 1):
         return slice(int(rows[0]), int(rows[-1]) + 1)
     return rows
 
@@ -445,7 +445,7 @@ def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tupl
         return fields if extra is None else fields + extra[c]
 
     def per_chain(beta, batch):
-        return jnp.broadcast_to(jnp.asarray(beta), batch).reshape(-1)
+        return jnp.broadcast_to(beta, batch).reshape(-1)
 
     def apply(key, model, spins, beta, extra_field=None):
         classes, extra = enter(spins, extra_field)
