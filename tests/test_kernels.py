@@ -192,24 +192,34 @@ def test_split_couplings_give_fields_to_their_stated_accuracy():
         kernels.make_sweep(model, "dense", "metropolis", "fp8")
 
 
-def test_dense_sweep_with_several_delayed_blocks_matches_boltzmann():
-    """N = 8 with blocks of 3 exercises full blocks, the remainder block and the per-block field update."""
-    from dragonjax.kernels.sweeps import _dense_sweep
+@pytest.mark.parametrize("rule", ["metropolis", "heat_bath"])
+def test_dense_sweep_is_the_sequential_dynamics(rule):
+    """One dense sweep is spins 0 .. N-1 updated in turn, each from its field at that moment, against the thresholds
+    of the sweep's key drawn (N, chains): a NumPy loop gives the same spins (integer couplings: exact fields), with
+    an extra field and a beta per chain. It fails if the updates used fields from the start of the sweep."""
+    from dragonjax.kernels.sweeps import _dense_sweep, _noise
 
-    model = dj.problems.sherrington_kirkpatrick(8, seed=4, field=0.6)
-    beta = 1.2
-    sweep = _dense_sweep("metropolis", block=3)
-    k1, k2 = jax.random.split(jax.random.key(11))
-    spins = kernels.random_spins(k1, (4000, 8))
-    out = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, sweep, s, jnp.full(60, beta)))(k2, spins)
-    counts = np.bincount(state_index(out.spins), minlength=256)
-    assert chi_square_pvalue(counts, exact.boltzmann_distribution(model, beta)) > 1e-3
-    # and it is the same dynamics as one block: identical spins from identical random numbers
-    same = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, _dense_sweep("metropolis", 8), s,
-                                                             jnp.full(5, beta)).spins)(k2, spins)
-    again = jax.jit(lambda k, s: kernels.simulated_annealing(k, model, _dense_sweep("metropolis", 3), s,
-                                                              jnp.full(5, beta)).spins)(k2, spins)
-    np.testing.assert_array_equal(same, again)
+    rng = np.random.default_rng(3)
+    n, chains = 9, 64
+    J = np.triu(rng.integers(-2, 3, (n, n)), 1).astype(np.float32)
+    model = dj.IsingModel(J + J.T, rng.integers(-1, 2, n).astype(np.float32))
+    spins = np.asarray(kernels.random_spins(jax.random.key(1), (4, chains // 4, n)))
+    extra = rng.integers(-1, 2, (4, chains // 4, n)).astype(np.float32)
+    beta = rng.uniform(0.2, 1.5, (4, 1)).astype(np.float32)
+    key = jax.random.key(5)
+    out = np.asarray(_dense_sweep(rule)(key, model, jnp.asarray(spins), jnp.asarray(beta), jnp.asarray(extra)))
+
+    noise = np.asarray(_noise(rule, key, (n, chains), jnp.float32))
+    s = spins.reshape(chains, n).copy()
+    h = np.asarray(model.h) + extra.reshape(chains, n)
+    b = np.broadcast_to(beta, (4, chains // 4)).reshape(chains)
+    for i in range(n):
+        f = h[:, i] + s @ np.asarray(model.J)[:, i]
+        if rule == "metropolis":
+            s[:, i] = np.where(noise[i] < 2 * b * s[:, i] * f, -s[:, i], s[:, i])
+        else:
+            s[:, i] = np.where(noise[i] < -2 * b * f, 1.0, -1.0)
+    np.testing.assert_array_equal(out.reshape(chains, n), s)
 
 
 def test_population_step_is_the_kernel_and_the_schedules_are_thin_drivers():

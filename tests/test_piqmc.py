@@ -164,17 +164,48 @@ def test_dwave_style_schedule_table():
     assert ss.first.energy == pytest.approx(-8.0)
 
 
-def test_one_ring_layout_of_the_cluster_move_is_the_general_one():
-    """The worldline cluster move on one ring per replica (the spin-by-spin path, labels on the last axis) makes
-    the decisions of its general layout (labels on the slice axis), key for key; several rings flip segments."""
-    from dragonjax.kernels.piqmc import _flip_segments
+def _ring_reference(s, f, u_bond, u_flip, beta_slice, coupling):
+    """The worldline cluster move on one ring s (P,) with fields f, written out: bond k joins slices k, k + 1 when
+    they are equal and u_bond[k] < 1 - exp(-2 K); segments are labelled along the ring from 0 (the last joins the
+    first across a live boundary bond); segment j flips when ln u_flip[j] < 2 beta_slice sum_{k in j} s_k f_k."""
+    p = s.size
+    active = [(s[k] == s[(k + 1) % p]) and u_bond[k] < -np.expm1(-2.0 * coupling) for k in range(p)]
+    label = np.zeros(p, int)
+    for k in range(1, p):
+        label[k] = label[k - 1] + (not active[k - 1])
+    if active[p - 1]:
+        label[label == label[p - 1]] = 0
+    flip = np.array([np.log(u_flip[j]) < 2.0 * beta_slice * np.sum((s * f)[label == j]) for j in range(p)])
+    return np.where(flip[label], -s, s)
 
-    k1, k2 = jax.random.split(jax.random.key(8))
-    spins = kernels.random_spins(k1, (50, 8, 1))
-    fields = jax.random.normal(k2, spins.shape)
-    settings = [(0.3, 0.5), (0.1, 2.0), (1.0, 0.05)]
-    for key, (beta_slice, coupling) in zip(jax.random.split(jax.random.key(9), 3), settings):
-        fast = _flip_segments(key, spins, fields, beta_slice, coupling)
-        general = _flip_segments(key, spins, fields, beta_slice, coupling, _labels_inner=True)
-        np.testing.assert_array_equal(fast, general)
-        assert 0 < float(jnp.mean(fast != spins)) < 1
+
+def test_spin_by_spin_worldline_cluster_sweep_is_the_sequential_dynamics():
+    """The dense (spin-by-spin) worldline cluster sweep against NumPy, written out from its drawn uniforms: spin i's
+    rings, i = 0 .. N-1, each from the fields at that moment (integer couplings: exact fields), with an extra field.
+    Fails if the fields, the layout, the order or the segment rule is off (checked: without the boundary join)."""
+    from dragonjax.kernels.piqmc import _segment_uniforms, worldline_cluster_sweep
+
+    rng = np.random.default_rng(4)
+    n, p, chains = 7, 6, 40
+    J = np.triu(rng.integers(-2, 3, (n, n)), 1).astype(np.float32)
+    J = J + J.T
+    h = rng.integers(-1, 2, n).astype(np.float32)
+    model = dj.IsingModel(J, h)
+    spins = np.asarray(kernels.random_spins(jax.random.key(2), (chains, p, n)))
+    extra = rng.integers(-1, 2, (chains, n)).astype(np.float32)
+    beta_slice, coupling = 0.4, 0.7
+    key = jax.random.key(6)
+    sweep = kernels.make_sweep(model, "dense")
+    out = np.asarray(worldline_cluster_sweep(key, model, sweep, jnp.asarray(spins), beta_slice, coupling,
+                                             jnp.asarray(extra)))
+
+    u_bond, u_flip = (np.asarray(u) for u in _segment_uniforms(key, (n, p, chains), jnp.float32))
+    s = spins.copy()
+    for i in range(n):
+        for c in range(chains):
+            f = h[i] + extra[c, i] + s[c] @ J[:, i]  # (P,): the problem field of spin i in each slice
+            s[c, :, i] = _ring_reference(s[c, :, i], f, u_bond[i, :, c], u_flip[i, :, c], beta_slice, coupling)
+    np.testing.assert_array_equal(out, s)
+    assert 0 < np.mean(out != spins) < 1
+
+

@@ -33,7 +33,7 @@ from ..ising import IsingModel, ProblemError
 from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
-from .rng import uniform, uniform_shaped
+from .rng import uniform_shaped
 from .sweeps import SweepFn, _index, block_fields, make_sweep, random_spins, spin_dot
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
@@ -52,22 +52,20 @@ def k_perp(beta: ArrayLike, gamma: ArrayLike, trotter_slices: ArrayLike) -> jax.
     return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
 
 
-def _flip_segments(key, spins, fields, beta_slice, coupling, _labels_inner=False):
+def _flip_segments(uniforms, spins, fields, beta_slice, coupling):
     """Swendsen-Wang on the imaginary-time rings of spins (..., P, m) with problem fields (..., P, m).
 
     Bonds between equal neighbours in imaginary time are kept with probability 1 - exp(-2 K_perp); each segment
     of kept bonds (labelled 0, 1, ... along the ring, the one across the periodic boundary joined to the first)
-    flips with the Metropolis probability of its field energy, one uniform per label. Every array keeps the
-    replica-spin axis m innermost (the per-label sums and the label lookup are P passes of elementwise work):
-    laid out (..., m, P) instead, the same move ran four times slower on a CPU -- except for one ring at a time
-    (m = 1, the spin-by-spin path), where that layout is the faster one and is used (``_labels_inner`` forces the
-    general form: the same numbers)."""
+    flips with the Metropolis probability of its field energy, one uniform per label. ``uniforms`` = (bond, flip),
+    each of the spins' shape (:func:`_segment_uniforms`): bond k joins slices k and k + 1, label j flips on
+    flip[..., j, :]. Every array keeps the ring axis m innermost (the per-label sums and the label lookup are P
+    passes of elementwise work, vectorised over the rings): laid out (..., m, P) instead, the move ran four times
+    slower on a CPU."""
     p = spins.shape[-2]
-    one_ring = spins.shape[-1] == 1 and not _labels_inner
-    k_bond, k_flip = jax.random.split(key)
+    u_bond, u_flip = uniforms
     following = jnp.roll(spins, -1, axis=-2)
-    draw = uniform if one_ring else uniform_shaped  # the same numbers; each the faster in its layout
-    active = (spins == following) & (draw(k_bond, spins.shape) < -jnp.expm1(-2.0 * coupling))
+    active = (spins == following) & (u_bond < -jnp.expm1(-2.0 * coupling))
     broken = (~active).astype(jnp.int32)
     segment = jnp.concatenate([jnp.zeros_like(broken[..., :1, :]), jnp.cumsum(broken[..., :-1, :], axis=-2)],
                               axis=-2)
@@ -75,22 +73,19 @@ def _flip_segments(key, spins, fields, beta_slice, coupling, _labels_inner=False
     segment = jnp.where(active[..., -1:, :] & (segment == segment[..., -1:, :]), 0, segment)
     x = spins * fields
     # flipping a segment changes beta_slice * E by -2 beta_slice sum_k s f
-    if one_ring:
-        # one ring (the spin-by-spin path): the labels on the last axis, one pass; the same numbers, as (..., 1, P)
-        # and (..., P, 1) draw the same uniforms
-        one_hot = segment[..., None] == jnp.arange(p)  # (..., P, 1, P)
-        segment_field_energy = jnp.sum(jnp.where(one_hot, x[..., None], 0.0), axis=-3)  # (..., 1, P)
-        log_u = jnp.log(uniform(k_flip, segment_field_energy.shape, spins.dtype))
-        flip_segment = log_u < 2.0 * beta_slice * segment_field_energy
-        flip = jnp.take_along_axis(flip_segment, jnp.swapaxes(segment, -1, -2), axis=-1)
-        return jnp.where(jnp.swapaxes(flip, -1, -2), -spins, spins)
     in_segment = [segment == j for j in range(p)]
     segment_field_energy = jnp.stack([jnp.sum(jnp.where(mask, x, 0.0), axis=-2) for mask in in_segment],
                                      axis=-2)  # (..., P labels, m)
-    log_u = jnp.log(uniform_shaped(k_flip, segment_field_energy.shape, spins.dtype))
-    flip_segment = log_u < 2.0 * beta_slice * segment_field_energy
+    flip_segment = jnp.log(u_flip) < 2.0 * beta_slice * segment_field_energy
     flip = jnp.any(jnp.stack([mask & flip_segment[..., j:j + 1, :] for j, mask in enumerate(in_segment)]), axis=0)
     return jnp.where(flip, -spins, spins)
+
+
+def _segment_uniforms(key, shape, dtype):
+    """The uniforms of :func:`_flip_segments` for spins of ``shape``: bond and flip, the generator laid out in the
+    output's shape (:func:`uniform_shaped`, the fast layout when spins are many rings)."""
+    k_bond, k_flip = jax.random.split(key)
+    return uniform_shaped(k_bond, shape, dtype), uniform_shaped(k_flip, shape, dtype)
 
 
 def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array,
@@ -104,21 +99,37 @@ def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, s
         for k, block in zip(jax.random.split(key, len(blocks)), blocks):
             members = _index(block[0])  # a static slice when the class is a contiguous run (no gather/scatter)
             fields = block_fields(model, spins, block, extra, precision)
+            rings = spins[..., members]
             spins = spins.at[..., members].set(
-                _flip_segments(k, spins[..., members], fields, beta_slice, coupling))
+                _flip_segments(_segment_uniforms(k, rings.shape, spins.dtype), rings, fields, beta_slice, coupling))
         return spins
 
-    # spin by spin, each worldline from its current field: one product with a column of J per spin (the delayed
-    # updates of the dense sweep, tried here, were twice as slow on the CPU: the flops are the same, N^2 P per replica)
-    def one_spin(i, spins):
-        fields = model.h[i] + spin_dot(spins, model.J[:, i], precision)
-        if extra is not None:
-            fields = fields + jax.lax.dynamic_index_in_dim(extra, i, axis=-1, keepdims=False)
-        s_i = jax.lax.dynamic_index_in_dim(spins, i, axis=-1, keepdims=True)
-        new = _flip_segments(jax.random.fold_in(key, i), s_i, fields[..., None], beta_slice, coupling)
-        return jax.lax.dynamic_update_index_in_dim(spins, new[..., 0], i, axis=-1)
+    return _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field, precision)
 
-    return jax.lax.fori_loop(0, spins.shape[-1], one_spin, spins)
+
+def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, precision="highest"):
+    """The worldline cluster move of every spin in turn, 0 .. N-1, each from its current fields: one product of its
+    row of J with the spins per spin.
+
+    The worldlines are held (N, P, chains): the product is one matrix-vector product over (P, chains), and a spin's
+    rings (P, chains) are many rings with the chains innermost (the fast layout of :func:`_flip_segments`). The
+    uniforms of every spin are drawn before the loop (drawn inside it, the generator runs unvectorised and the
+    move took ~1.3x longer)."""
+    shape = spins.shape
+    p, n = shape[-2:]
+    s_t = spins.reshape(-1, p, n).transpose(2, 1, 0)
+    h_t = (model.h[:, None, None] if extra_field is None else
+           (model.h + jnp.broadcast_to(extra_field[..., None, :], shape)).reshape(-1, p, n).transpose(2, 1, 0))
+    per_chain = shape[:-2] + (1, 1)  # beta_slice and coupling: scalars or broadcastable per chain
+    beta_slice, coupling = (jnp.broadcast_to(jnp.asarray(x, spins.dtype), per_chain).reshape(1, -1)
+                            for x in (beta_slice, coupling))
+    u_bond, u_flip = _segment_uniforms(key, s_t.shape, spins.dtype)
+
+    def one_spin(i, s_t):
+        fields = h_t[i] + spin_dot(s_t.reshape(n, -1), model.J[i], precision, spins_first=False).reshape(p, -1)
+        return s_t.at[i].set(_flip_segments((u_bond[i], u_flip[i]), s_t[i], fields, beta_slice, coupling))
+
+    return jax.lax.fori_loop(0, n, one_spin, s_t).transpose(2, 1, 0).reshape(shape)
 
 
 def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta_slice: ArrayLike,
