@@ -392,6 +392,8 @@ if __name__ == "__main__":
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
+    parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
+                        "(default: QUICK's 64 64 64; e.g. --hidden 64 for the one-hidden-layer control)")
     parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
                         "TEACHER_STUDENT's: hidden, num_train, num_test, seed (e.g. hidden=8 num_train=4800)")
     args = parser.parse_args()
@@ -401,6 +403,8 @@ if __name__ == "__main__":
         if not value.strip().isdigit():
             parser.error(f"--teacher takes KEY=N with N a non-negative integer, got {item!r}")
         teacher[key.strip()] = int(value)
+    if args.hidden is not None and min(args.hidden) < 1:
+        parser.error(f"--hidden takes positive layer widths, got {args.hidden}")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
@@ -416,6 +420,7 @@ if __name__ == "__main__":
         chosen = {"data": args.data, **({"seeds": args.seeds} if args.seeds else {}),
                   **({"variants": list(args.variants)} if args.variants else {}),
                   **({"epochs": args.epochs} if args.epochs is not None else {}),
+                  **({"hidden": list(args.hidden)} if args.hidden else {}),
                   **({"learning_rate": args.lr} if args.lr is not None else {}),
                   **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
