@@ -192,11 +192,14 @@ def test_split_couplings_give_fields_to_their_stated_accuracy():
         kernels.make_sweep(model, "dense", "metropolis", "fp8")
 
 
-@pytest.mark.parametrize("rule", ["metropolis", "heat_bath"])
-def test_dense_sweep_is_the_sequential_dynamics(rule):
+@pytest.mark.parametrize("rule, precision, with_extra", [
+    ("metropolis", "highest", True), ("heat_bath", "highest", True), ("metropolis", "bf16x3", False),
+    ("heat_bath", "bf16x2", True), ("metropolis", "default", False)])
+def test_dense_sweep_is_the_sequential_dynamics(rule, precision, with_extra):
     """One dense sweep is spins 0 .. N-1 updated in turn, each from its field at that moment, against the thresholds
-    of the sweep's key drawn (N, chains): a NumPy loop gives the same spins (integer couplings: exact fields), with
-    an extra field and a beta per chain. It fails if the updates used fields from the start of the sweep."""
+    of the sweep's key drawn (N, chains): a NumPy loop gives the same spins (integer couplings: exact fields at every
+    precision), with or without an extra field, with a beta per chain. It fails if the updates used fields from the
+    start of the sweep (checked)."""
     from dragonjax.kernels.sweeps import _dense_sweep, _noise
 
     rng = np.random.default_rng(3)
@@ -207,7 +210,10 @@ def test_dense_sweep_is_the_sequential_dynamics(rule):
     extra = rng.integers(-1, 2, (4, chains // 4, n)).astype(np.float32)
     beta = rng.uniform(0.2, 1.5, (4, 1)).astype(np.float32)
     key = jax.random.key(5)
-    out = np.asarray(_dense_sweep(rule)(key, model, jnp.asarray(spins), jnp.asarray(beta), jnp.asarray(extra)))
+    if not with_extra:
+        extra = np.zeros_like(extra)
+    out = np.asarray(_dense_sweep(rule, precision)(key, model, jnp.asarray(spins), jnp.asarray(beta),
+                                                   jnp.asarray(extra) if with_extra else None))
 
     noise = np.asarray(_noise(rule, key, (n, chains), jnp.float32))
     s = spins.reshape(chains, n).copy()

@@ -164,12 +164,12 @@ def test_dwave_style_schedule_table():
     assert ss.first.energy == pytest.approx(-8.0)
 
 
-def _ring_reference(s, f, u_bond, u_flip, beta_slice, coupling):
+def _ring_reference(s, f, keep_bond, u_flip, beta_slice):
     """The worldline cluster move on one ring s (P,) with fields f, written out: bond k joins slices k, k + 1 when
-    they are equal and u_bond[k] < 1 - exp(-2 K); segments are labelled along the ring from 0 (the last joins the
-    first across a live boundary bond); segment j flips when ln u_flip[j] < 2 beta_slice sum_{k in j} s_k f_k."""
+    they are equal and keep_bond[k]; segments are labelled along the ring from 0 (the last joins the first across a
+    live boundary bond); segment j flips when ln u_flip[j] < 2 beta_slice sum_{k in j} s_k f_k."""
     p = s.size
-    active = [(s[k] == s[(k + 1) % p]) and u_bond[k] < -np.expm1(-2.0 * coupling) for k in range(p)]
+    active = [(s[k] == s[(k + 1) % p]) and keep_bond[k] for k in range(p)]
     label = np.zeros(p, int)
     for k in range(1, p):
         label[k] = label[k - 1] + (not active[k - 1])
@@ -179,32 +179,49 @@ def _ring_reference(s, f, u_bond, u_flip, beta_slice, coupling):
     return np.where(flip[label], -s, s)
 
 
-def test_spin_by_spin_worldline_cluster_sweep_is_the_sequential_dynamics():
-    """The dense (spin-by-spin) worldline cluster sweep against NumPy, written out from its drawn uniforms: spin i's
-    rings, i = 0 .. N-1, each from the fields at that moment (integer couplings: exact fields), with an extra field.
-    Fails if the fields, the layout, the order or the segment rule is off (checked: without the boundary join)."""
-    from dragonjax.kernels.piqmc import _segment_uniforms, worldline_cluster_sweep
+@pytest.mark.parametrize("n, p, batch, per_chain, extra_shape, precision", [
+    (7, 6, (40,), False, (40,), "highest"),  # odd N: the generator's padded draw
+    (8, 4, (2, 3), True, (2, 1), "bf16x3"),  # two batch axes, beta and K per chain, an extra field broadcast
+    (6, 2, (5,), False, None, "bf16x2"),  # P = 2, no extra field
+])
+def test_spin_by_spin_worldline_cluster_sweep_is_the_sequential_dynamics(n, p, batch, per_chain, extra_shape,
+                                                                         precision):
+    """The dense (spin-by-spin) worldline cluster sweep against NumPy, written out from its drawn random numbers:
+    spin i's rings, i = 0 .. N-1, each from the fields at that moment (integer couplings: exact fields at every
+    precision). Fails if the fields, the layout, the per-chain parameters, the order or the segment rule is off
+    (checked: without the boundary join; with the fields from the start of the sweep). The kept bonds occur with
+    probability 1 - exp(-2 K), within 4 standard errors."""
+    from dragonjax.kernels.piqmc import _segment_randomness, worldline_cluster_sweep
 
     rng = np.random.default_rng(4)
-    n, p, chains = 7, 6, 40
     J = np.triu(rng.integers(-2, 3, (n, n)), 1).astype(np.float32)
     J = J + J.T
     h = rng.integers(-1, 2, n).astype(np.float32)
     model = dj.IsingModel(J, h)
-    spins = np.asarray(kernels.random_spins(jax.random.key(2), (chains, p, n)))
-    extra = rng.integers(-1, 2, (chains, n)).astype(np.float32)
-    beta_slice, coupling = 0.4, 0.7
+    chains = int(np.prod(batch))
+    spins = np.asarray(kernels.random_spins(jax.random.key(2), (*batch, p, n)))
+    extra = None if extra_shape is None else rng.integers(-1, 2, (*extra_shape, n)).astype(np.float32)
+    beta_slice = rng.uniform(0.2, 0.8, (batch[-1], 1, 1)).astype(np.float32) if per_chain else 0.4
+    coupling = rng.uniform(0.3, 1.0, (batch[0],) + (1,) * len(batch) + (1,)).astype(np.float32) if per_chain else 0.7
     key = jax.random.key(6)
-    sweep = kernels.make_sweep(model, "dense")
+    sweep = kernels.make_sweep(model, "dense", precision=precision)
     out = np.asarray(worldline_cluster_sweep(key, model, sweep, jnp.asarray(spins), beta_slice, coupling,
-                                             jnp.asarray(extra)))
+                                             None if extra is None else jnp.asarray(extra)))
 
-    u_bond, u_flip = (np.asarray(u) for u in _segment_uniforms(key, (n, p, chains), jnp.float32))
-    s = spins.copy()
+    b_chain = np.broadcast_to(beta_slice, (*batch, 1, 1)).reshape(chains)
+    k_chain = np.broadcast_to(coupling, (*batch, 1, 1)).reshape(chains)
+    e_chain = np.zeros((chains, n), np.float32) if extra is None else np.broadcast_to(extra, (*batch, n)).reshape(
+        chains, n)
+    keep_bond, u_flip = (np.asarray(u) for u in _segment_randomness(key, (n, p, chains), jnp.asarray(k_chain)[None],
+                                                                     jnp.float32))
+    expected = 1 - np.exp(-2 * k_chain)
+    assert abs(keep_bond.mean() - expected.mean()) < 4 * np.sqrt(np.mean(expected * (1 - expected)) / keep_bond.size)
+    s = spins.reshape(chains, p, n).copy()
     for i in range(n):
         for c in range(chains):
-            f = h[i] + extra[c, i] + s[c] @ J[:, i]  # (P,): the problem field of spin i in each slice
-            s[c, :, i] = _ring_reference(s[c, :, i], f, u_bond[i, :, c], u_flip[i, :, c], beta_slice, coupling)
+            f = h[i] + e_chain[c, i] + s[c] @ J[:, i]  # (P,): the problem field of spin i in each slice
+            s[c, :, i] = _ring_reference(s[c, :, i], f, keep_bond[i, :, c], u_flip[i, :, c], b_chain[c])
+    s = s.reshape(spins.shape)
     np.testing.assert_array_equal(out, s)
     assert 0 < np.mean(out != spins) < 1
 

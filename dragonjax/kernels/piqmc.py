@@ -34,7 +34,7 @@ from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
 from .rng import uniform_shaped
-from .sweeps import SweepFn, _index, block_fields, make_sweep, random_spins, spin_dot
+from .sweeps import SweepFn, _index, block_fields, make_sweep, random_spins, row_products
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
@@ -52,20 +52,19 @@ def k_perp(beta: ArrayLike, gamma: ArrayLike, trotter_slices: ArrayLike) -> jax.
     return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
 
 
-def _flip_segments(uniforms, spins, fields, beta_slice, coupling):
+def _flip_segments(randomness, spins, fields, beta_slice):
     """Swendsen-Wang on the imaginary-time rings of spins (..., P, m) with problem fields (..., P, m).
 
     Bonds between equal neighbours in imaginary time are kept with probability 1 - exp(-2 K_perp); each segment
     of kept bonds (labelled 0, 1, ... along the ring, the one across the periodic boundary joined to the first)
-    flips with the Metropolis probability of its field energy, one uniform per label. ``uniforms`` = (bond, flip),
-    each of the spins' shape (:func:`_segment_uniforms`): bond k joins slices k and k + 1, label j flips on
-    flip[..., j, :]. Every array keeps the ring axis m innermost (the per-label sums and the label lookup are P
-    passes of elementwise work, vectorised over the rings): laid out (..., m, P) instead, the move ran four times
-    slower on a CPU."""
+    flips with the Metropolis probability of its field energy, one uniform per label. ``randomness`` = (keep_bond,
+    u_flip) from :func:`_segment_randomness`, each of the spins' shape: bond k joins slices k and k + 1 (when equal)
+    where keep_bond, label j flips on u_flip[..., j, :]. Every array keeps the ring axis m innermost (the per-label
+    sums and the label lookup are P passes of elementwise work, vectorised over the rings): laid out (..., m, P)
+    instead, the move ran four times slower on a CPU."""
     p = spins.shape[-2]
-    u_bond, u_flip = uniforms
-    following = jnp.roll(spins, -1, axis=-2)
-    active = (spins == following) & (u_bond < -jnp.expm1(-2.0 * coupling))
+    keep_bond, u_flip = randomness
+    active = (spins == jnp.roll(spins, -1, axis=-2)) & keep_bond
     broken = (~active).astype(jnp.int32)
     segment = jnp.concatenate([jnp.zeros_like(broken[..., :1, :]), jnp.cumsum(broken[..., :-1, :], axis=-2)],
                               axis=-2)
@@ -81,11 +80,15 @@ def _flip_segments(uniforms, spins, fields, beta_slice, coupling):
     return jnp.where(flip, -spins, spins)
 
 
-def _segment_uniforms(key, shape, dtype):
-    """The uniforms of :func:`_flip_segments` for spins of ``shape``: bond and flip, the generator laid out in the
-    output's shape (:func:`uniform_shaped`, the fast layout when spins are many rings)."""
+def _segment_randomness(key, shape, coupling, dtype):
+    """The random numbers of :func:`_flip_segments` for spins of ``shape``: which bonds are kept (probability
+    1 - exp(-2 K_perp), ``coupling`` broadcasting against ``shape``; booleans, a quarter of the memory of their
+    uniforms) and the flip uniforms. Drawn with the generator laid out in the output's shape (:func:`uniform_shaped`,
+    its fast form, which needs an even leading axis: an odd one is drawn one longer and cut)."""
     k_bond, k_flip = jax.random.split(key)
-    return uniform_shaped(k_bond, shape, dtype), uniform_shaped(k_flip, shape, dtype)
+    padded = (shape[0] + shape[0] % 2, *shape[1:])
+    u_bond, u_flip = (uniform_shaped(k, padded, dtype)[:shape[0]] for k in (k_bond, k_flip))
+    return u_bond < -jnp.expm1(-2.0 * coupling), u_flip
 
 
 def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array,
@@ -100,8 +103,8 @@ def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, s
             members = _index(block[0])  # a static slice when the class is a contiguous run (no gather/scatter)
             fields = block_fields(model, spins, block, extra, precision)
             rings = spins[..., members]
-            spins = spins.at[..., members].set(
-                _flip_segments(_segment_uniforms(k, rings.shape, spins.dtype), rings, fields, beta_slice, coupling))
+            randomness = _segment_randomness(k, rings.shape, coupling, spins.dtype)
+            spins = spins.at[..., members].set(_flip_segments(randomness, rings, fields, beta_slice))
         return spins
 
     return _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field, precision)
@@ -118,16 +121,17 @@ def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, pre
     shape = spins.shape
     p, n = shape[-2:]
     s_t = spins.reshape(-1, p, n).transpose(2, 1, 0)
-    h_t = (model.h[:, None, None] if extra_field is None else
-           (model.h + jnp.broadcast_to(extra_field[..., None, :], shape)).reshape(-1, p, n).transpose(2, 1, 0))
+    h_t = (model.h[:, None, None] if extra_field is None else  # (N, 1, chains): the same in every slice
+           (model.h + jnp.broadcast_to(extra_field, shape[:-2] + (n,))).reshape(-1, n).T[:, None, :])
     per_chain = shape[:-2] + (1, 1)  # beta_slice and coupling: scalars or broadcastable per chain
     beta_slice, coupling = (jnp.broadcast_to(jnp.asarray(x, spins.dtype), per_chain).reshape(1, -1)
                             for x in (beta_slice, coupling))
-    u_bond, u_flip = _segment_uniforms(key, s_t.shape, spins.dtype)
+    keep_bond, u_flip = _segment_randomness(key, s_t.shape, coupling, spins.dtype)
+    row_product = row_products(model.J, precision)
 
     def one_spin(i, s_t):
-        fields = h_t[i] + spin_dot(s_t.reshape(n, -1), model.J[i], precision, spins_first=False).reshape(p, -1)
-        return s_t.at[i].set(_flip_segments((u_bond[i], u_flip[i]), s_t[i], fields, beta_slice, coupling))
+        fields = h_t[i] + row_product(i, s_t.reshape(n, -1)).reshape(p, -1)
+        return s_t.at[i].set(_flip_segments((keep_bond[i], u_flip[i]), s_t[i], fields, beta_slice))
 
     return jax.lax.fori_loop(0, n, one_spin, s_t).transpose(2, 1, 0).reshape(shape)
 

@@ -46,7 +46,7 @@ from . import progress as _progress
 from .rng import uniform, uniform_shaped
 
 __all__ = ["RULES", "METHODS", "PRECISIONS", "Sweep", "SweepFn", "make_sweep", "cached_sweep", "block_fields",
-           "choose_method", "random_spins", "spin_dot", "split_couplings", "as_sweep",
+           "choose_method", "random_spins", "spin_dot", "row_products", "split_couplings", "as_sweep",
            "run_sweeps"]
 
 RULES = ("metropolis", "heat_bath")
@@ -245,10 +245,7 @@ def spin_dot(spins: jax.Array, couplings: jax.Array, precision: str = "highest",
         return dot(spins, couplings) if spins_first else dot(couplings, spins)
     if precision == "default":
         return jnp.matmul(spins, couplings) if spins_first else jnp.matmul(couplings, spins)
-    # bfloat16 operands with float32 accumulation where the backend has such products (GPU tensor cores); XLA's
-    # CPU has none, so there the bfloat16 values, exact in float32, are multiplied in float32: the same numbers
-    native = jax.default_backend() != "cpu"
-    operand = jnp.bfloat16 if native else jnp.float32
+    operand = _bf16_operand()
     s = spins.astype(operand)
     total = None
     for part in reversed(split_couplings(couplings, 3 if precision == "bf16x3" else 2)):  # small parts first
@@ -257,6 +254,32 @@ def spin_dot(spins: jax.Array, couplings: jax.Array, precision: str = "highest",
                 else jnp.matmul(part, s, preferred_element_type=jnp.float32))
         total = term if total is None else total + term
     return total.astype(spins.dtype)
+
+
+def _bf16_operand():
+    """The operand type of the bfloat16 parts: bfloat16 with float32 accumulation where the backend has such
+    products (GPU tensor cores); XLA's CPU has none, so there the bfloat16 values, exact in float32, are multiplied
+    in float32 (the same numbers)."""
+    return jnp.bfloat16 if jax.default_backend() != "cpu" else jnp.float32
+
+
+def row_products(J: jax.Array, precision: str = "highest") -> Callable[[ArrayLike, jax.Array], jax.Array]:
+    """``product(i, s_t) = J[i] @ s_t`` for spins held spin-major, s_t (N, ...), at the field precision
+    ``precision`` (as :func:`spin_dot`): the sequential sweeps' local field of spin i over all chains. J is split
+    into its bfloat16 parts once, here, not per row, and each row product reads the spins once."""
+    if precision in ("highest", "default"):
+        return lambda i, s_t: spin_dot(s_t, J[i], precision, spins_first=False)
+    operand = _bf16_operand()
+    parts = jnp.stack(split_couplings(J, 3 if precision == "bf16x3" else 2)[::-1]).astype(operand)  # small first
+
+    def product(i, s_t):
+        terms = jnp.matmul(parts[:, i], s_t.astype(operand), preferred_element_type=jnp.float32)
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total.astype(s_t.dtype)
+
+    return product
 
 
 def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
@@ -274,9 +297,10 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
                else (model.h + jnp.broadcast_to(extra_field, spins.shape)).reshape(-1, n).T)
         noise_t = _noise(rule, key, s_t.shape, spins.dtype)
         beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
+        row_product = row_products(model.J, precision)
 
         def visit(i, s_t):
-            fields = h_t[i] + spin_dot(s_t, model.J[i], precision, spins_first=False)
+            fields = h_t[i] + row_product(i, s_t)
             return s_t.at[i].set(_update(rule, noise_t[i], s_t[i], fields, beta))
 
         return jax.lax.fori_loop(0, n, visit, s_t).T.reshape(spins.shape)
@@ -286,8 +310,8 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
 
 def _random_scan_sweep(rule: str) -> Sweep:
     """N single-spin updates at sites drawn uniformly at random, independently for each chain (random-scan
-    Metropolis or heat bath). Each update reads its spin's row of J: O(N) per update, like ``dense``, without
-    the delayed-update blocking."""
+    Metropolis or heat bath). Each update reads its spin's row of J: O(N) per update, like ``dense``, but a row
+    gathered per chain."""
 
     def sweep(key, model, spins, beta, extra_field=None):
         n = spins.shape[-1]
