@@ -537,6 +537,23 @@ def test_deep_study_teacher_sizes_are_settings_and_checked():
         deep_dataset("digits", {"hidden": 2})
 
 
+@pytest.mark.parametrize("args, message", [(["--hidden", "64", "0"], "--hidden takes positive layer widths"),
+                                           (["--teacher", "hidden=x"], "--teacher takes KEY=N"),
+                                           (["--lr", "-1"], "--lr must be positive")])
+def test_deep_study_command_refuses_bad_settings_in_one_line(tmp_path, args, message):
+    """The deep study's command line names a bad setting in a one-line usage error (exit 2), before any training
+    and without writing its run directory."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "dragonjax.experiments.deep", "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert message in done.stderr.strip().splitlines()[-1]
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_alignment_diagnosis_reports_what_it_measures():
     """The claim-5 diagnosis at a toy size: '-' (None) exactly for the weights below a window, the
