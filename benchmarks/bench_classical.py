@@ -50,13 +50,16 @@ def dwave_sa(bqm, reads, sweeps, beta_range, seed):
                                       beta_schedule_type="geometric", seed=seed))
 
 
-def openjij_sa(bqm, reads, sweeps, beta_range, seed, own_schedule=True):
+def openjij_sa(bqm, reads, sweeps, beta_range, seed=None, own_schedule=True):
+    """OpenJij's SA, always unseeded: given a seed, its reads are identical (one energy), so neither a success
+    probability nor a best energy over reads means anything; the time per update does not depend on it. ``seed``
+    is accepted for the common solver signature and ignored."""
     import openjij as oj
 
     if own_schedule:  # throughput: OpenJij at its own default schedule
-        return _timed(lambda: oj.SASampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed))
+        return _timed(lambda: oj.SASampler().sample(bqm, num_reads=reads, num_sweeps=sweeps))
     return _timed(lambda: oj.SASampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, beta_min=beta_range[0],
-                                                beta_max=beta_range[1], seed=seed))
+                                                beta_max=beta_range[1]))
 
 
 def common_beta_range(model):
@@ -105,7 +108,7 @@ def time_to_solution(n, alpha, reads, sweep_grid, seed=0):
                "dragonjax_pa": None,
                "dwave": lambda s: dwave_sa(bqm, reads, s, beta_range, seed),
                # unseeded: OpenJij given a seed returns identical reads, so p would be 0 or 1 by construction
-               "openjij": lambda s: openjij_sa(bqm, reads, s, beta_range, None, own_schedule=False)}
+               "openjij": lambda s: openjij_sa(bqm, reads, s, beta_range, own_schedule=False)}
 
     def pa(s):
         # PA's reads are one correlated population, so a whole run is the unit: p is the fraction of
