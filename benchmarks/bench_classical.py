@@ -23,6 +23,7 @@ import jax
 import numpy as np
 
 import dragonjax as dj
+from dragonjax.analysis.tts import tts99
 from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
 
 
@@ -90,14 +91,6 @@ def throughput(problems, reads, sweeps, seed=0):
                 row[f"{label}_ns"] = None
         rows.append(row)
     return rows
-
-
-def tts99(seconds_per_read, p):
-    if p <= 0:
-        return float("inf")
-    if p >= 1:
-        return seconds_per_read
-    return seconds_per_read * np.log(0.01) / np.log(1.0 - p)
 
 
 def time_to_solution(n, alpha, reads, sweep_grid, seed=0):

@@ -53,7 +53,9 @@ ANNEAL_MEANINGS = {
     "num_families": "distinct initial replicas with descendants in the final population",
     "planted_ground_energy": "the planted ground-state energy (the known answer)",
     "fraction_at_ground_state": "fraction of reads at the planted ground-state energy",
-    "devices": "JAX devices the reads were spread over"}
+    "devices": "JAX devices the reads were spread over",
+    "num_sweeps_tried": "--num-sweeps auto: the sweep counts tried",
+    "tts99_sweeps": "--num-sweeps auto: time to solution (99 %) in sweeps per count tried"}
 
 
 def cmd_anneal(args) -> int:
@@ -73,11 +75,20 @@ def cmd_anneal(args) -> int:
     sampler = _sampler(args.sampler)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps, "seed": args.seed}
     beta = {} if args.sampler == "piqmc" else {"beta_range": _beta_range_option(args.beta_range)}
+    budget = None
+    if args.num_sweeps == "auto":
+        from .samplers import sweep_budget
+
+        budget = sweep_budget(sampler, bqm, num_reads=args.num_reads, seed=args.seed, **beta)
+        params["num_sweeps"] = budget.num_sweeps
+        if not args.json:
+            print(budget.table())
     run = None
     if args.out:
         from .experiments.results import RunDirectory
 
         run = RunDirectory(args.out, {"command": "anneal", "problem": source, "sampler": args.sampler, **params,
+                                      **({} if budget is None else {"num_sweeps_rule": "auto"}),
                                       **({} if args.sampler == "piqmc" else {"beta_range": args.beta_range})})
     start = time.perf_counter()
     sampleset = sampler.sample(bqm, progress=not args.quiet, **params, **beta)
@@ -86,6 +97,8 @@ def cmd_anneal(args) -> int:
     out = {"problem": source, "num_variables": model.num_variables, "sampler": args.sampler, **params,
            "best_energy": float(energies.min()), "median_energy": float(np.median(energies)),
            "wall_seconds": wall, "kernel_seconds": sampleset.info["timing"]["run_seconds"]}
+    if budget is not None:
+        out["num_sweeps_tried"], out["tts99_sweeps"] = list(budget.sweeps), list(budget.tts99_sweeps)
     if "beta_range" in sampleset.info:
         out["beta_range"] = [float(b) for b in sampleset.info["beta_range"]]
         out["beta_range_rule"] = args.beta_range if isinstance(beta["beta_range"], str) else "given"
@@ -137,6 +150,18 @@ def _beta_range_option(text: str):
     if not 0 <= hot < cold < float("inf"):
         raise ValueError(f"--beta-range needs 0 <= HOT < COLD (finite), got {text!r}")
     return hot, cold
+
+
+def _sweeps_option(text):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of sweeps (0 or more) or 'auto', got {text!r}")
+    return value
 
 
 def _int_list(text):
@@ -499,7 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bqm", help="path to a BQM file written by dimod's BinaryQuadraticModel.to_file()")
     p.add_argument("--sampler", choices=SAMPLERS, default="pa", help="sampler (default: pa)")
     p.add_argument("--num-reads", type=int, default=256, help="reads / population size (default 256)")
-    p.add_argument("--num-sweeps", type=int, default=1000, help="sweeps (default 1000)")
+    p.add_argument("--num-sweeps", type=_sweeps_option, default=1000, metavar="N|auto",
+                   help="sweeps (default 1000), or 'auto': first try 10, 30, ..., 10000 sweeps and anneal with the "
+                        "count of least time to solution (dragonjax.samplers.sweep_budget; success = the lowest "
+                        "energy it found)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
                    help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "

@@ -1,0 +1,159 @@
+"""How long to anneal: the sweep count with the least time to solution, measured on the problem itself.
+
+The rule (:func:`sweep_budget`): anneal with sweep counts from a geometric grid, shortest first; at each count
+estimate the probability ``p`` that one independent unit -- a read of simulated annealing or path-integral QMC,
+a whole run of population annealing (its reads are one correlated population) -- reaches the target energy,
+and its TTS99 in sweeps, ``sweeps_per_unit * max(1, ln 0.01 / ln(1 - p))`` (:mod:`dragonjax.analysis.tts`).
+The target is the known ground-state energy when given, else the lowest energy found at any count (every
+count's ``p`` is recomputed when a longer anneal finds a lower one). The search stops
+
+- at a count where every unit succeeds (each longer anneal then costs more than this one's TTS99),
+- after ``patience`` counts in a row whose TTS99 is above the best so far and which found no lower energy,
+- or at the end of the grid;
+
+and returns the count with the least TTS99 (the shorter on a tie). Cost is counted in sweeps, not seconds: a
+sweep of one kernel on one problem costs the same at every count, so the choice is the same on any machine and
+the same for the same seed.
+
+Limits, stated: with an unknown ground state, "success" is reaching the lowest energy this search saw, so a
+problem whose ground state no count finds gets the count that best finds a wrong target; and ``p`` comes from
+``num_reads`` units per count (its bootstrap interval is reported), so a count is told from its neighbours only
+when their TTS99 differ by more than that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import dimod
+import numpy as np
+
+from ..analysis.tts import tts99, tts99_interval
+from ..ising import ProblemError
+
+__all__ = ["DEFAULT_SWEEP_GRID", "SweepBudget", "sweep_budget"]
+
+DEFAULT_SWEEP_GRID = (10, 30, 100, 300, 1000, 3000, 10000)
+
+
+@dataclass(frozen=True)
+class SweepBudget:
+    """The outcome of :func:`sweep_budget`: ``num_sweeps``, the chosen count, and per count tried (in order)
+    the success probability per unit, TTS99 in sweeps and its bootstrap 16-84 % interval."""
+    num_sweeps: int
+    target_energy: float
+    target_given: bool
+    unit: str  # "read" or "run"
+    units_per_count: int
+    sweeps: tuple[int, ...]
+    success: tuple[float, ...]
+    tts99_sweeps: tuple[float, ...]
+    tts99_interval: tuple[tuple[float, float], ...]
+    stopped: str
+
+    def table(self) -> str:
+        """A plain-text table of the counts tried, the chosen one marked."""
+        target = "ground state (given)" if self.target_given else "lowest energy found"
+        lines = [f"target energy {self.target_energy:.6g} ({target}); {self.units_per_count} {self.unit}s per count",
+                 f"{'sweeps':>8}  {'p per ' + self.unit:>12}  {'TTS99 (sweeps)':>15}  16-84 % interval"]
+        for s, p, t, (lo, hi) in zip(self.sweeps, self.success, self.tts99_sweeps, self.tts99_interval):
+            mark = "  <- chosen" if s == self.num_sweeps else ""
+            lines.append(f"{s:>8}  {p:>12.3f}  {t:>15.4g}  [{lo:.4g}, {hi:.4g}]{mark}")
+        lines.append(f"stopped: {self.stopped}")
+        return "\n".join(lines)
+
+
+def _is_population(sampler) -> bool:
+    from .classical import PopulationAnnealingSampler
+    return isinstance(sampler, PopulationAnnealingSampler)
+
+
+def _check_grid(grid) -> tuple[int, ...]:
+    try:
+        grid = tuple(int(s) for s in grid)
+    except (TypeError, ValueError):
+        raise ProblemError(f"the sweep grid must be positive integers, got {grid!r}") from None
+    if not grid or min(grid) < 1 or any(b <= a for a, b in zip(grid, grid[1:])):
+        raise ProblemError(f"the sweep grid must be increasing positive integers, got {grid!r}")
+    return grid
+
+
+def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_reads: int = 64,
+                 grid: Sequence[int] = DEFAULT_SWEEP_GRID, target_energy: float | None = None,
+                 runs: int | None = None, patience: int = 2, seed: int = 0, rtol: float = 1e-5,
+                 **sample_kwargs) -> SweepBudget:
+    """The sweep count of ``grid`` with the least TTS99 for ``sampler`` on ``bqm`` (see the module docstring).
+
+    Args:
+        sampler: a dimod sampler with a ``num_sweeps`` parameter (dragonjax's, dwave-samplers', OpenJij's).
+        num_reads: reads per call.
+        grid: increasing sweep counts to try (default 10, 30, ..., 10000).
+        target_energy: the ground-state energy when known (e.g. a planted instance); else the lowest found.
+        runs: calls per count whose best read is one unit (population annealing: default 8); ``None`` for other
+            samplers: every read is a unit.
+        patience: counts in a row without improvement after which the search stops.
+        seed: seed of the first call (call k gets ``seed + k``), passed when the sampler takes one.
+        rtol: a read succeeds when its energy is within ``rtol * max(1, |target|)`` of the target.
+        sample_kwargs: passed to every ``sampler.sample`` call (``beta_range``, ``trotter_slices``, ...).
+    """
+    grid = _check_grid(grid)
+    if int(num_reads) != num_reads or num_reads < 1:
+        raise ProblemError(f"num_reads must be a positive integer, got {num_reads!r}")
+    if int(patience) != patience or patience < 1:
+        raise ProblemError(f"patience must be a positive integer, got {patience!r}")
+    if runs is None and _is_population(sampler):
+        runs = 8
+    if runs is not None and (int(runs) != runs or runs < 1):
+        raise ProblemError(f"runs must be a positive integer, got {runs!r}")
+    clash = {"num_reads", "num_sweeps", "seed"} & set(sample_kwargs)
+    if clash:
+        raise ProblemError(f"sweep_budget sets {', '.join(sorted(clash))} itself; do not pass it")
+    seeded = "seed" in getattr(sampler, "parameters", {})
+    calls = 0
+
+    def energies(sweeps: int) -> np.ndarray:
+        """One energy per unit: every read's, or each run's best."""
+        nonlocal calls
+        out = []
+        for _ in range(runs or 1):
+            kwargs = {"seed": seed + calls} if seeded else {}
+            calls += 1
+            ss = sampler.sample(bqm, num_reads=int(num_reads), num_sweeps=sweeps, **kwargs, **sample_kwargs)
+            e = np.asarray(ss.record.energy, float).repeat(np.asarray(ss.record.num_occurrences))
+            out.append(e if runs is None else np.array([e.min()]))
+        return np.concatenate(out)
+
+    found: list[np.ndarray] = []
+    sweeps_per_unit = lambda s: s * (int(num_reads) if runs is not None else 1)  # noqa: E731
+    best_energy = np.inf if target_energy is None else float(target_energy)
+    stopped, since_best = "end of the grid", 0
+
+    def tts_all(target):
+        hits = [e <= target + rtol * max(1.0, abs(target)) for e in found]
+        return hits, [tts99(sweeps_per_unit(s), float(h.mean())) for s, h in zip(grid, hits)]
+
+    for s in grid:
+        found.append(energies(s))
+        lowered = target_energy is None and found[-1].min() < best_energy - rtol * max(1.0, abs(best_energy))
+        if target_energy is None:
+            best_energy = min(best_energy, float(found[-1].min()))
+        hits, tts = tts_all(best_energy)
+        if hits[-1].all():
+            stopped = f"every {'run' if runs else 'read'} reached the target at {s} sweeps"
+            break
+        since_best = 0 if lowered or tts[-1] <= min(tts) else since_best + 1
+        if since_best >= patience:
+            stopped = f"{patience} counts in a row above the best TTS99 without a lower energy"
+            break
+    hits, tts = tts_all(best_energy)
+    tried = grid[:len(found)]
+    chosen = int(np.argmin(tts))  # the first minimum: the shorter count on a tie
+    if not np.isfinite(tts[chosen]):
+        chosen = len(tried) - 1  # nothing reached the target (it was given): the longest count tried
+    return SweepBudget(num_sweeps=tried[chosen], target_energy=float(best_energy),
+                       target_given=target_energy is not None, unit="run" if runs else "read",
+                       units_per_count=int(hits[0].size), sweeps=tried,
+                       success=tuple(float(h.mean()) for h in hits), tts99_sweeps=tuple(tts),
+                       tts99_interval=tuple(tts99_interval(sweeps_per_unit(s), h, seed=seed)
+                                            for s, h in zip(tried, hits)),
+                       stopped=stopped)

@@ -1,0 +1,102 @@
+"""The sweep-budget rule (:func:`dragonjax.samplers.sweep_budget`) and time to solution
+(:mod:`dragonjax.analysis.tts`)."""
+import dimod
+import numpy as np
+import pytest
+
+import dragonjax as dj
+from dragonjax.analysis.tts import tts99, tts99_interval
+from dragonjax.samplers import SimulatedAnnealingSampler, sweep_budget
+
+
+class StubAnnealer(dimod.Sampler):
+    """Each read lands at energy -2 with probability ``p[num_sweeps]`` (-1 with ``q[num_sweeps]``), else 0."""
+    properties = {}
+    parameters = {"num_reads": [], "num_sweeps": [], "seed": []}
+
+    def __init__(self, p, q=None):
+        self.p, self.q, self.calls = p, q or {}, []
+
+    def sample(self, bqm, num_reads=1, num_sweeps=1000, seed=None):
+        self.calls.append((num_sweeps, seed))
+        u = np.random.default_rng(seed).random(num_reads)
+        p, q = self.p[num_sweeps], self.q.get(num_sweeps, 0.0)
+        energy = np.where(u < p, -2.0, np.where(u < p + q, -1.0, 0.0))
+        return dimod.SampleSet.from_samples((np.ones((num_reads, 1), np.int8), ["a"]), "SPIN", energy)
+
+
+BQM = dimod.BinaryQuadraticModel({"a": 0.0}, {}, 0.0, "SPIN")
+
+
+def test_tts99_closed_form_and_its_interval():
+    assert tts99(10, 0.0) == np.inf and tts99(10, 1.0) == 10 and tts99(10, 0.999) == 10  # at least one unit
+    assert tts99(10, 0.5) == pytest.approx(10 * np.log(0.01) / np.log(0.5))
+    lo, hi = tts99_interval(10, np.r_[np.ones(50, bool), np.zeros(50, bool)])
+    assert lo < tts99(10, 0.5) < hi
+    assert tts99_interval(10, np.zeros(20, bool)) == (np.inf, np.inf)
+
+
+def test_rule_picks_the_least_tts_count_and_stops_when_longer_anneals_cost_more():
+    """True p per count 10..3000: 0.01, 0.1, 0.5, 0.95, 0.99, 0.99 -> TTS99 in sweeps 4582, 1311, 664, 461, 1000,
+    3000: the least is 300, and 1000 and 3000 above it end the search before 10000. 4000 reads: each estimated p
+    within 4 binomial standard errors of the truth, and the 44 % margin between 300 and 100 is > 10 of the TTS's."""
+    p = {10: 0.01, 30: 0.1, 100: 0.5, 300: 0.95, 1000: 0.99, 3000: 0.99, 10000: 1.0}
+    stub = StubAnnealer(p)
+    budget = sweep_budget(stub, BQM, num_reads=4000, target_energy=-2.0, seed=5)
+    assert budget.sweeps == (10, 30, 100, 300, 1000, 3000) and budget.num_sweeps == 300
+    assert "in a row" in budget.stopped and budget.unit == "read" and budget.units_per_count == 4000
+    truth = np.array([p[s] for s in budget.sweeps])
+    assert np.all(np.abs(np.array(budget.success) - truth) <= 4 * np.sqrt(truth * (1 - truth) / 4000) + 1e-12)
+    assert [seed for _, seed in stub.calls] == [5, 6, 7, 8, 9, 10]
+    assert "<- chosen" in budget.table().splitlines()[5]
+
+
+def test_rule_recounts_earlier_anneals_when_a_longer_one_finds_a_lower_energy():
+    """Short anneals reach only -1; from 100 sweeps on some reach -2. Without a given target, success is the
+    lowest energy found, so the short counts are recounted as never succeeding."""
+    stub = StubAnnealer({10: 0.0, 30: 0.0, 100: 0.3, 300: 1.0}, q={10: 0.5, 30: 0.9})
+    budget = sweep_budget(stub, BQM, num_reads=200, grid=(10, 30, 100, 300, 1000))
+    assert budget.target_energy == -2.0 and not budget.target_given
+    assert budget.success[:2] == (0.0, 0.0) and budget.tts99_sweeps[:2] == (np.inf, np.inf)
+    assert budget.sweeps == (10, 30, 100, 300) and budget.stopped.startswith("every read")
+    assert budget.num_sweeps == (100 if tts99(100, budget.success[2]) < 300 else 300)
+
+
+def test_population_annealing_counts_whole_runs_as_units():
+    """PA's reads are one correlated population: the unit is a run (its best read), costing reads x sweeps."""
+    inst = dj.problems.wishart_planted(12, alpha=1.2, seed=1)
+    budget = sweep_budget(dj.samplers.PopulationAnnealingSampler(), inst.model.to_bqm(), num_reads=16,
+                          grid=(4, 16), runs=3, beta_range="local-field", min_effective_population=0)
+    assert budget.unit == "run" and budget.units_per_count == 3
+    finite = [t for t, p in zip(budget.tts99_sweeps, budget.success) if p > 0]
+    assert finite and all(t >= 16 * s for t, s in zip(budget.tts99_sweeps, budget.sweeps))
+
+
+def test_rule_on_a_planted_instance_finds_its_ground_state_blind():
+    """Simulated annealing on a planted Wishart instance (N = 24): without being told the planted energy, the rule's
+    target is it, and the chosen count reaches it."""
+    inst = dj.problems.wishart_planted(24, alpha=1.2, seed=0)
+    budget = sweep_budget(SimulatedAnnealingSampler(), inst.model.to_bqm(), num_reads=64, seed=0,
+                          beta_range="local-field")
+    assert budget.target_energy == pytest.approx(inst.ground_energy, rel=1e-5)
+    chosen = budget.sweeps.index(budget.num_sweeps)
+    assert budget.success[chosen] > 0 and budget.tts99_sweeps[chosen] == min(budget.tts99_sweeps)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"grid": (30, 10)}, "increasing"), ({"grid": ()}, "increasing"),
+                                             ({"num_sweeps": 5}, "sets num_sweeps"), ({"num_reads": 0}, "num_reads"),
+                                             ({"patience": 0}, "patience"), ({"runs": 0}, "runs")])
+def test_rule_refuses_bad_settings(kwargs, message):
+    with pytest.raises(dj.ProblemError, match=message):
+        sweep_budget(StubAnnealer({}), BQM, **kwargs)
+
+
+def test_anneal_command_with_auto_sweeps(capsys):
+    from dragonjax.cli import main
+
+    assert main(["anneal", "--problem", "planted", "--size", "16", "--sampler", "sa", "--num-reads", "32",
+                 "--num-sweeps", "auto", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "<- chosen" in out and "num_sweeps_tried" in out
+    chosen = int(next(line for line in out.splitlines() if line.startswith("num_sweeps ")).split()[1])
+    assert chosen in dj.samplers.DEFAULT_SWEEP_GRID
