@@ -10,16 +10,17 @@ from dragonjax.samplers import SimulatedAnnealingSampler, sweep_budget
 
 
 class StubAnnealer(dimod.Sampler):
-    """Each read lands at energy -2 with probability ``p[num_sweeps]`` (-1 with ``q[num_sweeps]``), else 0."""
+    """Each read lands at energy -2 with probability ``p[num_sweeps]`` (-1 with ``q[num_sweeps]``), else 0;
+    ``exact``: the fractions exactly (reads evenly spaced in [0, 1) instead of uniform at random)."""
     properties = {}
     parameters = {"num_reads": [], "num_sweeps": [], "seed": []}
 
-    def __init__(self, p, q=None):
-        self.p, self.q, self.calls = p, q or {}, []
+    def __init__(self, p, q=None, exact=False):
+        self.p, self.q, self.exact, self.calls = p, q or {}, exact, []
 
     def sample(self, bqm, num_reads=1, num_sweeps=1000, seed=None):
         self.calls.append((num_sweeps, seed))
-        u = np.random.default_rng(seed).random(num_reads)
+        u = (np.arange(num_reads) + 0.5) / num_reads if self.exact else np.random.default_rng(seed).random(num_reads)
         p, q = self.p[num_sweeps], self.q.get(num_sweeps, 0.0)
         energy = np.where(u < p, -2.0, np.where(u < p + q, -1.0, 0.0))
         return dimod.SampleSet.from_samples((np.ones((num_reads, 1), np.int8), ["a"]), "SPIN", energy)
@@ -59,7 +60,18 @@ def test_rule_recounts_earlier_anneals_when_a_longer_one_finds_a_lower_energy():
     assert budget.target_energy == -2.0 and not budget.target_given
     assert budget.success[:2] == (0.0, 0.0) and budget.tts99_sweeps[:2] == (np.inf, np.inf)
     assert budget.sweeps == (10, 30, 100, 300) and budget.stopped.startswith("every read")
-    assert budget.num_sweeps == (100 if tts99(100, budget.success[2]) < 300 else 300)
+    assert budget.num_sweeps == 300  # p = 1: TTS99 300, against ~1300 at 100 sweeps
+
+
+def test_rule_takes_the_longest_count_the_estimates_cannot_tell_from_the_best():
+    """100 and 300 sweeps with the same TTS99 (p = 0.5 and 0.875: 664.4 and 664.6 sweeps; the stub's fractions
+    exact), 1000 sweeps costing 1000: 300 lies within the interval of the least (100) and is taken (a longer anneal
+    spreads each call's fixed cost over more sweeps); 1000 lies outside it."""
+    p = {10: 0.0, 30: 0.05, 100: 0.5, 300: 0.875, 1000: 0.99, 3000: 0.99}
+    budget = sweep_budget(StubAnnealer(p, exact=True), BQM, num_reads=400, target_energy=-2.0, seed=1)
+    assert budget.success[2:5] == (0.5, 0.875, 0.99) and int(np.argmin(budget.tts99_sweeps)) == 2
+    assert budget.num_sweeps == 300
+    assert budget.tts99_sweeps[3] <= budget.tts99_interval[2][1] < budget.tts99_sweeps[4]
 
 
 def test_population_annealing_counts_whole_runs_as_units():
