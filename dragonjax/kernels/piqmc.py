@@ -17,6 +17,9 @@ exact as P -> infinity with O(1/P^2) Trotter error. Two moves, both exact for W:
   worldline is flipped with the Metropolis probability of its problem-energy change. Spins of one colour
   class of the coupling graph are treated together (a single spin at a time for dense problems).
 
+On block-colourable problems (lattices, bipartite and layered nets) both moves run with the worldlines held
+class by class, (m_c, P, chains) (:class:`_Worldlines`), for a whole anneal.
+
 Estimators: ``problem_energy`` = <(1/P) sum_k E(s^k)>; ``sigma_x`` from the inter-slice estimator
 <sigma^x_i> = < tanh(beta A / P) if s_i^k = s_i^{k+1} else coth(beta A / P) >.
 """
@@ -34,7 +37,8 @@ from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
 from .rng import uniform_shaped
-from .sweeps import SweepFn, _index, block_fields, make_sweep, random_spins, row_products
+from .sweeps import (ColourLayout, SweepFn, _index, _thresholds, _update, block_fields, make_sweep, random_spins,
+                     row_products)
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
@@ -139,7 +143,12 @@ def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, pre
 def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta_slice: ArrayLike,
                 coupling: ArrayLike, extra_field: jax.Array | None = None) -> jax.Array:
     """Local sweeps of even then odd slices, then a worldline cluster sweep. spins (..., P, N);
-    ``extra_field`` (..., N) adds to h in every slice."""
+    ``extra_field`` (..., N) adds to h in every slice. On problems whose colour classes each take their fields
+    in one product, the sweep runs in the :class:`_Worldlines` layout."""
+    worldlines = _Worldlines.of(sweep)
+    if worldlines is not None:
+        state = worldlines.enter(model, spins, extra_field)
+        return worldlines.leave(worldlines.sweep(key, state, beta_slice, coupling), spins.shape)
     keys = jax.random.split(key, 3)
     for parity in (0, 1):
         neighbours = jnp.roll(spins, 1, axis=-2) + jnp.roll(spins, -1, axis=-2)
@@ -149,6 +158,86 @@ def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Ar
         new = sweep(keys[parity], model, spins[..., parity::2, :], beta_slice, field)
         spins = spins.at[..., parity::2, :].set(new)
     return worldline_cluster_sweep(keys[2], model, sweep, spins, beta_slice, coupling, extra_field)
+
+
+class _Worldlines:
+    """The PIQMC sweep of a colour-ordered block sweep (``Sweep.method == "block"``, every class's fields one
+    product) with the worldlines held in the :class:`~dragonjax.kernels.sweeps.ColourLayout`: one array
+    (m_c, P, chains) per colour class, imaginary time in the middle and the chains innermost. Both moves then work
+    on whole classes without transposes or gathers: the local move of the slices of one parity is a product of
+    the class's couplings with its neighbours' rows of those slices, the cluster move a product over all slices
+    and :func:`_flip_segments` on rings (P, chains) -- its fast layout. The drivers enter the layout once per
+    anneal (:func:`quantum_annealing`) or per sweep (:func:`piqmc_sweep`). The same moves, in the same order, as
+    the generic path (local moves of even then odd slices, class by class, then the cluster move class by class),
+    with the random numbers drawn per class and sweep ahead of the moves."""
+
+    def __init__(self, sweep):
+        self.rule, self.precision, self.layout = sweep.rule, sweep.precision, ColourLayout(sweep.blocks)
+
+    @classmethod
+    def of(cls, sweep) -> "_Worldlines | None":
+        blocks = getattr(sweep, "blocks", ())
+        if getattr(sweep, "method", None) != "block" or not all(table is None for _, _, table in blocks):
+            return None
+        return cls(sweep)
+
+    def enter(self, model, spins, extra_field=None):
+        """(..., P, N) worldlines -> (classes (m_c, P, C), extra field per class (m_c, 1, C) or None, the
+        couplings, the batch shape)."""
+        *batch, p, n = spins.shape
+        classes = self.layout.split(spins.reshape(-1, p, n).transpose(2, 1, 0))
+        extra = None
+        if extra_field is not None:
+            extra_t = jnp.broadcast_to(extra_field, (*batch, n)).reshape(-1, n).T[:, None, :]
+            extra = self.layout.split(extra_t)
+        return tuple(classes), extra, self.layout.couplings(model), tuple(batch)
+
+    def leave(self, state, shape):
+        return self.layout.join(list(state[0])).transpose(2, 1, 0).reshape(shape)
+
+    def per_chain(self, x, batch, dtype):
+        return jnp.broadcast_to(jnp.asarray(x, dtype), batch).reshape(1, 1, -1)
+
+    def sweep(self, key, state, beta_slice, coupling):
+        """One PIQMC sweep of the worldlines in ``state`` (from :meth:`enter`); returns the new state."""
+        classes, extra, couplings, batch = state
+        classes = list(classes)
+        dtype = classes[0].dtype
+        _, p, chains = classes[0].shape
+        beta_slice, coupling = (self.per_chain(x, batch, dtype) for x in (beta_slice, coupling))
+        keys = jax.random.split(key, 2 * len(self.layout))
+        # the thresholds of both parities' local moves, (2, m_c, P / 2, C) per class, drawn before the moves
+        noise = [_thresholds(self.rule, uniform_shaped(k, (2, c.shape[0], p // 2, chains), dtype))
+                 for k, c in zip(keys[:len(self.layout)], classes)]
+        time_field = -coupling / beta_slice
+        for parity in (0, 1):
+            for c in range(len(self.layout)):
+                size = classes[c].shape[0]
+                pairs = classes[c].reshape(size, p // 2, 2, chains)  # slice 2j + q at [:, j, q]
+                mine, other = pairs[:, :, parity], pairs[:, :, 1 - parity]
+                # slice 2j's imaginary-time neighbours are odd slices j - 1 and j; slice 2j + 1's even j and j + 1
+                time_neighbours = other + jnp.roll(other, 1 if parity == 0 else -1, axis=1)
+                s_nb = self.layout.neighbours(classes, c)
+                if s_nb is not None:
+                    s_nb = s_nb.reshape(s_nb.shape[0], p // 2, 2, chains)[:, :, parity].reshape(s_nb.shape[0], -1)
+                fields = self.layout.fields(couplings, c, s_nb, self.precision)
+                fields = (fields[:, :, None] if s_nb is None else fields.reshape(size, -1, chains))
+                fields = fields + time_field * time_neighbours
+                if extra is not None:
+                    fields = fields + extra[c]
+                new = _update(self.rule, noise[c][parity], mine, fields, beta_slice)
+                classes[c] = jnp.stack([new, other] if parity == 0 else [other, new], axis=2).reshape(size, p, chains)
+        for c, k in enumerate(keys[len(self.layout):]):
+            size = classes[c].shape[0]
+            s_nb = self.layout.neighbours(classes, c)
+            fields = self.layout.fields(couplings, c, None if s_nb is None else s_nb.reshape(s_nb.shape[0], -1),
+                                        self.precision)
+            fields = jnp.broadcast_to(fields, (size, p * chains)).reshape(size, p, chains)
+            if extra is not None:
+                fields = fields + extra[c]
+            randomness = _segment_randomness(k, classes[c].shape, coupling, dtype)
+            classes[c] = _flip_segments(randomness, classes[c], fields, beta_slice)
+        return tuple(classes), extra, couplings, batch
 
 
 def sigma_x_estimator(spins: jax.Array, beta: ArrayLike, gamma: ArrayLike) -> jax.Array:
@@ -179,12 +268,23 @@ def quantum_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: 
     a_schedule = jnp.asarray(a_schedule, dtype)
     b_schedule = jnp.asarray(b_schedule, dtype)
 
+    keys = jax.random.split(key, a_schedule.shape[0])
+    worldlines = _Worldlines.of(sweep)
+    if worldlines is not None:  # the worldlines stay in the colour layout for the whole anneal
+        classes, *fixed = worldlines.enter(model, spins, extra_field)
+
+        def layout_step(classes, inputs):
+            k, a, b = inputs
+            return worldlines.sweep(k, (classes, *fixed), beta * b / p, k_perp(beta, a, p))[0], None
+
+        classes, _ = _progress.scan(layout_step, classes, (keys, a_schedule, b_schedule), progress)
+        return worldlines.leave((classes,), spins.shape)
+
     def step(spins, inputs):
         k, a, b = inputs
         beta_slice = beta * b / p
         return piqmc_sweep(k, model, sweep, spins, beta_slice, k_perp(beta, a, p), extra_field), None
 
-    keys = jax.random.split(key, a_schedule.shape[0])
     spins, _ = _progress.scan(step, spins, (keys, a_schedule, b_schedule), progress)
     return spins
 

@@ -47,7 +47,7 @@ from .rng import uniform, uniform_shaped
 
 __all__ = ["RULES", "METHODS", "PRECISIONS", "Sweep", "SweepFn", "make_sweep", "cached_sweep", "block_fields",
            "choose_method", "random_spins", "spin_dot", "row_products", "split_couplings", "as_sweep",
-           "run_sweeps"]
+           "run_sweeps", "ColourLayout"]
 
 RULES = ("metropolis", "heat_bath")
 METHODS = ("auto", "dense", "block", "random")
@@ -376,59 +376,84 @@ def _index(rows: np.ndarray):
     return rows
 
 
+class ColourLayout:
+    """Spins held spin-major in colour order: one array (m_c, ...) per colour class ``c`` of ``blocks`` (its
+    ``m_c`` members first, any chain axes after). Each class's neighbours are then a contiguous run of rows (or a
+    row gather) and its local fields ``h + J[neighbours, class]^T @ s[neighbours]`` one product without minor-axis
+    gathers or scatters (twice as fast on a CPU as indexing the spin axis of (B, N) spins). Used by the block sweep
+    (:func:`_colour_ordered_sweep`) and by PIQMC's block path, which hold their spins in it across sweeps."""
+
+    def __init__(self, blocks):
+        order = np.concatenate([members for members, _, _ in blocks])
+        self.position = np.argsort(order)  # row of each spin in colour order
+        self.bounds = np.cumsum([0] + [len(members) for members, _, _ in blocks])
+        self.in_order = np.array_equal(order, np.arange(order.size))
+        self.plans = []
+        for members, neighbours, _ in blocks:
+            rows = np.sort(self.position[neighbours])
+            source = None  # where the neighbours' rows are: (class, start, stop) when inside one class, else rows
+            if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+                c = int(np.searchsorted(self.bounds, rows[0], side="right")) - 1
+                if rows[-1] < self.bounds[c + 1]:
+                    source = (c, int(rows[0] - self.bounds[c]), int(rows[-1] + 1 - self.bounds[c]))
+            self.plans.append((members, order[rows], rows if source is None else source))
+
+    def __len__(self):
+        return len(self.plans)
+
+    def split(self, s_t: jax.Array) -> list[jax.Array]:
+        """Spin-major spins (N, ...) -> one (m_c, ...) array per class."""
+        return [s_t[self.bounds[c]:self.bounds[c + 1]] if self.in_order else s_t[members]
+                for c, (members, _, _) in enumerate(self.plans)]
+
+    def join(self, classes: Sequence[jax.Array]) -> jax.Array:
+        """The inverse of :meth:`split`."""
+        s_t = jnp.concatenate(classes, axis=0)
+        return s_t if self.in_order else s_t[self.position]
+
+    def couplings(self, model: IsingModel) -> list[tuple[jax.Array, jax.Array]]:
+        """Per class: its fields' h (m_c, 1) and J[neighbours, class]^T (m_c, n_c), sliced once per call."""
+        return [(model.h[_index(members)][:, None], model.J[_index(neighbours)][:, _index(members)].T)
+                for members, neighbours, _ in self.plans]
+
+    def neighbours(self, classes: Sequence[jax.Array], c: int) -> jax.Array | None:
+        """The rows (n_c, ...) of class ``c``'s neighbours (None when it has none)."""
+        _, neighbours, source = self.plans[c]
+        if not neighbours.size:
+            return None
+        if isinstance(source, tuple):
+            return classes[source[0]][source[1]:source[2]]
+        return jnp.concatenate(classes, axis=0)[source]
+
+    def fields(self, coupling, c: int, s_nb: jax.Array | None, precision: str = "highest") -> jax.Array:
+        """Local fields (m_c, C) of class ``c`` from its neighbours' rows ``s_nb`` (n_c, C) (None: h alone)."""
+        h, J_t = coupling[c]
+        if s_nb is None:
+            return h
+        return h + spin_dot(s_nb, J_t, precision, spins_first=False)
+
+
 def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tuple[SweepFn, Callable[..., jax.Array]]:
-    """The block sweep with the spins held spin-major in colour order, one (m_c, B) array per class: each class's
-    neighbours are then a contiguous run of rows (or a row gather), and its update ``fields = h + J[neighbours,
-    class]^T @ s[neighbours]`` a product without minor-axis gathers or scatters (twice as fast on a CPU as
-    indexing the spin axis of (B, N) spins). Returns ``(apply, run)``: ``apply`` makes one sweep, its thresholds
-    drawn as in the (B, N) layout (a key makes the decisions of the class-by-class update); ``run`` makes K > 1
-    sweeps in this layout, the thresholds of all K drawn per class before them (:func:`uniform_shaped`, (K, m_c,
-    B): XLA vectorises the generator when it is not fused into the update -- about a third of the time of a
-    sweep on a CPU)."""
-    order = np.concatenate([members for members, _, _ in blocks])
-    position = np.argsort(order)  # row of each spin in colour order
-    bounds = np.cumsum([0] + [len(members) for members, _, _ in blocks])
-    in_order = np.array_equal(order, np.arange(order.size))
-    plans = []
-    for members, neighbours, _ in blocks:
-        rows = np.sort(position[neighbours])
-        source = None  # where the neighbours' rows are: (class, start, stop) when inside one class, else rows
-        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
-            c = int(np.searchsorted(bounds, rows[0], side="right")) - 1
-            if rows[-1] < bounds[c + 1]:
-                source = (c, int(rows[0] - bounds[c]), int(rows[-1] + 1 - bounds[c]))
-        plans.append((members, order[rows], rows if source is None else source))
+    """The block sweep in the :class:`ColourLayout`, one (m_c, B) array per class. Returns ``(apply, run)``:
+    ``apply`` makes one sweep, its thresholds drawn as in the (B, N) layout (a key makes the decisions of the
+    class-by-class update); ``run`` makes K > 1 sweeps in this layout, the thresholds of all K drawn per class
+    before them (:func:`uniform_shaped`, (K, m_c, B): XLA vectorises the generator when it is not fused into the
+    update -- about a third of the time of a sweep on a CPU)."""
+    layout = ColourLayout(blocks)
 
     def enter(spins, extra_field):
         """(..., N) spins -> per-class (m_c, B) arrays, and the extra field's per-class (m_c, B) parts."""
         n = spins.shape[-1]
-        spins_t = spins.reshape(-1, n).T
-        classes = [spins_t[bounds[c]:bounds[c + 1]] if in_order else spins_t[members]
-                   for c, (members, _, _) in enumerate(plans)]
+        classes = layout.split(spins.reshape(-1, n).T)
         if extra_field is None:
             return classes, None
-        extra = jnp.broadcast_to(extra_field, spins.shape).reshape(-1, n)
-        return classes, [extra[:, members].T for members, _, _ in plans]
+        return classes, layout.split(jnp.broadcast_to(extra_field, spins.shape).reshape(-1, n).T)
 
     def leave(classes, shape):
-        s_t = jnp.concatenate(classes, axis=0)
-        return (s_t if in_order else s_t[position]).T.reshape(shape)
-
-    def couplings(model):
-        """Per class: its fields' h (m_c, 1) and J[neighbours, class]^T (m_c, n_c), sliced once per call."""
-        return [(model.h[_index(members)][:, None], model.J[_index(neighbours)][:, _index(members)].T)
-                for members, neighbours, _ in plans]
+        return layout.join(classes).T.reshape(shape)
 
     def class_fields(classes, c, coupling, extra):
-        _, neighbours, source = plans[c]
-        h, J_t = coupling[c]
-        fields = jnp.broadcast_to(h, classes[c].shape)
-        if neighbours.size:
-            if isinstance(source, tuple):
-                s_nb = classes[source[0]][source[1]:source[2]]
-            else:
-                s_nb = jnp.concatenate(classes, axis=0)[source]
-            fields = fields + spin_dot(s_nb, J_t, precision, spins_first=False)
+        fields = layout.fields(coupling, c, layout.neighbours(classes, c), precision)
         return fields if extra is None else fields + extra[c]
 
     def per_chain(beta, batch):
@@ -436,10 +461,10 @@ def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tupl
 
     def apply(key, model, spins, beta, extra_field=None):
         classes, extra = enter(spins, extra_field)
-        coupling = couplings(model)
+        coupling = layout.couplings(model)
         beta = per_chain(jnp.asarray(beta, spins.dtype), spins.shape[:-1])
-        for c, k in enumerate(jax.random.split(key, len(plans))):
-            fields = class_fields(classes, c, coupling, extra)
+        for c, k in enumerate(jax.random.split(key, len(layout))):
+            fields = jnp.broadcast_to(class_fields(classes, c, coupling, extra), classes[c].shape)
             noise = _noise(rule, k, fields.shape[::-1], spins.dtype).T
             classes[c] = _update(rule, noise, classes[c], fields, beta)
         return leave(classes, spins.shape)
@@ -449,16 +474,16 @@ def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tupl
         if count == 1:
             return apply(key, model, spins, betas[0], extra_field)
         classes, extra = enter(spins, extra_field)
-        coupling = couplings(model)
+        coupling = layout.couplings(model)
         chains = classes[0].shape[1]
         betas = jax.vmap(per_chain, (0, None))(jnp.asarray(betas, spins.dtype), batch)  # (K, B)
         noise = [_thresholds(rule, uniform_shaped(k, (count, len(members), chains), spins.dtype))
-                 for k, (members, _, _) in zip(jax.random.split(key, len(plans)), plans)]
+                 for k, (members, _, _) in zip(jax.random.split(key, len(layout)), layout.plans)]
 
         def one_sweep(classes, inputs):
             noise, beta = inputs
             classes = list(classes)
-            for c in range(len(plans)):
+            for c in range(len(layout)):
                 classes[c] = _update(rule, noise[c], classes[c], class_fields(classes, c, coupling, extra), beta)
             return tuple(classes), None
 
