@@ -233,22 +233,24 @@ def test_block_worldlines_sample_the_trotter_model_with_fields_per_chain(rule, p
     """PIQMC on a layered net (2-3-2 spins: 2 colour classes, the block path in the colour layout) at fixed
     (Gamma, beta) with an extra field per batch row: each row's mean problem energy (with its field folded into h)
     and sigma_x (the inter-slice estimator: the imaginary-time structure) match the exactly summed Trotter model
-    within 4.5 standard errors over independent chains. Two batch axes
-    (2 fields x 600 chains), both rules, P = 6 (three slices per parity: a wrong time neighbour shows) and the P = 2
+    within 4.5 standard errors over independent chains. Two batch axes (2 fields and betas x 600 chains: beta_slice
+    and K_perp per chain), both rules, P = 6 (three slices per parity: a wrong time neighbour shows) and the P = 2
     ring (each slice's two time neighbours are the same slice)."""
     model = dj.problems.layered([2, 3, 2], seed=3, field=0.3)
     sweep = kernels.make_sweep(model, rule=rule, precision=precision)
     assert sweep.method == "block" and piqmc._Worldlines.of(sweep) is not None
-    gamma, beta, sweeps, chains = 0.7, 1.5, 300, 600
+    gamma, sweeps, chains = 0.7, 300, 600
+    betas = np.array([1.5, 1.0], np.float32)  # one beta per batch row: beta_slice and K_perp per chain
     fields = np.array([[0.0, 0.5, -0.4, 0.2, 0.0, -0.3, 0.6], [0.8, -0.2, 0.0, 0.0, 0.5, 0.1, -0.7]], np.float32)
     spins = kernels.random_spins(jax.random.key(1), (2, chains, p, 7))
+    beta = jnp.asarray(betas)[:, None, None, None]  # broadcasting against (..., P, N), as every path takes it
     run = jax.jit(lambda k, s: piqmc.quantum_annealing(k, model, sweep, s, beta, jnp.full(sweeps, gamma),
                                                        jnp.ones(sweeps), extra_field=jnp.asarray(fields)[:, None]))
     out = np.asarray(run(jax.random.key(2), spins))
     for row, f in enumerate(fields):
         folded = dj.IsingModel(model.J, np.asarray(model.h) + f)
-        ref = exact.trotter_thermal(folded, gamma, beta, p)
+        ref = exact.trotter_thermal(folded, gamma, float(betas[row]), p)
         for name, x in (("problem_energy", piqmc.problem_energy(folded, jnp.asarray(out[row]))),
-                        ("sigma_x", piqmc.sigma_x_estimator(jnp.asarray(out[row]), beta, gamma))):
+                        ("sigma_x", piqmc.sigma_x_estimator(jnp.asarray(out[row]), float(betas[row]), gamma))):
             x = np.asarray(x, np.float64)
             assert abs(x.mean() - ref[name]) < 4.5 * x.std(ddof=1) / np.sqrt(chains), (row, name, x.mean(), ref)

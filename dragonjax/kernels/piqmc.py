@@ -196,7 +196,8 @@ class _Worldlines:
         return self.layout.join(list(state[0])).transpose(2, 1, 0).reshape(shape)
 
     def per_chain(self, x, batch, dtype):
-        return jnp.broadcast_to(jnp.asarray(x, dtype), batch).reshape(1, 1, -1)
+        """A per-chain parameter as the other paths take it (broadcasting against (..., 1, 1)) -> (1, 1, C)."""
+        return jnp.broadcast_to(jnp.asarray(x, dtype), (*batch, 1, 1)).reshape(1, 1, -1)
 
     def sweep(self, key, state, beta_slice, coupling):
         """One PIQMC sweep of the worldlines in ``state`` (from :meth:`enter`); returns the new state."""

@@ -383,7 +383,7 @@ class ColourLayout:
     gathers or scatters (twice as fast on a CPU as indexing the spin axis of (B, N) spins). Used by the block sweep
     (:func:`_colour_ordered_sweep`) and by PIQMC's block path, which hold their spins in it across sweeps."""
 
-    def __init__(self, blocks):
+    def __init__(self, blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]):
         order = np.concatenate([members for members, _, _ in blocks])
         self.position = np.argsort(order)  # row of each spin in colour order
         self.bounds = np.cumsum([0] + [len(members) for members, _, _ in blocks])
@@ -425,7 +425,8 @@ class ColourLayout:
             return classes[source[0]][source[1]:source[2]]
         return jnp.concatenate(classes, axis=0)[source]
 
-    def fields(self, coupling, c: int, s_nb: jax.Array | None, precision: str = "highest") -> jax.Array:
+    def fields(self, coupling: Sequence[tuple[jax.Array, jax.Array]], c: int, s_nb: jax.Array | None,
+               precision: str = "highest") -> jax.Array:
         """Local fields (m_c, C) of class ``c`` from its neighbours' rows ``s_nb`` (n_c, C) (None: h alone)."""
         h, J_t = coupling[c]
         if s_nb is None:
