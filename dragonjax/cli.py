@@ -526,8 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-reads", type=int, default=256, help="reads / population size (default 256)")
     p.add_argument("--num-sweeps", type=_sweeps_option, default=1000, metavar="N|auto",
                    help="sweeps (default 1000), or 'auto': first try 10, 30, ..., 10000 sweeps and anneal with the "
-                        "count of least time to solution (dragonjax.samplers.sweep_budget; success = the lowest "
-                        "energy it found)")
+                        "longest count whose time to solution is within the least one's 68%% interval "
+                        "(dragonjax.samplers.sweep_budget; success = the lowest energy it found)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
                    help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["tts99", "tts99_interval"]
+__all__ = ["tts99", "tts99_interval", "tts99_wilson"]
 
 
 def tts99(cost: float, p: float) -> float:
@@ -36,3 +36,18 @@ def tts99_interval(cost: float, hits: npt.ArrayLike, resamples: int = 1000, seed
     values = np.array([tts99(cost, q) for q in p])
     low, high = np.quantile(values, [0.16, 0.84], method="inverted_cdf")  # no interpolation: values may be inf
     return float(low), float(high)
+
+
+def tts99_wilson(cost: float, successes: int, units: int, z: float = 1.0) -> tuple[float, float]:
+    """TTS99 at the ends of the Wilson score interval for p (``z`` = 1: 68 %) from ``successes`` of ``units``:
+    finite at the upper end as soon as one unit succeeded, and of non-zero width when all did (where resampling
+    the units gives infinite or zero-width intervals: one success in n is lost in a resample with probability
+    ~ 1/e)."""
+    if units < 1:
+        return float("inf"), float("inf")
+    p, n = successes / units, units
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == units else min(1.0, centre + half)
+    return tts99(cost, high), tts99(cost, low)
