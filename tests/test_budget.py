@@ -128,6 +128,16 @@ def test_rule_on_a_planted_instance_finds_its_ground_state_blind():
     assert budget.success[chosen] > 0 and budget.tts99_sweeps[chosen] <= budget.tts99_interval[best][1]
 
 
+def test_a_sampler_that_takes_no_seed_is_called_without_one():
+    """OpenJij-like samplers (no ``seed`` in ``parameters``; seeded, their reads would be identical) get no seed."""
+    class Unseeded(StubAnnealer):
+        parameters = {"num_reads": [], "num_sweeps": []}
+
+    stub = Unseeded({10: 0.5, 30: 1.0, 100: 1.0})
+    sweep_budget(stub, BQM, num_reads=64, grid=(10, 30, 100), seed=3)
+    assert stub.calls and all(seed is None for _, seed in stub.calls)
+
+
 @pytest.mark.parametrize("kwargs, message", [({"grid": (30, 10)}, "increasing"), ({"grid": ()}, "increasing"),
                                              ({"num_sweeps": 5}, "sets num_sweeps"), ({"num_reads": 0}, "num_reads"),
                                              ({"patience": 0}, "patience"), ({"runs": 0}, "runs")])

@@ -104,8 +104,10 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
         runs: calls per count whose best read is one unit (population annealing: default 8); ``None`` for other
             samplers: every read is a unit.
         patience: counts in a row without improvement after which the search stops.
-        seed: seed of the first call (call k gets ``seed + k``), passed when the sampler takes one (``None``:
-            unseeded calls, a choice that can differ from run to run).
+        seed: seed of the first call (call k gets ``seed + k``), passed only when ``sampler.parameters`` lists
+            ``seed`` (``None``: unseeded calls, a choice that can differ from run to run). OpenJij's samplers do not
+            list it and are called unseeded, as they must be: given a seed they return identical reads, and p would
+            be 0 or 1.
         rtol: a read succeeds when its energy is within ``rtol * max(1, |target|)`` of the target.
         sample_kwargs: passed to every ``sampler.sample`` call (``beta_range``, ``trotter_slices``, ...).
     """
