@@ -298,3 +298,41 @@ def test_int_pixels_in_byte_range_are_divided_by_255(tmp_path):
     x_tr, y_tr, x_te, y_te = make_set()
     ds = data.mnist(write_npz(tmp_path / "a.npz", (x_tr.astype(np.int64), y_tr, x_te.astype(np.int16), y_te)))
     np.testing.assert_array_equal(ds.x_train, (x_tr.reshape(20, -1) / 255.0).astype(np.float32))
+
+
+def test_teacher_relabels_given_inputs_as_it_labels_its_own():
+    """``relabelled`` applies the teacher of ``teacher_student`` (same seed, same weights) to other inputs, minus
+    their training mean; ``teacher_student``'s own labels are that teacher's (weights drawn here independently)."""
+    ts = data.teacher_student(num_inputs=8, hidden=3, num_classes=4, num_train=50, num_test=20, seed=5)
+    W1, W2 = _teacher_weights(5, 8, 3, 4)
+    np.testing.assert_array_equal(ts.y_train, np.argmax(np.tanh(ts.x_train @ W1) @ W2, axis=1))
+    own = ts._replace(y_train=ts.y_train * 0, y_test=ts.y_test * 0)
+    shifted = own._replace(x_train=own.x_train + 3.0, x_test=own.x_test + 3.0)
+    a, b = data.relabelled(own, hidden=3, seed=5), data.relabelled(shifted, hidden=3, seed=5)
+    np.testing.assert_array_equal(a.y_train, b.y_train)  # the training mean is taken off: a shift changes nothing
+    mean = ts.x_train.mean(0)
+    np.testing.assert_array_equal(a.y_test, np.argmax(np.tanh((ts.x_test - mean) @ W1) @ W2, axis=1))
+    assert a.num_classes == 4 and a.name.endswith("teacher labels")
+    np.testing.assert_array_equal(a.x_train, own.x_train)
+
+
+def _teacher_weights(seed, num_inputs, hidden, num_classes):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(num_inputs, hidden)) / np.sqrt(num_inputs),
+            rng.normal(size=(hidden, num_classes)) / np.sqrt(hidden))
+
+
+def test_sign_projection_keeps_labels_and_gives_dense_pm1_inputs():
+    """``sign_projected``: inputs are +-1 (dense: neither sign dominates), labels unchanged, the same seed the same
+    projection, and inputs close in angle stay close (a sign random projection preserves angles on average)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 32)).astype(np.float32)
+    near = (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+    ds = data.Dataset(x, np.arange(400, dtype=np.int32) % 3, near, np.arange(400, dtype=np.int32) % 3, 3, "toy")
+    p, q = data.sign_projected(ds, seed=1), data.sign_projected(ds, seed=1)
+    np.testing.assert_array_equal(p.x_train, q.x_train)
+    assert set(np.unique(p.x_train)) == {-1.0, 1.0} and abs(p.x_train.mean()) < 0.1
+    np.testing.assert_array_equal(p.y_train, ds.y_train)
+    agree_near = np.mean(p.x_train == p.x_test)  # x_test is x plus small noise: angle ~0.05 rad, ~98 % agree
+    agree_random = np.mean(p.x_train == np.roll(p.x_test, 1, axis=0))  # unrelated pairs: ~50 %
+    assert agree_near > 0.9 and abs(agree_random - 0.5) < 0.05

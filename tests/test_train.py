@@ -535,6 +535,18 @@ def test_deep_study_teacher_sizes_are_settings_and_checked():
             deep_dataset("teacher-student", bad)
     with pytest.raises(ProblemError, match="apply to data 'teacher-student'"):
         deep_dataset("digits", {"hidden": 2})
+    # the two crossed controls: digits' inputs with a teacher's labels, digits' labels on dense +-1 inputs
+    digits = deep_dataset("digits")
+    relabelled = deep_dataset("digits, teacher labels")
+    np.testing.assert_array_equal(relabelled.x_test, digits.x_test)
+    assert 3 <= len(np.unique(relabelled.y_test)) < 10 and np.bincount(relabelled.y_test).max() < 0.4 * 540
+    projected = deep_dataset("digits, sign-projected")
+    np.testing.assert_array_equal(projected.y_test, digits.y_test)
+    assert set(np.unique(projected.x_test)) == {-1.0, 1.0}
+    with pytest.raises(ProblemError, match="cannot be set for 'digits, teacher labels'"):
+        deep_dataset("digits, teacher labels", {"num_train": 300})
+    with pytest.raises(ProblemError, match="unknown data"):
+        deep_dataset("mnist")
 
 
 @pytest.mark.parametrize("args, message", [(["--hidden", "64", "0"], "--hidden takes positive layer widths"),

@@ -53,9 +53,9 @@ if TYPE_CHECKING:
     from ..data import Dataset
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "TEACHER_STUDENT", "VARIANTS", "deep_dataset", "run_deep", "describe",
+__all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "DATA", "deep_dataset", "run_deep", "describe",
            "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
-           "describe_alignment"]
+           "describe_alignment", "nudge_reach", "describe_reach"]
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
@@ -208,6 +208,108 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
             "null_sd": null, "study_seconds": time.perf_counter() - start}
 
 
+REACH = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2], "batches": 8, "batch_size": 32,
+         "train_epochs": 4, "learning_rate": 0.003, "sampler": "pa", "num_reads": 16, "num_sweeps": 32}
+
+
+def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
+    """How far down the network the nudge reaches, for the nudged phase annealed (``nudged_phase="anneal"``) and
+    quenched from the free state (``"quench"``), on the deep network and on the one-hidden-layer network (where
+    both train), annealed whole, at initialisation and after ``train_epochs`` epochs of training by the same rule.
+    Per spin layer: the fraction of spins in which the correct (nudged) state differs from the lowest free state,
+    and from the negatives (weighted as in the update); per weight matrix W_l: the update's norm (Frobenius, per
+    element) and its cosine with the straight-through backprop gradient (:func:`ste_gradient`). Averaged over
+    ``batches`` mini-batches per seed; means and standard errors over the seeds."""
+    import jax
+    import jax.numpy as jnp
+
+    from .. import data
+    from ..nn import IsingNetwork
+    from ..train import AnnealerTrainer
+
+    settings = {**REACH, **(settings or {})}
+    ds = data.digits().centered()
+    options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
+               "learning_rate": settings["learning_rate"], "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
+    nets = {"deep": [ds.num_inputs, *settings["hidden"]], "one hidden layer": [ds.num_inputs, settings["hidden"][0]]}
+    start = time.perf_counter()
+    per_seed: dict = {}
+    for seed in settings["seeds"]:
+        rng = np.random.default_rng(seed)
+        batches = [rng.choice(len(ds.y_train), settings["batch_size"], replace=False)
+                   for _ in range(settings["batches"])]
+        for net_name, sizes in nets.items():
+            net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+            for phase in ("anneal", "quench"):
+                trainer = AnnealerTrainer(net, seed=seed, nudged_phase=phase, **options)
+                snapshots = {"initial": trainer.init(seed)}
+                if settings["train_epochs"]:
+                    snapshots["trained"], history = trainer.fit(ds, settings["train_epochs"])
+                    per_seed.setdefault(f"{net_name}, {phase}, test accuracy", []).append(
+                        [h["test_accuracy"] for h in history])
+                for snap, st in snapshots.items():
+                    rows: dict = {"differs from lowest free": [], "differs from negatives": [], "update norm": [],
+                                  "cosine with backprop": []}
+                    for b, index in enumerate(batches):
+                        x, y = jnp.asarray(ds.x_train[index], jnp.float32), ds.y_train[index]
+                        keyed = st._replace(key=jax.random.fold_in(st.key, b))
+                        _, k_free, k_nudge = jax.random.split(keyed.key, 3)
+                        grads, _, states, energies, _, negatives, correct = trainer._contrast(
+                            keyed, x, np.asarray(y), k_free, k_nudge)
+                        lowest = np.asarray(states)[np.arange(len(y)), np.argmin(np.asarray(energies), axis=1)]
+                        c, w = np.asarray(correct), np.asarray(negatives.weights)
+                        neg = np.asarray(negatives.states)
+                        rows["differs from lowest free"].append(
+                            [float(np.mean(a != b_)) for a, b_ in zip(net.layers(c), net.layers(lowest))])
+                        rows["differs from negatives"].append(
+                            [float(np.mean(np.sum(w * np.mean(a[:, None, :] != b_, axis=-1), axis=1)))
+                             for a, b_ in zip(net.layers(c), net.layers(neg))])
+                        rows["update norm"].append([float(np.sqrt(np.mean(np.asarray(g, np.float64) ** 2)))
+                                                    for g in grads["weights"]])
+                        rows["cosine with backprop"].append(_cosines(grads, ste_gradient(net, st.params, x, y)))
+                    per_seed.setdefault(f"{net_name}, {phase}, {snap}", []).append(
+                        {name: [None if all(r[l] is None for r in values) else
+                                float(np.mean([r[l] for r in values if r[l] is not None]))
+                                for l in range(len(values[0]))] for name, values in rows.items()})
+                    if progress:
+                        print(f"seed {seed}, {net_name}, {phase}, {snap}: done ({time.perf_counter() - start:.0f} s)",
+                              flush=True)
+    summary: dict = {}
+    for case, seeds in per_seed.items():
+        if case.endswith("test accuracy"):
+            curves = np.array(seeds, float)
+            summary[case] = {"mean": curves.mean(0).tolist(),
+                             "se": (curves.std(0, ddof=1) / np.sqrt(len(curves))).tolist() if len(curves) > 1
+                             else None}
+            continue
+        summary[case] = {}
+        for name in seeds[0]:
+            cells = []
+            for l in range(len(seeds[0][name])):
+                v = np.array([s[name][l] for s in seeds if s[name][l] is not None], float)
+                cells.append(None if v.size == 0 else {"mean": float(v.mean()), "seeds": int(v.size),
+                                                       "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1
+                                                       else None})
+            summary[case][name] = cells
+    return {"settings": settings, "summary": summary, "per_seed": per_seed,
+            "study_seconds": time.perf_counter() - start}
+
+
+def describe_reach(result: dict) -> list[str]:
+    """A line per (network, nudged phase, snapshot) and quantity of :func:`nudge_reach`, per layer, mean ± s.e."""
+    lines = []
+    seeds = len(result["settings"]["seeds"])
+    for case, rows in result["summary"].items():
+        if case.endswith("test accuracy"):
+            se = rows["se"] or [None] * len(rows["mean"])
+            lines.append(f"{case} per epoch: " + ", ".join(
+                f"{m:.3f}" + (f" ± {e:.3f}" if e is not None else "") for m, e in zip(rows["mean"], se)))
+            continue
+        for name, cells in rows.items():
+            lines.append(f"{case}, {name}: " + " | ".join(f"{l + 1}: {_cell(c, seeds)}" for l, c in enumerate(cells)))
+    return lines
+
+
 def _paired(result: dict, tag: str, null: str) -> dict:
     """Per (network, snapshot, update) and weight matrix: the cosine of the rows ``name + tag`` minus those of
     ``name + null``, paired seed by seed; mean ± s.e. over the seeds (None where the update leaves that matrix
@@ -322,29 +424,45 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             "sampler_calls": int(sum(h["sampler_calls"] for h in history))}
 
 
+DATA = ("digits", "teacher-student", "digits, teacher labels", "digits, sign-projected")
+
+
 def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
-    """The study's data: scikit-learn's digits (centred) or the teacher-student task :data:`TEACHER_STUDENT` (64
-    +-1 inputs, 10 classes: the deep net's shape fits both), with ``teacher`` overriding its sizes (e.g.
-    ``{"hidden": 8, "num_train": 4800}``; the inputs and classes stay those the net is built for)."""
+    """The study's data (one of :data:`DATA`): scikit-learn's digits (centred); the teacher-student task
+    :data:`TEACHER_STUDENT` (64 +-1 inputs, 10 classes: the deep net's shape fits both), with ``teacher``
+    overriding its sizes (e.g. ``{"hidden": 8, "num_train": 4800}``; the inputs and classes stay those the net is
+    built for); and two controls that cross the two: digits' centred inputs labelled by the same random teacher
+    (``"digits, teacher labels"``, :func:`~dragonjax.data.relabelled`: by default the 2-unit teacher with which the
+    deep net's teacher-student control was run; ``teacher`` may set its hidden and seed) and
+    digits' labels on sign-projected inputs (``"digits, sign-projected"``, :func:`~dragonjax.data.sign_projected`:
+    dense +-1 inputs like the teacher's, projection seed 0)."""
     from .. import data
     from ..ising import ProblemError
 
+    if name not in DATA:
+        raise ProblemError(f"unknown data {name!r}; expected one of {DATA}")
     teacher = dict(teacher or {})
-    if teacher and name != "teacher-student":
-        raise ProblemError(f"teacher settings {sorted(teacher)} apply to data 'teacher-student', not {name!r}")
-    fixed = sorted(k for k in teacher if k in ("num_inputs", "num_classes"))
-    unknown = sorted(k for k in teacher if k not in TEACHER_STUDENT)
-    if fixed or unknown:
-        raise ProblemError(f"teacher setting(s) {fixed + unknown} cannot be set; expected some of "
-                           f"hidden, num_train, num_test, seed")
+    allowed = {"teacher-student": ("hidden", "num_train", "num_test", "seed"),
+               "digits, teacher labels": ("hidden", "seed")}.get(name, ())
+    if teacher and not allowed:
+        raise ProblemError(f"teacher settings {sorted(teacher)} apply to data 'teacher-student' or 'digits, teacher "
+                           f"labels', not {name!r}")
+    refused = sorted(k for k in teacher if k not in allowed)
+    if refused:
+        raise ProblemError(f"teacher setting(s) {refused} cannot be set for {name!r}; expected some of "
+                           f"{', '.join(allowed)}")
     bad = sorted(k for k, v in teacher.items() if int(v) != v or v < (0 if k == "seed" else 1))
     if bad:
         raise ProblemError(f"teacher setting(s) {bad} must be positive integers (seed: >= 0)")
-    if name == "digits":
-        return data.digits().centered()
+    teacher = {k: int(v) for k, v in teacher.items()}
     if name == "teacher-student":
-        return data.teacher_student(**{**TEACHER_STUDENT, **{k: int(v) for k, v in teacher.items()}})
-    raise ProblemError(f"unknown data {name!r}; expected 'digits' or 'teacher-student'")
+        return data.teacher_student(**{**TEACHER_STUDENT, **teacher})
+    ds = data.digits().centered()
+    if name == "digits, teacher labels":
+        return data.relabelled(ds, **{"hidden": 2, "seed": TEACHER_STUDENT["seed"], **teacher})
+    if name == "digits, sign-projected":
+        return data.sign_projected(ds, seed=0)
+    return ds
 
 
 def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) -> dict:
@@ -387,7 +505,9 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--alignment", action="store_true", help="the gradient-alignment diagnosis instead")
-    parser.add_argument("--data", choices=("digits", "teacher-student"), default="digits")
+    parser.add_argument("--reach", action="store_true", help="how far down the nudge reaches, annealed and "
+                        "quenched (nudge_reach) instead")
+    parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
@@ -409,7 +529,14 @@ if __name__ == "__main__":
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         parser.error(f"--lr must be positive and finite, got {args.lr}")
-    if args.alignment:
+    if args.reach:
+        from .results import RunDirectory
+
+        run = RunDirectory(args.out, {"study": "deep_reach", **REACH}, overwrite=args.overwrite)
+        result = nudge_reach()
+        run.finish(result, "results.json")
+        print("\n".join(describe_reach(result)))
+    elif args.alignment:
         from .results import RunDirectory
 
         run = RunDirectory(args.out, {"study": "deep_alignment", **ALIGNMENT}, overwrite=args.overwrite)
