@@ -20,7 +20,7 @@ def four_class(ds):
 
 
 def test_embedding_found_once_and_reused_and_metrics_reported():
-    ds = four_class(data.digits().subset(80, 20).centered())
+    ds = four_class(data.digits().subset(80, 20).centered()).subset(24, 8)  # 3 batches: reuse shows from the 2nd
     net = IsingNetwork([64, 8], num_classes=4, spins_per_class=1)
     qpu = QPUSampler(MockDWaveSampler(topology_type="pegasus", topology_shape=[6]), chain_strength=2.0)
     trainer = AnnealerTrainer(net, sampler=qpu, num_reads=4, num_negatives=2, batch_size=8)

@@ -118,6 +118,31 @@ def test_quench_lowers_the_nudged_energy_to_a_layerwise_minimum():
         AnnealerTrainer(net, nudged_phase="quench", quench_sweeps=0)
 
 
+def test_quench_is_the_exact_nudged_ground_state_with_one_hidden_layer_and_not_with_three():
+    """The known answer behind the deep study's nudge-reach diagnostic: with one hidden layer and the output
+    clamped, the hidden spins are independent given input and output, so the quench from any state is the exact
+    ground state of the clamped problem (checked against enumeration); with three hidden layers a zero-temperature
+    quench can stop above it (it does for some of these random examples)."""
+    import itertools
+
+    rng = np.random.default_rng(3)
+    excess = {}
+    for hidden in ([5], [3, 3, 3]):
+        net = IsingNetwork([4, *hidden], num_classes=2, spins_per_class=2, init_scale=2.0)
+        params = net.init(jax.random.key(2))
+        x = jnp.asarray(rng.choice([-1.0, 1.0], (24, 4)), jnp.float32)
+        target = net.target_code(jnp.asarray(np.arange(24) % 2))
+        start = jnp.asarray(rng.choice([-1.0, 1.0], (24, net.num_free)), jnp.float32)
+        quenched = AnnealerTrainer(net, sampler="sa", nudged_phase="quench")._quench(params, x, start, 1, target)
+        codes = jnp.asarray(list(itertools.product([-1.0, 1.0], repeat=net.num_hidden)), jnp.float32)
+        every = jnp.concatenate([jnp.broadcast_to(codes, (24, *codes.shape)),
+                                 jnp.broadcast_to(target[:, None, :], (24, len(codes), target.shape[-1]))], -1)
+        ground = net.energy(params, x[:, None, :], every).min(axis=1)
+        excess[len(hidden)] = np.asarray(net.energy(params, x, quenched) - ground)
+    np.testing.assert_allclose(excess[1], 0.0, atol=1e-4)
+    assert np.all(excess[3] > -1e-4) and np.any(excess[3] > 1e-3)
+
+
 def test_weak_nudge_reaches_a_window_through_its_upper_boundary():
     """Equilibrium propagation's local form: the nudged output is sign(field from the pass + beta t(y)), relaxed
     top-down to the window. A huge beta gives the strong nudge's boundary, a vanishing one the free boundary, and

@@ -12,6 +12,8 @@ and couplings, and the number of sampler calls):
 - ``window 1, weak nudge``: the same with the weak nudge ``weak_nudge`` = beta propagated to the window's upper
   boundary (equilibrium propagation's local form: the nudged output is sign(its field + beta t(y)), relaxed
   top-down; the output window gets the field beta t(y) inside its problem);
+- ``whole, weak nudge``: the whole network with the weak nudge (the field beta t(y) on the output spins inside
+  the sampled problem; ``weak_nudge`` = beta);
 - ``whole, quench`` and ``window 1, quench``: the nudged phase as a zero-temperature quench from the free phase's
   lowest state with the output clamped (Laydevant et al.'s reverse anneal from the free state, in its
   zero-temperature limit; the free reads quenched alike; ``nudged_phase="quench"``);
@@ -53,7 +55,8 @@ if TYPE_CHECKING:
     from ..data import Dataset
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "DATA", "deep_dataset", "run_deep", "describe",
+__all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_VARIANTS", "DATA",
+           "deep_dataset", "run_deep", "describe",
            "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
            "describe_alignment", "nudge_reach", "describe_reach"]
 
@@ -61,8 +64,9 @@ QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4],
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits"}
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
-VARIANTS = ("whole", "whole, quench", "window 1", "window 1, weak nudge", "window 1, quench", "greedy",
-            "straight-through backprop")
+VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "window 1", "window 1, weak nudge", "window 1, quench",
+            "greedy", "straight-through backprop")
+STUDY_VARIANTS = tuple(v for v in VARIANTS if v != "whole, weak nudge")  # the seven of papers/deep
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
@@ -218,7 +222,10 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
     both train), annealed whole, at initialisation and after ``train_epochs`` epochs of training by the same rule.
     Per spin layer: the fraction of spins in which the correct (nudged) state differs from the lowest free state,
     and from the negatives (weighted as in the update); per weight matrix W_l: the update's norm (Frobenius, per
-    element) and its cosine with the straight-through backprop gradient (:func:`ste_gradient`). Averaged over
+    element) and its cosine with the straight-through backprop gradient (:func:`ste_gradient`); and, from one
+    free phase, the energy by which the quenched nudged state lies above the annealed one (mean per example, in
+    the network's energy units) and the fraction of examples where it does (a zero-temperature quench stuck in a
+    local minimum of the clamped problem). Averaged over
     ``batches`` mini-batches per seed; means and standard errors over the seeds."""
     import jax
     import jax.numpy as jnp
@@ -240,8 +247,10 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                    for _ in range(settings["batches"])]
         for net_name, sizes in nets.items():
             net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+            quencher = AnnealerTrainer(net, seed=seed, nudged_phase="quench", **options)
             for phase in ("anneal", "quench"):
                 trainer = AnnealerTrainer(net, seed=seed, nudged_phase=phase, **options)
+                annealer = trainer if phase == "anneal" else AnnealerTrainer(net, seed=seed, **options)
                 snapshots = {"initial": trainer.init(seed)}
                 if settings["train_epochs"]:
                     snapshots["trained"], history = trainer.fit(ds, settings["train_epochs"])
@@ -249,7 +258,8 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                         [h["test_accuracy"] for h in history])
                 for snap, st in snapshots.items():
                     rows: dict = {"differs from lowest free": [], "differs from negatives": [], "update norm": [],
-                                  "cosine with backprop": []}
+                                  "cosine with backprop": [], "quenched nudged energy above annealed": [],
+                                  "quenched nudged state above annealed": []}
                     for b, index in enumerate(batches):
                         x, y = jnp.asarray(ds.x_train[index], jnp.float32), ds.y_train[index]
                         keyed = st._replace(key=jax.random.fold_in(st.key, b))
@@ -267,6 +277,14 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                         rows["update norm"].append([float(np.sqrt(np.mean(np.asarray(g, np.float64) ** 2)))
                                                     for g in grads["weights"]])
                         rows["cosine with backprop"].append(_cosines(grads, ste_gradient(net, st.params, x, y)))
+                        # the same nudged phase both ways from one free phase: is the quench stuck above the anneal?
+                        free, free_e, annealed = annealer._phases(annealer.windows[0], k_free, k_nudge, keyed, x,
+                                                                  jnp.asarray(y))
+                        lowest_free = free[jnp.arange(len(y)), jnp.argmin(free_e, axis=1)]
+                        quenched = quencher._quench(st.params, x, lowest_free, 1, net.target_code(jnp.asarray(y)))
+                        excess = np.asarray(net.energy(st.params, x, quenched) - net.energy(st.params, x, annealed))
+                        rows["quenched nudged energy above annealed"].append([float(excess.mean())])
+                        rows["quenched nudged state above annealed"].append([float(np.mean(excess > 1e-4))])
                     per_seed.setdefault(f"{net_name}, {phase}, {snap}", []).append(
                         {name: [None if all(r[l] is None for r in values) else
                                 float(np.mean([r[l] for r in values if r[l] is not None]))
@@ -411,7 +429,7 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
     else:
         net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
         window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name.startswith("window") else {}
-        if name == "window 1, weak nudge":
+        if name.endswith("weak nudge"):
             window["nudge"] = settings["weak_nudge"]
         if name.endswith("quench"):
             window["nudged_phase"] = "quench"
@@ -466,7 +484,7 @@ def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
 
 
 def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) -> dict:
-    """Train every variant (``settings["variants"]``, default :data:`VARIANTS`) for every seed; write
+    """Train every variant (``settings["variants"]``, default :data:`STUDY_VARIANTS`) for every seed; write
     ``out``/results.json (per seed and a summary)."""
     from .results import RunDirectory
 
@@ -475,7 +493,7 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
     ds = deep_dataset(settings["data"], settings.get("teacher"))
     start = time.perf_counter()
     results = {}
-    for name in settings.get("variants", VARIANTS):
+    for name in settings.get("variants", STUDY_VARIANTS):
         per_seed = [_variant(name, settings, seed, ds) for seed in settings["seeds"]]
         final = np.array([r["test_accuracy"][-1] for r in per_seed])
         results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
@@ -509,7 +527,8 @@ if __name__ == "__main__":
                         "quenched (nudge_reach) instead")
     parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: STUDY_VARIANTS (all but 'whole, "
+                        "weak nudge')")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
