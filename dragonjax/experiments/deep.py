@@ -29,6 +29,17 @@ states of every layer over the test set (:func:`distinct_states`, a collapse dia
     python -m dragonjax.experiments.deep --out papers/deep
     python -m dragonjax.experiments.deep --data teacher-student --seeds 0 1 2 --out papers/deep_teacher_student
     python -m dragonjax.experiments.deep --alignment --out papers/deep_alignment
+    python -m dragonjax.experiments.deep --reach --out papers/deep_reach
+    python -m dragonjax.experiments.deep --data "digits, teacher labels" --seeds 0 1 2 --variants whole \\
+        "straight-through backprop" --out papers/deep_digits_teacher
+
+The data (:data:`DATA`, :func:`deep_dataset`): digits, the teacher-student task, and two controls that cross them
+(digits' inputs with a teacher's labels; digits' labels on sign-projected +-1 inputs), which tell the inputs' part
+in a result from the labels'.
+
+How far down the nudge reaches (``--reach``, :func:`nudge_reach`): per layer, how many spins of the nudged state
+differ from the free one, annealed and quenched, and by how much the quench stops above the anneal in energy --
+exactly 0 with one hidden layer (the known answer: there the quench is the clamped problem's ground state).
 
 The diagnosis (``--alignment``, :func:`gradient_alignment`): per weight matrix W_l, the cosine between the update
 the annealer-assisted rule would make (the contrastive gradient, :meth:`AnnealerTrainer.update_gradient`) and the
