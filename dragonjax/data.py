@@ -95,14 +95,16 @@ def relabelled(ds: Dataset, hidden: int = 2, num_classes: int | None = None, see
 
 
 def sign_projected(ds: Dataset, seed: int = 0) -> Dataset:
-    """``ds`` with each input x replaced by sign(x R), R a random Gaussian (d, d) matrix (sign 0 -> +1): dense
-    +-1 inputs like :func:`teacher_student`'s, the labels kept (a sign random projection keeps the angles
-    between inputs approximately, so most of the label information survives; the pixels' sparsity and
-    correlations do not)."""
+    """``ds`` with each input x replaced by sign((x - m) R), m the training-set mean input and R a random Gaussian
+    (d, d) matrix (sign 0 -> +1): dense +-1 inputs with little common mode, like :func:`teacher_student`'s, the
+    labels kept (a sign random projection keeps the angles between the centred inputs approximately, so most of
+    the label information survives; the inputs' graded values and sparsity do not, their correlations only in
+    part). Without m the mean image would become a fixed bias on many coordinates."""
     R = np.random.default_rng(seed).normal(size=(ds.num_inputs, ds.num_inputs))
+    mean = ds.x_train.mean(axis=0)
 
     def project(x):
-        return np.where(np.asarray(x, np.float64) @ R >= 0, 1.0, -1.0).astype(np.float32)
+        return np.where((np.asarray(x, np.float64) - mean) @ R >= 0, 1.0, -1.0).astype(np.float32)
 
     return ds._replace(x_train=project(ds.x_train), x_test=project(ds.x_test), name=f"{ds.name}, sign-projected")
 

@@ -324,7 +324,8 @@ def _teacher_weights(seed, num_inputs, hidden, num_classes):
 
 def test_sign_projection_keeps_labels_and_gives_dense_pm1_inputs():
     """``sign_projected``: inputs are +-1 (dense: neither sign dominates), labels unchanged, the same seed the same
-    projection, and inputs close in angle stay close (a sign random projection preserves angles on average)."""
+    projection, inputs close in angle stay close (a sign random projection preserves angles on average), and a
+    common mode of the inputs does not survive (the training mean is taken off first)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 32)).astype(np.float32)
     near = (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
@@ -336,3 +337,6 @@ def test_sign_projection_keeps_labels_and_gives_dense_pm1_inputs():
     agree_near = np.mean(p.x_train == p.x_test)  # x_test is x plus small noise: angle ~0.05 rad, ~98 % agree
     agree_random = np.mean(p.x_train == np.roll(p.x_test, 1, axis=0))  # unrelated pairs: ~50 %
     assert agree_near > 0.9 and abs(agree_random - 0.5) < 0.05
+    shifted = data.sign_projected(ds._replace(x_train=x + 2.0, x_test=near + 2.0), seed=1)  # a common mode
+    np.testing.assert_array_equal(shifted.x_train, p.x_train)  # is taken off with the training mean
+    assert np.abs(shifted.x_train.mean(axis=0)).max() < 0.25

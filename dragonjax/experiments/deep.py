@@ -11,9 +11,11 @@ and couplings, and the number of sampler calls):
   nudged phase), within ``max_variables``;
 - ``window 1, weak nudge``: the same with the weak nudge ``weak_nudge`` = beta propagated to the window's upper
   boundary (equilibrium propagation's local form: the nudged output is sign(its field + beta t(y)), relaxed
-  top-down; the output window gets the field beta t(y) inside its problem);
-- ``whole, weak nudge``: the whole network with the weak nudge (the field beta t(y) on the output spins inside
-  the sampled problem; ``weak_nudge`` = beta);
+  top-down; the output window gets the energy beta sum (1 - o t) / 2, i.e. the field beta t(y) / 2, inside its
+  problem);
+- ``whole, weak nudge``: the whole network with the weak nudge (the energy beta sum (1 - o t) / 2 on the output
+  spins inside the sampled problem, the field beta t(y) / 2: half the window boundary's at the same
+  ``weak_nudge`` = beta);
 - ``whole, quench`` and ``window 1, quench``: the nudged phase as a zero-temperature quench from the free phase's
   lowest state with the output clamped (Laydevant et al.'s reverse anneal from the free state, in its
   zero-temperature limit; the free reads quenched alike; ``nudged_phase="quench"``);

@@ -132,10 +132,11 @@ class AnnealerTrainer:
         learning_rate: peak Adam learning rate (cosine-decayed over the run, or constant with
             ``lr_schedule="constant"``) unless ``optimizer`` (any optax transformation) is given.
         num_reads: R states per example and phase; ``num_negatives``: M lowest distinct free states examined.
-        nudge: "strong" (clamped output) or a positive float beta (weak nudge: the field beta t(y) on the output
-            spins; for a window without the output, equilibrium propagation's local form -- the nudged output is
-            sign(its field from below + beta t(y)), relaxed top-down to the window's upper boundary, and the
-            window is sampled against that boundary; :meth:`_outside`).
+        nudge: "strong" (clamped output) or a positive float beta (weak nudge: the energy beta sum (1 - o t) / 2
+            on the output spins, i.e. the field beta t(y) / 2; for a window without the output, equilibrium
+            propagation's local form -- the nudged output is sign(its field from below + beta t(y)), relaxed
+            top-down to the window's upper boundary, and the window is sampled against that boundary
+            (:meth:`_outside`): at the same beta that boundary's field is twice the sampled output's).
         weighting: "uniform" or "boltzmann" weights over the wrong-label states among the M.
         boltzmann_beta: beta of the Boltzmann weights; default the sampler's final beta (the cold end of
             ``beta_range`` for SA/PA, ``beta`` for PIQMC, a dimod sampler's ``beta_range``).
