@@ -88,7 +88,10 @@ def relabelled(ds: Dataset, hidden: int = 2, num_classes: int | None = None, see
     inputs minus their training-set mean: on raw pixels the common mode of the background would push every
     input to the same class (digits, 2-unit teacher: 43 % of the test set in one class, against 32 % centred)."""
     num_classes = ds.num_classes if num_classes is None else num_classes
-    teacher = _teacher(np.random.default_rng(seed), ds.num_inputs, hidden, num_classes)
+    if int(hidden) != hidden or hidden < 1 or int(num_classes) != num_classes or num_classes < 2:
+        raise ProblemError(f"a teacher needs a positive integer hidden width and >= 2 classes, got hidden={hidden!r}, "
+                           f"num_classes={num_classes!r}")
+    teacher = _teacher(np.random.default_rng(seed), ds.num_inputs, int(hidden), int(num_classes))
     mean = ds.x_train.mean(axis=0)
     return ds._replace(y_train=teacher(ds.x_train - mean), y_test=teacher(ds.x_test - mean), num_classes=num_classes,
                        name=f"{ds.name}, teacher labels")

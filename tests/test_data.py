@@ -314,6 +314,9 @@ def test_teacher_relabels_given_inputs_as_it_labels_its_own():
     np.testing.assert_array_equal(a.y_test, np.argmax(np.tanh((ts.x_test - mean) @ W1) @ W2, axis=1))
     assert a.num_classes == 4 and a.name.endswith("teacher labels")
     np.testing.assert_array_equal(a.x_train, own.x_train)
+    for bad in ({"hidden": 0}, {"num_classes": 1}, {"hidden": 2.5}):
+        with pytest.raises(ProblemError, match="a teacher needs"):
+            data.relabelled(own, **bad)
 
 
 def _teacher_weights(seed, num_inputs, hidden, num_classes):
