@@ -120,6 +120,44 @@ def _cosines(a: dict, b: dict) -> list[float | None]:
     return out
 
 
+def _digits_and_nets(settings: dict):
+    """The diagnostics' data (digits, centred) and their two nets' layer sizes: the deep one of ``settings`` and
+    the one-hidden-layer control."""
+    from .. import data
+
+    ds = data.digits().centered()
+    nets = {"deep": [ds.num_inputs, *settings["hidden"]], "one hidden layer": [ds.num_inputs, settings["hidden"][0]]}
+    return ds, nets
+
+
+def _batches(seed: int, num_examples: int, settings: dict) -> list[np.ndarray]:
+    """The ``batches`` mini-batches of ``batch_size`` training examples a diagnostic averages over, per seed."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice(num_examples, settings["batch_size"], replace=False) for _ in range(settings["batches"])]
+
+
+def _batch_means(rows: dict) -> dict:
+    """Per quantity, the mean over mini-batches of each entry (per layer) of its rows, skipping None (an update
+    that leaves that matrix unchanged); None where every batch gave None."""
+    return {name: [None if all(r[l] is None for r in values) else
+                   float(np.mean([r[l] for r in values if r[l] is not None])) for l in range(len(values[0]))]
+            for name, values in rows.items()}
+
+
+def _over_seeds(seeds: list[dict]) -> dict:
+    """Per quantity and entry of :func:`_batch_means` results, one per seed: mean, standard error over the seeds
+    that give a value (None with one), and how many do."""
+    out = {}
+    for name in seeds[0]:
+        cells = []
+        for l in range(len(seeds[0][name])):
+            v = np.array([s[name][l] for s in seeds if s[name][l] is not None], float)
+            cells.append(None if v.size == 0 else {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size))
+                                                   if v.size > 1 else None, "seeds": int(v.size)})
+        out[name] = cells
+    return out
+
+
 def gradient_alignment(settings: dict | None = None, progress: bool = True) -> dict:
     """The cosine, per weight matrix, between the annealer-assisted update and the straight-through backprop
     gradient (see the module docstring), for the deep network annealed whole, for each one-layer window of the
@@ -132,21 +170,17 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
     training set; means and standard errors are over seeds."""
     import jax
 
-    from .. import data
     from ..nn import IsingNetwork
     from ..train import AnnealerTrainer, BackpropTrainer
 
     settings = {**ALIGNMENT, **(settings or {})}
-    ds = data.digits().centered()
+    ds, nets = _digits_and_nets(settings)
     options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
                "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
-    nets = {"deep": [ds.num_inputs, *settings["hidden"]], "one hidden layer": [ds.num_inputs, settings["hidden"][0]]}
     start = time.perf_counter()
     per_seed: dict = {}
     for seed in settings["seeds"]:
-        rng = np.random.default_rng(seed)
-        batches = [rng.choice(len(ds.y_train), settings["batch_size"], replace=False)
-                   for _ in range(settings["batches"])]
+        batches = _batches(seed, len(ds.y_train), settings)
         for net_name, sizes in nets.items():
             net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
             if settings["train_epochs"]:  # the known answer: the reference gradient, followed, trains this net
@@ -192,10 +226,7 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                             for i, window in enumerate(windowed.windows):
                                 rows.setdefault(f"window {list(window)}{tag}", []).append(
                                     _cosines(windowed.update_gradient(w_state, x, labels, i), reference))
-                per_seed.setdefault(f"{net_name}, {snap}", []).append(
-                    {name: [None if all(r[l] is None for r in cos) else
-                            float(np.mean([r[l] for r in cos if r[l] is not None])) for l in range(net.num_layers)]
-                     for name, cos in rows.items()})
+                per_seed.setdefault(f"{net_name}, {snap}", []).append(_batch_means(rows))
                 if progress:
                     print(f"seed {seed}, {net_name}, {snap}: done ({time.perf_counter() - start:.0f} s)", flush=True)
     summary, accuracy, codes = {}, {}, {}
@@ -209,15 +240,7 @@ def gradient_alignment(settings: dict | None = None, progress: bool = True) -> d
                 k: {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None}
                 for k, v in values.items()}
             continue
-        summary[case] = {}
-        for name in seeds[0]:
-            layers = []
-            for l in range(len(seeds[0][name])):
-                values = np.array([s[name][l] for s in seeds if s[name][l] is not None], float)
-                layers.append(None if values.size == 0 else
-                              {"mean": float(values.mean()), "se": float(values.std(ddof=1) / np.sqrt(values.size))
-                               if values.size > 1 else None, "seeds": int(values.size)})
-            summary[case][name] = layers
+        summary[case] = _over_seeds(seeds)
     sizes = [ds.num_inputs, *settings["hidden"], ds.num_classes * settings["spins_per_class"]]
     null = [1.0 / np.sqrt(a * b) for a, b in zip(sizes[:-1], sizes[1:])]
     return {"settings": settings, "cosines": summary, "test_accuracy": accuracy, "distinct_codes": codes,
@@ -237,27 +260,23 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
     and from the negatives (weighted as in the update); per weight matrix W_l: the update's norm (Frobenius, per
     element) and its cosine with the straight-through backprop gradient (:func:`ste_gradient`); and, from one
     free phase, the energy by which the quenched nudged state lies above the annealed one (mean per example, in
-    the network's energy units) and the fraction of examples where it does (a zero-temperature quench stuck in a
-    local minimum of the clamped problem). Averaged over
+    the network's energy units) and the fraction of examples where it does (the quench, from the lowest annealed
+    free read, stopped after ``quench_sweeps`` top-down sweeps above the annealed nudged state). Averaged over
     ``batches`` mini-batches per seed; means and standard errors over the seeds."""
     import jax
     import jax.numpy as jnp
 
-    from .. import data
     from ..nn import IsingNetwork
     from ..train import AnnealerTrainer
 
     settings = {**REACH, **(settings or {})}
-    ds = data.digits().centered()
+    ds, nets = _digits_and_nets(settings)
     options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
                "learning_rate": settings["learning_rate"], "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
-    nets = {"deep": [ds.num_inputs, *settings["hidden"]], "one hidden layer": [ds.num_inputs, settings["hidden"][0]]}
     start = time.perf_counter()
     per_seed: dict = {}
     for seed in settings["seeds"]:
-        rng = np.random.default_rng(seed)
-        batches = [rng.choice(len(ds.y_train), settings["batch_size"], replace=False)
-                   for _ in range(settings["batches"])]
+        batches = _batches(seed, len(ds.y_train), settings)
         for net_name, sizes in nets.items():
             net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
             quencher = AnnealerTrainer(net, seed=seed, nudged_phase="quench", **options)
@@ -298,10 +317,7 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                         excess = np.asarray(net.energy(st.params, x, quenched) - net.energy(st.params, x, annealed))
                         rows["quenched nudged energy above annealed"].append([float(excess.mean())])
                         rows["quenched nudged state above annealed"].append([float(np.mean(excess > 1e-4))])
-                    per_seed.setdefault(f"{net_name}, {phase}, {snap}", []).append(
-                        {name: [None if all(r[l] is None for r in values) else
-                                float(np.mean([r[l] for r in values if r[l] is not None]))
-                                for l in range(len(values[0]))] for name, values in rows.items()})
+                    per_seed.setdefault(f"{net_name}, {phase}, {snap}", []).append(_batch_means(rows))
                     if progress:
                         print(f"seed {seed}, {net_name}, {phase}, {snap}: done ({time.perf_counter() - start:.0f} s)",
                               flush=True)
@@ -313,15 +329,7 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                              "se": (curves.std(0, ddof=1) / np.sqrt(len(curves))).tolist() if len(curves) > 1
                              else None}
             continue
-        summary[case] = {}
-        for name in seeds[0]:
-            cells = []
-            for l in range(len(seeds[0][name])):
-                v = np.array([s[name][l] for s in seeds if s[name][l] is not None], float)
-                cells.append(None if v.size == 0 else {"mean": float(v.mean()), "seeds": int(v.size),
-                                                       "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1
-                                                       else None})
-            summary[case][name] = cells
+        summary[case] = _over_seeds(seeds)
     return {"settings": settings, "summary": summary, "per_seed": per_seed,
             "study_seconds": time.perf_counter() - start}
 
