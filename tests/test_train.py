@@ -113,9 +113,87 @@ def test_quench_lowers_the_nudged_energy_to_a_layerwise_minimum():
             expected = target if clamped else np.where(field >= 0, 1.0, -1.0)
             np.testing.assert_array_equal(layers[l - 1], expected, err_msg=f"{case}, layer {l}")
     with pytest.raises(ProblemError, match="nudged_phase"):
-        AnnealerTrainer(net, nudged_phase="reverse")
+        AnnealerTrainer(net, nudged_phase="backwards")
     with pytest.raises(ProblemError, match="quench_sweeps"):
         AnnealerTrainer(net, nudged_phase="quench", quench_sweeps=0)
+
+
+def test_reverse_anneal_from_a_given_state_reaches_the_boltzmann_distribution():
+    """The sampler half of ``nudged_phase="reverse"``: chains started from one state (each example its own) at a
+    constant beta forget it and sample exp(-beta E) of their conditioned problem (chi-squared against enumeration;
+    the returned energies include the example's fields and offset); at a huge beta started from a local minimum
+    -- no single flip lowers the energy -- they stay put."""
+    from scipy import stats
+
+    from dragonjax.exact import index_to_spins
+    from dragonjax.ising import IsingModel
+    from dragonjax.train.phases import phase_sampler
+
+    rng = np.random.default_rng(5)
+    n, batch, reads = 5, 2, 4000
+    J = np.triu(rng.normal(size=(n, n)), 1)
+    base = IsingModel(J + J.T, np.zeros(n))
+    fields = jnp.asarray(rng.normal(size=(batch, n)), jnp.float32)
+    offsets = jnp.asarray([0.5, -1.0], jnp.float32)
+    sample = phase_sampler("sa")
+    start = -jnp.ones((batch, n), jnp.float32)
+    beta = 0.7
+    states, energies = sample.from_state(jax.random.key(0), base, fields, offsets, start, reads,
+                                         betas=jnp.full(400, beta, jnp.float32))
+    every = index_to_spins(jnp.arange(2 ** n), n, jnp.float32)
+    for b in range(batch):
+        e = np.asarray(base.energy(every) + every @ fields[b] + offsets[b], np.float64)
+        np.testing.assert_allclose(np.asarray(energies[b]),
+                                   np.asarray(base.energy(states[b]) + states[b] @ fields[b] + offsets[b]), atol=1e-4)
+        index = np.asarray(((states[b] + 1) / 2).astype(int) @ (2 ** np.arange(n)))
+        p = np.exp(-beta * (e - e.min()))
+        p /= p.sum()
+        observed, expected = np.bincount(index, minlength=2 ** n), reads * p
+        rare = expected < 5  # pooled, so that every cell of the chi-squared test expects at least 5
+        observed = np.append(observed[~rare], observed[rare].sum())
+        expected = np.append(expected[~rare], expected[rare].sum())
+        assert stats.chisquare(observed, expected).pvalue > 1e-3, b
+        # a local minimum of this example's energy: the chains at beta 1e4 never leave it
+        flips = e[None, :] - e[np.arange(2 ** n)[:, None] ^ (1 << np.arange(n))[None, :]].T
+        local = int(np.flatnonzero(np.all(flips.T < 0, axis=1))[0])
+        stay, _ = sample.from_state(jax.random.key(1), base, fields[b:b + 1], offsets[b:b + 1], every[local][None],
+                                    16, betas=jnp.full(10, 1e4, jnp.float32))
+        np.testing.assert_array_equal(np.asarray(stay[0]), np.broadcast_to(every[local], (16, n)))
+    with pytest.raises(ProblemError, match="reverse anneal"):
+        phase_sampler("exact").from_state(jax.random.key(0), base, fields, offsets, start, 4, betas=jnp.ones(3))
+
+
+def test_reverse_nudged_phase_trains_and_refuses_what_it_cannot_run():
+    """``nudged_phase="reverse"``: the nudged phase restarted from the lowest free state at ``reverse_beta``.
+    With one hidden layer and the output clamped the hidden spins are independent given input and output, so the
+    reverse anneal's lowest state is the clamped problem's ground state (enumerated); a net trained whole with it
+    learns the separable task (as the fresh anneal does: 1.0 at 60 epochs, seed 0, measured); it calls the sampler
+    for both phases; it needs an SA/PA anneal whose cold end lies above ``reverse_beta``."""
+    import itertools
+
+    ds = separable_task()
+    net = IsingNetwork([4, 6], num_classes=2, spins_per_class=2)
+    trainer = AnnealerTrainer(net, sampler="sa", learning_rate=0.02, num_reads=8, num_negatives=4, batch_size=8,
+                              nudged_phase="reverse", reverse_beta=1.0, sampler_options={"num_sweeps": 16})
+    state = trainer.init(total_steps=10)
+    x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
+    _, _, correct = trainer._phases(trainer.windows[0], jax.random.key(1), jax.random.key(2), state, x, y)
+    codes = jnp.asarray(list(itertools.product([-1.0, 1.0], repeat=6)), jnp.float32)
+    target = net.target_code(y)
+    every = jnp.concatenate([jnp.broadcast_to(codes, (len(y), 64, 6)),
+                             jnp.broadcast_to(target[:, None, :], (len(y), 64, 4))], -1)
+    ground = net.energy(state.params, x[:, None, :], every).min(axis=1)
+    np.testing.assert_allclose(net.energy(state.params, x, correct), ground, atol=1e-4)
+    _, history = trainer.fit(ds, epochs=60)
+    assert history[-1]["test_accuracy"] == 1.0
+    assert sum(h["sampler_calls"] for h in history) == 2 * 60 * len(ds.y_train)
+    for sampler in ("exact", "piqmc"):
+        with pytest.raises(ProblemError, match="reverse"):
+            AnnealerTrainer(net, sampler=sampler, nudged_phase="reverse")
+    with pytest.raises(ProblemError, match="reverse_beta"):
+        AnnealerTrainer(net, sampler="pa", nudged_phase="reverse", reverse_beta=10.0)
+    with pytest.raises(ProblemError, match="reverse_beta"):
+        AnnealerTrainer(net, sampler="pa", nudged_phase="reverse", reverse_beta=0)
 
 
 def test_quench_is_the_exact_nudged_ground_state_with_one_hidden_layer_and_not_with_three():
@@ -527,9 +605,10 @@ def _small_deep() -> dict:
 def test_deep_variants_study_runs_small_within_max_variables(tmp_path):
     from dragonjax.experiments.deep import VARIANTS, describe, run_deep
 
-    summary = run_deep(str(tmp_path / "deep"), {**_small_deep(), "seeds": [0, 1], "epochs": 1, "epochs_per_layer": 1})
+    summary = run_deep(str(tmp_path / "deep"), {**_small_deep(), "seeds": [0, 1], "epochs": 1, "epochs_per_layer": 1,
+                                                "variants": list(VARIANTS)})
     assert list(summary["results"]) == list(VARIANTS)
-    for name in ("whole", "whole, quench"):
+    for name in ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal"):
         assert summary["results"][name]["largest_subproblem"] == 8 + 8 + 10
     for name in ("window 1", "window 1, weak nudge", "window 1, quench", "greedy"):
         assert summary["results"][name]["largest_subproblem"] <= 18

@@ -19,6 +19,10 @@ and couplings, and the number of sampler calls):
 - ``whole, quench`` and ``window 1, quench``: the nudged phase as a zero-temperature quench from the free phase's
   lowest state with the output clamped (Laydevant et al.'s reverse anneal from the free state, in its
   zero-temperature limit; the free reads quenched alike; ``nudged_phase="quench"``);
+- ``whole, reverse anneal``: the nudged phase as ``num_reads`` Metropolis chains restarted from the free phase's
+  lowest state at ``reverse_beta`` and annealed to the schedule's cold end, the output clamped (Laydevant et al.'s
+  reverse anneal with an instantaneous descent; ``nudged_phase="reverse"``): between the quench, which reaches
+  too little of the lower layers, and a fresh anneal, which differs from the free state by its own noise too;
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``;
 - ``straight-through backprop``: ``BackpropTrainer(activation="sign")`` on the same network, the reference: a
@@ -75,11 +79,13 @@ __all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
-         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits"}
+         "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
+         "reverse_beta": 1.0}
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
-VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "window 1", "window 1, weak nudge", "window 1, quench",
+VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "window 1", "window 1, weak nudge",
+            "window 1, quench",
             "greedy", "straight-through backprop")
-STUDY_VARIANTS = tuple(v for v in VARIANTS if v != "whole, weak nudge")  # the seven of papers/deep
+STUDY_VARIANTS = tuple(v for v in VARIANTS if v not in ("whole, weak nudge", "whole, reverse anneal"))  # papers/deep
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
@@ -454,6 +460,8 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             window["nudge"] = settings["weak_nudge"]
         if name.endswith("quench"):
             window["nudged_phase"] = "quench"
+        if name.endswith("reverse anneal"):
+            window.update(nudged_phase="reverse", reverse_beta=settings["reverse_beta"])
         state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
         params = state.params
     return {"test_accuracy": [h["test_accuracy"] for h in history],
@@ -549,9 +557,11 @@ if __name__ == "__main__":
     parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: STUDY_VARIANTS (all but 'whole, "
-                        "weak nudge')")
+                        "weak nudge' and 'whole, reverse anneal')")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
+    parser.add_argument("--reverse-beta", type=float, help="where 'whole, reverse anneal' restarts its nudged "
+                        "phase (default: QUICK's 1.0; below the anneal's cold end, 10)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
                         "(default: QUICK's 64 64 64; e.g. --hidden 64 for the one-hidden-layer control)")
     parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
@@ -569,6 +579,8 @@ if __name__ == "__main__":
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         parser.error(f"--lr must be positive and finite, got {args.lr}")
+    if args.reverse_beta is not None and not (np.isfinite(args.reverse_beta) and args.reverse_beta > 0):
+        parser.error(f"--reverse-beta must be positive and finite, got {args.reverse_beta}")
     if args.reach:
         from .results import RunDirectory
 
@@ -589,5 +601,6 @@ if __name__ == "__main__":
                   **({"epochs": args.epochs} if args.epochs is not None else {}),
                   **({"hidden": list(args.hidden)} if args.hidden else {}),
                   **({"learning_rate": args.lr} if args.lr is not None else {}),
+                  **({"reverse_beta": args.reverse_beta} if args.reverse_beta is not None else {}),
                   **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))

@@ -64,7 +64,7 @@ class AnnealerStepInfo(NamedTuple):
 
 WEIGHTINGS = ("uniform", "boltzmann")
 BETA_UNITS = ("absolute", "local-field")
-NUDGED_PHASES = ("anneal", "quench")
+NUDGED_PHASES = ("anneal", "quench", "reverse")
 
 
 class Negatives(NamedTuple):
@@ -145,7 +145,11 @@ class AnnealerTrainer:
         nudged_phase: "anneal" (the nudged phase sampled afresh, like the free one) or "quench" (the nudged
             state relaxed at zero temperature from the free phase's lowest state, layers from the window's
             lowest up, ``quench_sweeps`` top-down sweeps: Laydevant et al.'s reverse anneal from the free state
-            in its zero-temperature limit, computed without a sampler call; :meth:`_quench`).
+            in its zero-temperature limit, computed without a sampler call; :meth:`_quench`) or "reverse" (the
+            nudged phase as ``num_reads`` Metropolis chains started from the free phase's lowest state, restarted
+            at ``reverse_beta`` and annealed geometrically to the cold end of the schedule in the sampler's
+            ``num_sweeps``: Laydevant et al.'s reverse anneal with an instantaneous descent, between the quench
+            (no thermal moves) and "anneal" (a fresh start); needs the "sa" or "pa" sampler, whose SA kernel runs it).
         beta_units: "absolute" or "local-field" (the SA/PA schedule in units of 1 / sigma; module docstring).
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
         seed: the seed of :meth:`init` and of the evaluation key when none is given.
@@ -160,11 +164,13 @@ class AnnealerTrainer:
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
                  seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute",
-                 nudged_phase: str = "anneal", quench_sweeps: int = 4):
+                 nudged_phase: str = "anneal", quench_sweeps: int = 4, reverse_beta: float = 1.0):
         if nudged_phase not in NUDGED_PHASES:
             raise ProblemError(f"unknown nudged_phase {nudged_phase!r}; expected one of {NUDGED_PHASES}")
         if int(quench_sweeps) != quench_sweeps or quench_sweeps < 1:
             raise ProblemError(f"quench_sweeps must be a positive integer, got {quench_sweeps!r}")
+        if not (isinstance(reverse_beta, (int, float)) and reverse_beta > 0):
+            raise ProblemError(f"reverse_beta must be a positive number, got {reverse_beta!r}")
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
             raise ProblemError(f"nudge must be 'strong' or a positive number, got {nudge!r}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -182,7 +188,7 @@ class AnnealerTrainer:
                      f"a training step of this network ({n} free spins, {num_reads} reads, batch {batch_size})")
         self.net = network
         self.beta_units = beta_units
-        self.nudged_phase, self.quench_sweeps = nudged_phase, int(quench_sweeps)
+        self.nudged_phase, self.quench_sweeps, self.reverse_beta = nudged_phase, int(quench_sweeps), float(reverse_beta)
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
@@ -210,6 +216,13 @@ class AnnealerTrainer:
         if beta_units != "absolute" and weighting == "boltzmann":
             raise ProblemError("Boltzmann weights need an absolute final beta; use beta_units='absolute'")
         self.beta_range = self.sample.beta_range
+        if nudged_phase == "reverse" and (not self._annealing_schedule
+                                          or getattr(self.sample, "hardware", None) is not None):
+            raise ProblemError(f"nudged_phase='reverse' restarts Metropolis chains from the free state: it needs the "
+                               f"'sa' or 'pa' sampler without hardware emulation, not {self.sampler_name!r}")
+        if nudged_phase == "reverse" and beta_units == "absolute" and not reverse_beta < self.beta_range[1]:
+            raise ProblemError(f"reverse_beta ({reverse_beta}) must lie below the cold end of beta_range "
+                               f"({self.beta_range[1]}): the reverse anneal restarts hotter than the free phase ends")
         self.windows = self._windows(active_layers, max_variables)
         self._sweeps = self._pattern_sweeps()
         self.step = compiled(self, "step", lambda: jax.jit(self._step)) if self.jittable else self._step
@@ -225,7 +238,7 @@ class AnnealerTrainer:
         return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
-                self.beta_units, self.nudged_phase, self.quench_sweeps)
+                self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -248,7 +261,7 @@ class AnnealerTrainer:
         """The sets of free layers the sampler sees: each window, and each window less a clamped output."""
         L = self.net.num_layers
         sets = {tuple(w) for w in self.windows}
-        if self.nudge == "strong" and self.nudged_phase == "anneal":
+        if self.nudge == "strong" and self.nudged_phase != "quench":
             sets |= {tuple(l for l in w if l != L) for w in self.windows}
         return sorted(s for s in sets if s)
 
@@ -333,19 +346,27 @@ class AnnealerTrainer:
         return TrainState(params, opt_state, key, jnp.int32(0), jnp.int32(0), hyper, eval_key)
 
     # -- phases -----------------------------------------------------------------------------------------
-    def _relax(self, key, params, x, window, fixed, hyper, nudge=None, target=None):
+    def _relax(self, key, params, x, window, fixed, hyper, nudge=None, target=None, start=None):
         """Sample the ``window`` layers with the others held at ``fixed``; returns full states
-        (B, R, num_free) and their energies (B, R) under the (possibly nudged) problem."""
+        (B, R, num_free) and their energies (B, R) under the (possibly nudged) problem. With ``start`` (full
+        states (B, num_free)) the window is not annealed afresh but reverse-annealed from that state, from
+        ``reverse_beta`` to the cold end of the schedule."""
         net = self.net
         free = tuple(l for l in window if l not in fixed)
         if not free:
             full = jnp.concatenate([fixed[l] for l in range(1, net.num_layers + 1)], axis=-1)[:, None, :]
             return full, net.energy(params, x[:, None, :], full)
         problem = net.window_problem(params, x, window, fixed, nudge, target)
-        betas = (geometric_betas(hyper["beta_range"], self.sample.num_sweeps) if self._annealing_schedule
-                 else None)
+        beta_range = hyper.get("beta_range") if start is None else (self.reverse_beta, hyper["beta_range"][1])
+        betas = geometric_betas(beta_range, self.sample.num_sweeps) if self._annealing_schedule else None
         if self.beta_units == "local-field":
             betas = betas / local_field_scale(problem[0], problem[1])
+        if start is not None:
+            layers = net.layers(start)
+            initial = jnp.concatenate([layers[l - 1] for l in free], axis=-1)
+            states, energies = self.sample.from_state(key, *problem, initial, self.num_reads, betas=betas,
+                                                      sweep=self._sweeps.get(free))
+            return net.stitch(states, window, fixed), energies
         extra = {} if betas is None else {"betas": betas}
         states, energies = self.sample(key, *problem, self.num_reads, sweep=self._sweeps.get(free), **extra)
         return net.stitch(states, window, fixed), energies
@@ -413,14 +434,16 @@ class AnnealerTrainer:
             lowest = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
             return states, energies, self._quench(params, x, lowest, min(window), target,
                                                   None if self.nudge == "strong" else hyper["nudge"])
+        start = (states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] if self.nudged_phase == "reverse"
+                 else None)  # the reverse anneal starts from the lowest free state
         if self.nudge == "strong":
             clamped = self._outside(params, x, window, target)
-            nudged, nudged_e = self._relax(k_nudge, params, x, window, clamped, hyper)
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, clamped, hyper, start=start)
         elif self.net.num_layers in window:  # the weak nudge acts on the output inside the sampled problem
-            nudged, nudged_e = self._relax(k_nudge, params, x, window, fixed, hyper, hyper["nudge"], target)
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, fixed, hyper, hyper["nudge"], target, start)
         else:  # the weak nudge propagated to the window's upper boundary (equilibrium propagation, local form)
             boundary = self._outside(params, x, window, target, hyper["nudge"])
-            nudged, nudged_e = self._relax(k_nudge, params, x, window, boundary, hyper)
+            nudged, nudged_e = self._relax(k_nudge, params, x, window, boundary, hyper, start=start)
         return states, energies, nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
 
     # -- the step ---------------------------------------------------------------------------------------

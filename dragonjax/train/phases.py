@@ -72,6 +72,13 @@ def _sa(key, base, fields, offsets, betas, sweep, num_reads):
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
+def _from_state(key, base, fields, offsets, initial, betas, sweep, num_reads):
+    spins = jnp.broadcast_to(initial[:, None, :], (fields.shape[0], num_reads, base.num_variables)).astype(base.dtype)
+    out = simulated_annealing(key, base, sweep, spins, betas, extra_field=fields[:, None, :])
+    return out.spins, out.energies + offsets[:, None]
+
+
+@functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
 def _pa(key, base, fields, offsets, betas, sweep, num_reads):
     keys = jax.random.split(key, 2 * fields.shape[0])
     spins = jax.vmap(lambda k: random_spins(k, (num_reads, base.num_variables), base.dtype))(keys[::2])
@@ -235,7 +242,22 @@ def phase_sampler(sampler: str | dimod.Sampler = "pa", num_sweeps: int = 64, bet
         gammas = jnp.asarray(np.linspace(gamma_range[0], gamma_range[1], num_sweeps), jnp.float32)
         return _piqmc(key, base, fields, offsets, jnp.float32(beta), gammas, sweep, num_reads, slices)
 
+    def from_state(key, base: IsingModel, fields, offsets, initial, num_reads: int, *, betas, sweep=None):
+        """A reverse anneal: ``num_reads`` independent Metropolis chains per example, all started from
+        ``initial`` (B, n), over the schedule ``betas`` (one sweep each) -- SA's kernel for both "sa" and "pa"
+        (a population must start from uniform random spins)."""
+        if sampler not in ("sa", "pa") or hardware is not None:
+            raise ProblemError(f"a reverse anneal from a given state needs the 'sa' or 'pa' sampler without "
+                               f"hardware emulation, not {sampler!r}")
+        batch, n = fields.shape
+        if not isinstance(fields, jax.core.Tracer):
+            fields, offsets, initial = shard_batch(fields), shard_batch(offsets), shard_batch(initial)
+            stats.record(batch, batch * num_reads * len(betas) * n, n)
+        sweep = cached_sweep(base, sweep_method, "metropolis") if sweep is None else sweep
+        return _from_state(key, base, fields, offsets, initial, betas, sweep, num_reads)
+
     sample.stats = stats
+    sample.from_state = from_state
     sample.beta_range = beta_range if sampler in ("sa", "pa") else None
     sample.cost = cost
     sample.jittable = True
