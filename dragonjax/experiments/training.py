@@ -86,8 +86,11 @@ class TrainConfig:
     qpu_parallel: int = _field(1, "QPU samplers (dwave, mock-dwave): pack up to this many problems of a batch into "
                                   "one QPU call, on disjoint embeddings side by side", kind="positive")
     nudge: Any = _field("strong", "'strong' (clamped output) or a weak-nudge strength", kind="nudge")
-    nudged_phase: str = _field("anneal", "nudged phase: annealed afresh, or quenched at zero temperature from the free "
-                                         "phase's lowest state (Laydevant's reverse anneal)", choices=NUDGED_PHASES)
+    nudged_phase: str = _field("anneal", "nudged phase: annealed afresh, quenched at zero temperature from the free "
+                                         "phase's lowest state, or reverse-annealed from it (Laydevant's reverse "
+                                         "anneal; sa/pa only)", choices=NUDGED_PHASES)
+    reverse_beta: float = _field(1.0, "the inverse temperature at which a reverse nudged phase restarts (below the "
+                                      "cold end of beta_range)", kind="float")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
                                           kind="float")
@@ -241,7 +244,7 @@ def build_run(config: TrainConfig | dict
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
-            nudged_phase=cfg.nudged_phase, sampler_options=_sampler_options(cfg))
+            nudged_phase=cfg.nudged_phase, reverse_beta=cfg.reverse_beta, sampler_options=_sampler_options(cfg))
     return cfg, ds, net, trainer
 
 
