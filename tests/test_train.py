@@ -177,7 +177,21 @@ def test_reverse_nudged_phase_trains_and_refuses_what_it_cannot_run():
                               nudged_phase="reverse", reverse_beta=1.0, sampler_options={"num_sweeps": 16})
     state = trainer.init(total_steps=10)
     x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
-    _, _, correct = trainer._phases(trainer.windows[0], jax.random.key(1), jax.random.key(2), state, x, y)
+    seen, from_state = {}, trainer.sample.from_state
+
+    def recording(key, base, fields, offsets, initial, num_reads, **kwargs):
+        seen.update(initial=initial, betas=kwargs["betas"])
+        return from_state(key, base, fields, offsets, initial, num_reads, **kwargs)
+
+    trainer.sample.from_state = recording
+    free, free_e, correct, _ = trainer._phases(trainer.windows[0], jax.random.key(1), jax.random.key(2), state, x, y)
+    trainer.sample.from_state = from_state
+    # the chains start from the lowest free read's hidden layer (the output is clamped) and anneal from beta_r to
+    # the cold end of the schedule
+    lowest = free[jnp.arange(len(y)), jnp.argmin(free_e, axis=1)]
+    np.testing.assert_array_equal(seen["initial"], net.layers(lowest)[0])
+    np.testing.assert_allclose([seen["betas"][0], seen["betas"][-1]], [1.0, trainer.beta_range[1]], rtol=1e-6)
+    assert len(seen["betas"]) == 16
     codes = jnp.asarray(list(itertools.product([-1.0, 1.0], repeat=6)), jnp.float32)
     target = net.target_code(y)
     every = jnp.concatenate([jnp.broadcast_to(codes, (len(y), 64, 6)),
@@ -193,6 +207,67 @@ def test_reverse_nudged_phase_trains_and_refuses_what_it_cannot_run():
         AnnealerTrainer(net, sampler="pa", nudged_phase="reverse", reverse_beta=10.0)
     with pytest.raises(ProblemError, match="reverse_beta"):
         AnnealerTrainer(net, sampler="pa", nudged_phase="reverse", reverse_beta=0)
+
+
+def test_clamped_negative_is_the_exact_ground_state_of_the_most_offending_label():
+    """``negative_phase="clamped"``: y_hat is the wrong class with the largest summed output field from the lowest
+    free state's hidden layer; the negative is the ground state with the output clamped to t(y_hat) (exact sampler:
+    checked against enumeration); the update is jax.grad of mean_b w_b [E(correct_b) - E(negative_b)], w_b = 1, or
+    with a margin 1 only while E(negative_b) - E(correct_b) < margin (a hinge); three sampler calls per example."""
+    import itertools
+
+    ds = separable_task()
+    net = IsingNetwork([4, 6], num_classes=2, spins_per_class=2, init_scale=2.0)
+    x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
+    codes = jnp.asarray(list(itertools.product([-1.0, 1.0], repeat=6)), jnp.float32)
+
+    def clamped_ground(params, labels):
+        t = net.target_code(labels)
+        every = jnp.concatenate([jnp.broadcast_to(codes, (len(labels), 64, 6)),
+                                 jnp.broadcast_to(t[:, None, :], (len(labels), 64, 4))], -1)
+        return net.energy(params, x[:, None, :], every).min(axis=1)
+
+    for margin in (None, 0.5):
+        trainer = AnnealerTrainer(net, sampler="exact", num_reads=8, negative_phase="clamped", margin=margin)
+        state = trainer.init(total_steps=10)
+        params = state.params
+        free, free_e, correct, wrong = trainer._phases(trainer.windows[0], jax.random.key(1), jax.random.key(2),
+                                                       state, x, y)
+        lowest = free[jnp.arange(len(y)), jnp.argmin(free_e, axis=1)]
+        y_hat = 1 - np.asarray(y)  # two classes: the wrong class is the other one
+        np.testing.assert_array_equal(trainer._most_offending(params, lowest, y), y_hat)
+        np.testing.assert_allclose(net.energy(params, x, wrong), clamped_ground(params, jnp.asarray(y_hat)), atol=1e-4)
+        np.testing.assert_allclose(net.energy(params, x, correct), clamped_ground(params, y), atol=1e-4)
+        gap = net.energy(params, x, wrong) - net.energy(params, x, correct)
+        w = jnp.ones_like(gap) if margin is None else (gap < margin).astype(gap.dtype)
+        if margin is not None:
+            assert 0 < float(w.sum()) < len(y)  # the hinge keeps some examples and drops others here
+        # the hinge: an example outside the margin contributes nothing, its correct state included
+        expected = jax.grad(lambda p: jnp.mean(w * (net.energy(p, x, correct) - net.energy(p, x, wrong))))(params)
+        grads = trainer.update_gradient(state, x, y)
+        for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+            np.testing.assert_allclose(got, want, atol=1e-5)
+    assert trainer.step_cost(0, 4)[0] == 12  # free, nudged and clamped-wrong phases
+    # y_hat among several wrong classes: the largest summed output field, the true class excluded
+    net4 = IsingNetwork([4, 5], num_classes=4, spins_per_class=3, init_scale=2.0)
+    params4 = net4.init(jax.random.key(7))
+    rng = np.random.default_rng(7)
+    lowest = jnp.asarray(rng.choice([-1.0, 1.0], (64, net4.num_free)), jnp.float32)
+    y4 = rng.integers(0, 4, 64)
+    scores = (np.asarray(lowest[:, :5]) @ np.asarray(params4["weights"][1]) + np.asarray(params4["biases"][1]))
+    scores = scores.reshape(64, 4, 3).sum(-1)
+    scores[np.arange(64), y4] = -np.inf
+    trainer4 = AnnealerTrainer(net4, sampler="exact", negative_phase="clamped")
+    np.testing.assert_array_equal(trainer4._most_offending(params4, lowest, jnp.asarray(y4)), scores.argmax(1))
+    for bad in ({"nudge": 2.0}, {"nudged_phase": "quench"}):
+        with pytest.raises(ProblemError, match="negative_phase='clamped'"):
+            AnnealerTrainer(net, sampler="exact", negative_phase="clamped", **bad)
+    with pytest.raises(ProblemError, match="margin"):
+        AnnealerTrainer(net, sampler="exact", margin=1.0)
+    with pytest.raises(ProblemError, match="margin"):
+        AnnealerTrainer(net, sampler="exact", negative_phase="clamped", margin=-1.0)
+    with pytest.raises(ProblemError, match="negative_phase"):
+        AnnealerTrainer(net, negative_phase="wrong")
 
 
 def test_quench_is_the_exact_nudged_ground_state_with_one_hidden_layer_and_not_with_three():

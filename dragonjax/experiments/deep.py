@@ -23,6 +23,10 @@ and couplings, and the number of sampler calls):
   lowest state at ``reverse_beta`` and annealed to the schedule's cold end, the output clamped (Laydevant et al.'s
   reverse anneal with an instantaneous descent; ``nudged_phase="reverse"``): between the quench, which reaches
   too little of the lower layers, and a fresh anneal, which differs from the free state by its own noise too;
+- ``whole, clamped negative``: the negative of the update is not a wrong-label free state but the lowest state with
+  the output clamped to the most offending wrong label (``negative_phase="clamped"``; energy-based learning's
+  E(x, y) - E(x, y_hat), with the hinge ``margin`` when set): a negative for every example, sampled like the
+  correct state;
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``;
 - ``straight-through backprop``: ``BackpropTrainer(activation="sign")`` on the same network, the reference: a
@@ -80,12 +84,12 @@ __all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
-         "reverse_beta": 1.0}
+         "reverse_beta": 1.0, "margin": None}
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
-VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "window 1", "window 1, weak nudge",
-            "window 1, quench",
-            "greedy", "straight-through backprop")
-STUDY_VARIANTS = tuple(v for v in VARIANTS if v not in ("whole, weak nudge", "whole, reverse anneal"))  # papers/deep
+VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "whole, clamped negative",
+            "window 1", "window 1, weak nudge", "window 1, quench", "greedy", "straight-through backprop")
+STUDY_VARIANTS = tuple(v for v in VARIANTS if v not in ("whole, weak nudge", "whole, reverse anneal",
+                                                        "whole, clamped negative"))  # the seven of papers/deep
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
@@ -316,7 +320,7 @@ def nudge_reach(settings: dict | None = None, progress: bool = True) -> dict:
                                                     for g in grads["weights"]])
                         rows["cosine with backprop"].append(_cosines(grads, ste_gradient(net, st.params, x, y)))
                         # the same nudged phase both ways from one free phase: is the quench stuck above the anneal?
-                        free, free_e, annealed = annealer._phases(annealer.windows[0], k_free, k_nudge, keyed, x,
+                        free, free_e, annealed, _ = annealer._phases(annealer.windows[0], k_free, k_nudge, keyed, x,
                                                                   jnp.asarray(y))
                         lowest_free = free[jnp.arange(len(y)), jnp.argmin(free_e, axis=1)]
                         quenched = quencher._quench(st.params, x, lowest_free, 1, net.target_code(jnp.asarray(y)))
@@ -462,6 +466,8 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             window["nudged_phase"] = "quench"
         if name.endswith("reverse anneal"):
             window.update(nudged_phase="reverse", reverse_beta=settings["reverse_beta"])
+        if name.endswith("clamped negative"):
+            window.update(negative_phase="clamped", margin=settings["margin"])
         state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
         params = state.params
     return {"test_accuracy": [h["test_accuracy"] for h in history],
@@ -557,11 +563,13 @@ if __name__ == "__main__":
     parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: STUDY_VARIANTS (all but 'whole, "
-                        "weak nudge' and 'whole, reverse anneal')")
+                        "weak nudge', 'whole, reverse anneal' and 'whole, clamped negative')")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
     parser.add_argument("--reverse-beta", type=float, help="where 'whole, reverse anneal' restarts its nudged "
                         "phase (default: QUICK's 1.0; below the anneal's cold end, 10)")
+    parser.add_argument("--margin", type=float, help="the hinge of 'whole, clamped negative' in energy units "
+                        "(default: none, every example counts)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
                         "(default: QUICK's 64 64 64; e.g. --hidden 64 for the one-hidden-layer control)")
     parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
@@ -602,5 +610,6 @@ if __name__ == "__main__":
                   **({"hidden": list(args.hidden)} if args.hidden else {}),
                   **({"learning_rate": args.lr} if args.lr is not None else {}),
                   **({"reverse_beta": args.reverse_beta} if args.reverse_beta is not None else {}),
+                  **({"margin": args.margin} if args.margin is not None else {}),
                   **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))

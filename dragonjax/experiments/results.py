@@ -43,8 +43,27 @@ def _git_state():
     return commit, (None if status is None else bool(status))
 
 
+def _cpu() -> dict:
+    """The host CPU's model and SIMD instruction sets (Linux: /proc/cpuinfo): XLA's CPU code differs with them, and
+    with it the rounding of floating-point results, so the same seed reproduces bit for bit only on a like host."""
+    model, flags = platform.processor() or None, []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = sorted(v for v in value.split() if v.startswith(("avx", "fma", "sse4", "amx", "f16c")))
+                if model and flags:
+                    break
+    except OSError:
+        pass
+    return {"model": model, "simd": " ".join(flags)}
+
+
 def provenance() -> dict:
-    """Where a result came from: package versions, Python, platform, JAX backend and devices, git commit
+    """Where a result came from: package versions, Python, platform, host CPU, JAX backend and devices, git commit
     (and whether the package source differed from it)."""
     import jax
 
@@ -56,7 +75,7 @@ def provenance() -> dict:
             versions[name] = None
     commit, dirty = _git_state()
     return {"packages": versions, "python": platform.python_version(), "platform": platform.platform(),
-            "jax_backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+            "cpu": _cpu(), "jax_backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
             "git_commit": commit, "git_dirty": dirty}
 
 

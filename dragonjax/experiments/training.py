@@ -22,7 +22,7 @@ from .. import data as datasets
 from ..ising import ProblemError
 from ..nn import IsingNetwork
 from ..train import AnnealerTrainer, BackpropTrainer, Ensemble, TrainState, member, parse_seeds
-from ..train.annealer import BETA_UNITS, NUDGED_PHASES
+from ..train.annealer import BETA_UNITS, NEGATIVE_PHASES, NUDGED_PHASES
 from ..train.core import PARAMETRISATIONS
 from ..train.phases import DEFAULT_BETA_RANGE
 from ..train.ensemble import member_record
@@ -91,6 +91,11 @@ class TrainConfig:
                                          "anneal; sa/pa only)", choices=NUDGED_PHASES)
     reverse_beta: float = _field(1.0, "the inverse temperature at which a reverse nudged phase restarts (below the "
                                       "cold end of beta_range)", kind="float")
+    negative_phase: str = _field("free", "negatives: wrong-label states of the free phase, or the lowest state with "
+                                         "the output clamped to the most offending wrong label (strong nudge, "
+                                         "annealed nudged phase)", choices=NEGATIVE_PHASES)
+    margin: float | None = _field(None, "hinge of the clamped negative: an example counts while E(wrong) - "
+                                        "E(correct) < margin (default: always)", kind="float")
     weighting: str = _field("uniform", "weights of the wrong-label negatives", choices=("uniform", "boltzmann"))
     boltzmann_beta: float | None = _field(None, "beta of Boltzmann weights (default: the sampler's final beta)",
                                           kind="float")
@@ -244,7 +249,8 @@ def build_run(config: TrainConfig | dict
             num_negatives=cfg.num_negatives, nudge=cfg.nudge, batch_size=cfg.batch_size, weighting=cfg.weighting,
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
-            nudged_phase=cfg.nudged_phase, reverse_beta=cfg.reverse_beta, sampler_options=_sampler_options(cfg))
+            nudged_phase=cfg.nudged_phase, reverse_beta=cfg.reverse_beta, negative_phase=cfg.negative_phase,
+            margin=cfg.margin, sampler_options=_sampler_options(cfg))
     return cfg, ds, net, trainer
 
 

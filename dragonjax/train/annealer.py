@@ -50,8 +50,8 @@ from .core import (TrainState, adam_init, apply_gradients, base_hyperparameters,
                    check_schedule_name, compiled, learning_rate_multipliers, scalar_hyper)
 from .phases import SamplerStats, phase_sampler
 
-__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BETA_UNITS", "NUDGED_PHASES", "Negatives", "WEIGHTINGS",
-           "select_negatives"]
+__all__ = ["AnnealerTrainer", "AnnealerStepInfo", "BETA_UNITS", "NEGATIVE_PHASES", "NUDGED_PHASES", "Negatives",
+           "WEIGHTINGS", "select_negatives"]
 
 
 class AnnealerStepInfo(NamedTuple):
@@ -65,6 +65,7 @@ class AnnealerStepInfo(NamedTuple):
 WEIGHTINGS = ("uniform", "boltzmann")
 BETA_UNITS = ("absolute", "local-field")
 NUDGED_PHASES = ("anneal", "quench", "reverse")
+NEGATIVE_PHASES = ("free", "clamped")
 
 
 class Negatives(NamedTuple):
@@ -150,6 +151,13 @@ class AnnealerTrainer:
             at ``reverse_beta`` and annealed geometrically to the cold end of the schedule in the sampler's
             ``num_sweeps``: Laydevant et al.'s reverse anneal with an instantaneous descent, between the quench
             (no thermal moves) and "anneal" (a fresh start); needs the "sa" or "pa" sampler, whose SA kernel runs it).
+        negative_phase: "free" (the negatives are the wrong-label states among the free phase's M lowest; the
+            best free state when there is none) or "clamped" (one negative per example: the lowest state found
+            with the output clamped to t(y_hat), y_hat the *most offending wrong label* -- the wrong class whose
+            output spins get the largest summed field from the lowest free state's last hidden layer -- sampled
+            like the strong nudge's phase: the energy-based-learning loss E(x, y) - E(x, y_hat) of LeCun et al.
+            2006, with a hinge: an example counts only while E(y_hat) - E(y) < ``margin`` (None: always)).
+            Needs the strong nudge and the annealed nudged phase; costs one more sampler call per example.
         beta_units: "absolute" or "local-field" (the SA/PA schedule in units of 1 / sigma; module docstring).
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
         seed: the seed of :meth:`init` and of the evaluation key when none is given.
@@ -164,11 +172,22 @@ class AnnealerTrainer:
                  weighting: str = "uniform", boltzmann_beta: float | None = None, active_layers: int | None = None,
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
                  seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute",
-                 nudged_phase: str = "anneal", quench_sweeps: int = 4, reverse_beta: float = 1.0):
+                 nudged_phase: str = "anneal", quench_sweeps: int = 4, reverse_beta: float = 1.0,
+                 negative_phase: str = "free", margin: float | None = None):
         if nudged_phase not in NUDGED_PHASES:
             raise ProblemError(f"unknown nudged_phase {nudged_phase!r}; expected one of {NUDGED_PHASES}")
         if int(quench_sweeps) != quench_sweeps or quench_sweeps < 1:
             raise ProblemError(f"quench_sweeps must be a positive integer, got {quench_sweeps!r}")
+        if negative_phase not in NEGATIVE_PHASES:
+            raise ProblemError(f"unknown negative_phase {negative_phase!r}; expected one of {NEGATIVE_PHASES}")
+        if negative_phase == "clamped" and (nudge != "strong" or nudged_phase != "anneal"):
+            raise ProblemError("negative_phase='clamped' clamps the output to the most offending wrong label as the "
+                               "strong nudge clamps it to the right one: it needs nudge='strong' and "
+                               "nudged_phase='anneal'")
+        if margin is not None and not (isinstance(margin, (int, float)) and np.isfinite(margin) and margin > 0):
+            raise ProblemError(f"margin must be None or a positive finite number, got {margin!r}")
+        if margin is not None and negative_phase != "clamped":
+            raise ProblemError("margin applies to negative_phase='clamped' only")
         if not (isinstance(reverse_beta, (int, float)) and reverse_beta > 0):
             raise ProblemError(f"reverse_beta must be a positive number, got {reverse_beta!r}")
         if nudge != "strong" and not (isinstance(nudge, (int, float)) and nudge > 0):
@@ -189,6 +208,7 @@ class AnnealerTrainer:
         self.net = network
         self.beta_units = beta_units
         self.nudged_phase, self.quench_sweeps, self.reverse_beta = nudged_phase, int(quench_sweeps), float(reverse_beta)
+        self.negative_phase, self.margin = negative_phase, None if margin is None else float(margin)
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.optimizer = optimizer
@@ -238,7 +258,8 @@ class AnnealerTrainer:
         return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
-                self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta)
+                self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta, self.negative_phase,
+                self.margin)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -287,9 +308,10 @@ class AnnealerTrainer:
         nudged = free - (sizes[L] if self.nudge == "strong" and L in window else 0)
         if self.nudged_phase == "quench":
             nudged = 0
-        calls = batch * (1 + (nudged > 0))
-        updates = self.sample.cost(batch, free, self.num_reads) + (self.sample.cost(batch, nudged, self.num_reads)
-                                                                   if nudged else 0)
+        phases = 1 + (nudged > 0) * (2 if self.negative_phase == "clamped" else 1)  # free, nudged, clamped wrong
+        calls = batch * phases
+        updates = self.sample.cost(batch, free, self.num_reads) + (phases - 1) * (
+            self.sample.cost(batch, nudged, self.num_reads) if nudged else 0)
         return calls, updates, free, couplings
 
     # -- hyperparameters and state --------------------------------------------------------------------
@@ -422,8 +444,20 @@ class AnnealerTrainer:
                 layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
         return jnp.concatenate(layers, axis=-1)
 
+    def _most_offending(self, params, lowest, y):
+        """y_hat (B,): the wrong class whose output spins get the largest summed field from the last hidden layer of
+        the lowest free state ``lowest`` (B, num_free) -- a one-hidden-layer-free net (no hidden layer) is not
+        trained by this trainer, so that layer always exists."""
+        net = self.net
+        hidden = net.layers(lowest)[-2]
+        field = jnp.dot(hidden, params["weights"][-1], precision="highest") + params["biases"][-1]
+        scores = field.reshape(field.shape[:-1] + (net.num_classes, net.spins_per_class)).sum(-1)
+        return jnp.argmax(jnp.where(jax.nn.one_hot(y, net.num_classes) > 0, -jnp.inf, scores), axis=-1)
+
     def _phases(self, window, k_free, k_nudge, state, x, y):
-        """Free states and energies (B, R, ...) and the correct (nudged) state (B, num_free) of a window."""
+        """Free states and energies (B, R, ...), the correct (nudged) state (B, num_free) of a window and, with
+        ``negative_phase="clamped"``, the lowest state with the output clamped to the most offending wrong label
+        (B, num_free; else None)."""
         params, hyper = state.params, state.hyper
         fixed = self._outside(params, x, window)
         states, energies = self._relax(k_free, params, x, window, fixed, hyper)
@@ -433,7 +467,7 @@ class AnnealerTrainer:
             energies = self.net.energy(params, x[:, None, :], states)
             lowest = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
             return states, energies, self._quench(params, x, lowest, min(window), target,
-                                                  None if self.nudge == "strong" else hyper["nudge"])
+                                                  None if self.nudge == "strong" else hyper["nudge"]), None
         start = (states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)] if self.nudged_phase == "reverse"
                  else None)  # the reverse anneal starts from the lowest free state
         if self.nudge == "strong":
@@ -444,13 +478,25 @@ class AnnealerTrainer:
         else:  # the weak nudge propagated to the window's upper boundary (equilibrium propagation, local form)
             boundary = self._outside(params, x, window, target, hyper["nudge"])
             nudged, nudged_e = self._relax(k_nudge, params, x, window, boundary, hyper, start=start)
-        return states, energies, nudged[jnp.arange(x.shape[0]), jnp.argmin(nudged_e, axis=1)]
+        best = lambda s, e: s[jnp.arange(x.shape[0]), jnp.argmin(e, axis=1)]  # noqa: E731
+        wrong = None
+        if self.negative_phase == "clamped":  # the same phase as the strong nudge's, clamped to y_hat
+            lowest = best(states, energies)
+            code = self.net.target_code(self._most_offending(params, lowest, y))
+            wrong = best(*self._relax(jax.random.fold_in(k_nudge, 1), params, x, window,
+                                      self._outside(params, x, window, code), hyper))
+        return states, energies, best(nudged, nudged_e), wrong
 
     # -- the step ---------------------------------------------------------------------------------------
     def _loss(self, params, x, correct, negatives, weights, mask=None):
+        """mean_b sum_k w_bk [E(correct_b) - E(negative_bk)]: with weights summing to 1 (free negatives),
+        E(correct) - sum_k w_k E(negative_k); with the clamped negative's hinge, 0 for an example outside the margin."""
         e_correct = self.net.energy(params, x, correct)
         e_negative = self.net.energy(params, x[:, None, :], negatives)
-        per_example = e_correct - jnp.sum(weights * e_negative, axis=1)
+        if self.negative_phase == "clamped":
+            per_example = jnp.sum(weights * (e_correct[:, None] - e_negative), axis=1)
+        else:
+            per_example = e_correct - jnp.sum(weights * e_negative, axis=1)
         return jnp.mean(per_example) if mask is None else jnp.sum(mask * per_example) / jnp.sum(mask)
 
     def _contrast(self, state: TrainState, x, y, k_free, k_nudge, window_index=None, mask=None):
@@ -460,18 +506,23 @@ class AnnealerTrainer:
         net = self.net
         phases = [lambda w=w: self._phases(w, k_free, k_nudge, state, x, y) for w in self.windows]
         if window_index is not None:
-            states, energies, correct = phases[window_index]()
+            states, energies, correct, wrong = phases[window_index]()
         elif len(phases) == 1:
-            states, energies, correct = phases[0]()
+            states, energies, correct, wrong = phases[0]()
         elif self.jittable:
-            states, energies, correct = jax.lax.switch(state.step % len(phases), phases)
+            states, energies, correct, wrong = jax.lax.switch(state.step % len(phases), phases)
         else:  # a host sampler cannot be traced in a branch: choose the window in Python
-            states, energies, correct = phases[int(state.step) % len(phases)]()
+            states, energies, correct, wrong = phases[int(state.step) % len(phases)]()
         labels = net.decode(states[..., net.output_slice])
         negatives = select_negatives(states, energies, labels, y, min(self.num_negatives, states.shape[1]),
                                      self.weighting, state.hyper.get("boltzmann_beta"))
-        loss = self._loss(state.params, x, correct, negatives.states, negatives.weights, mask)
-        grads = net.contrastive_gradient(state.params, x, correct, negatives.states, negatives.weights, mask)
+        against, weights = negatives.states, negatives.weights
+        if wrong is not None:  # one clamped negative per example, counted while its energy is within the margin
+            gap = net.energy(state.params, x, wrong) - net.energy(state.params, x, correct)
+            within = jnp.ones_like(gap) if self.margin is None else (gap < self.margin).astype(gap.dtype)
+            against, weights = wrong[:, None, :], within[:, None]
+        loss = self._loss(state.params, x, correct, against, weights, mask)
+        grads = net.contrastive_gradient(state.params, x, correct, against, weights, mask)
         return grads, loss, states, energies, labels, negatives, correct
 
     def update_gradient(self, state: TrainState, x: npt.ArrayLike, y: npt.ArrayLike,

@@ -47,7 +47,7 @@ for seed in REACH["seeds"]:
         _, k_free, k_nudge = jax.random.split(keyed.key, 3)
         lowest = []
         for k in (k_free, jax.random.fold_in(k_free, 7)):  # the study's free phase, and an independent one
-            states, energies, _ = trainer._phases(trainer.windows[0], k, k_nudge, keyed, x, y)
+            states, energies, _, _ = trainer._phases(trainer.windows[0], k, k_nudge, keyed, x, y)
             lowest.append(np.asarray(states)[np.arange(len(y)), np.argmin(np.asarray(energies), axis=1)])
         rows.append([float(np.mean(a != c)) for a, c in zip(net.layers(lowest[0]), net.layers(lowest[1]))])
     out["free_vs_free"].append(np.mean(rows, axis=0).tolist())
