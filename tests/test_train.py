@@ -235,7 +235,7 @@ def test_clamped_negative_is_the_exact_ground_state_of_the_most_offending_label(
                                                        state, x, y)
         lowest = free[jnp.arange(len(y)), jnp.argmin(free_e, axis=1)]
         y_hat = 1 - np.asarray(y)  # two classes: the wrong class is the other one
-        np.testing.assert_array_equal(trainer._most_offending(params, lowest, y), y_hat)
+        np.testing.assert_array_equal(trainer._most_offending(params, x, lowest, y), y_hat)
         np.testing.assert_allclose(net.energy(params, x, wrong), clamped_ground(params, jnp.asarray(y_hat)), atol=1e-4)
         np.testing.assert_allclose(net.energy(params, x, correct), clamped_ground(params, y), atol=1e-4)
         gap = net.energy(params, x, wrong) - net.energy(params, x, correct)
@@ -258,7 +258,8 @@ def test_clamped_negative_is_the_exact_ground_state_of_the_most_offending_label(
     scores = scores.reshape(64, 4, 3).sum(-1)
     scores[np.arange(64), y4] = -np.inf
     trainer4 = AnnealerTrainer(net4, sampler="exact", negative_phase="clamped")
-    np.testing.assert_array_equal(trainer4._most_offending(params4, lowest, jnp.asarray(y4)), scores.argmax(1))
+    np.testing.assert_array_equal(trainer4._most_offending(params4, None, lowest, jnp.asarray(y4)),
+                                  scores.argmax(1))
     for bad in ({"nudge": 2.0}, {"nudged_phase": "quench"}):
         with pytest.raises(ProblemError, match="negative_phase='clamped'"):
             AnnealerTrainer(net, sampler="exact", negative_phase="clamped", **bad)

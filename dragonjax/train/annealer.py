@@ -444,13 +444,13 @@ class AnnealerTrainer:
                 layers[l - 1] = jnp.where(field >= 0, 1.0, -1.0)
         return jnp.concatenate(layers, axis=-1)
 
-    def _most_offending(self, params, lowest, y):
-        """y_hat (B,): the wrong class whose output spins get the largest summed field from the last hidden layer of
-        the lowest free state ``lowest`` (B, num_free) -- a one-hidden-layer-free net (no hidden layer) is not
-        trained by this trainer, so that layer always exists."""
+    def _most_offending(self, params, x, lowest, y):
+        """y_hat (B,): the wrong class whose output spins get the largest summed field from the layer below the
+        output (the last hidden layer of the lowest free state ``lowest`` (B, num_free), or the input ``x`` for a
+        net without hidden layers)."""
         net = self.net
-        hidden = net.layers(lowest)[-2]
-        field = jnp.dot(hidden, params["weights"][-1], precision="highest") + params["biases"][-1]
+        below = net.layers(lowest)[-2] if net.num_layers >= 2 else x
+        field = jnp.dot(below, params["weights"][-1], precision="highest") + params["biases"][-1]
         scores = field.reshape(field.shape[:-1] + (net.num_classes, net.spins_per_class)).sum(-1)
         return jnp.argmax(jnp.where(jax.nn.one_hot(y, net.num_classes) > 0, -jnp.inf, scores), axis=-1)
 
@@ -482,7 +482,7 @@ class AnnealerTrainer:
         wrong = None
         if self.negative_phase == "clamped":  # the same phase as the strong nudge's, clamped to y_hat
             lowest = best(states, energies)
-            code = self.net.target_code(self._most_offending(params, lowest, y))
+            code = self.net.target_code(self._most_offending(params, x, lowest, y))
             wrong = best(*self._relax(jax.random.fold_in(k_nudge, 1), params, x, window,
                                       self._outside(params, x, window, code), hyper))
         return states, energies, best(nudged, nudged_e), wrong
