@@ -325,3 +325,14 @@ def test_replot_redraws_the_committed_studies_in_the_journal_style(tmp_path, cap
         main(["--no-compile-cache", "replot", str(broken)])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "could not redraw" in err and len(err.strip().splitlines()) == 1
+
+
+def test_provenance_records_the_host_cpu():
+    """Results carry the host CPU (model, family, model number, stepping, SIMD sets): XLA's CPU code, and with it the
+    rounding of a run, depends on it, so the same seed reproduces bit for bit only on a like host."""
+    from dragonjax.experiments.results import provenance
+
+    cpu = provenance()["cpu"]
+    assert set(cpu) == {"model", "family", "model_number", "stepping", "simd"}
+    if os.path.exists("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
+        assert cpu["model"] and cpu["family"] is not None

@@ -46,20 +46,22 @@ def _git_state():
 def _cpu() -> dict:
     """The host CPU's model and SIMD instruction sets (Linux: /proc/cpuinfo): XLA's CPU code differs with them, and
     with it the rounding of floating-point results, so the same seed reproduces bit for bit only on a like host."""
-    model, flags = platform.processor() or None, []
+    info = {"model": platform.processor() or None, "family": None, "model_number": None, "stepping": None, "simd": ""}
+    keys = {"model name": "model", "cpu family": "family", "model": "model_number", "stepping": "stepping"}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = sorted(v for v in value.split() if v.startswith(("avx", "fma", "sse4", "amx", "f16c")))
-                if model and flags:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if not key:  # the end of the first processor's block
                     break
+                if key in keys and value:
+                    info[keys[key]] = value
+                elif key == "flags":
+                    info["simd"] = " ".join(sorted(v for v in value.split()
+                                                   if v.startswith(("avx", "fma", "sse4", "amx", "f16c"))))
     except OSError:
         pass
-    return {"model": model, "simd": " ".join(flags)}
+    return info
 
 
 def provenance() -> dict:
