@@ -470,7 +470,9 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             window.update(negative_phase="clamped", margin=settings["margin"])
         state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
         params = state.params
-    return {"test_accuracy": [h["test_accuracy"] for h in history],
+    extra = ({"fraction_with_wrong_label_states": [h["fraction_with_wrong_label_states"] for h in history]}
+             if "fraction_with_wrong_label_states" in history[0] else {})  # free phases holding a wrong-label negative
+    return {"test_accuracy": [h["test_accuracy"] for h in history], **extra,
             "distinct_states": distinct_states(net, params, ds.x_test),
             "largest_subproblem": max(h["largest_subproblem"] for h in history),
             "largest_subproblem_couplings": max(h["largest_subproblem_couplings"] for h in history),
