@@ -20,7 +20,8 @@ It compares, per test input, the lowest state of each read:
 - convergence: a second, independent strong anneal against the first (does a still stronger readout keep finding
   lower states?).
 
-It also records the trained net's deterministic-pass energy on the test inputs (the scale of the gaps).
+It also records the trained net's deterministic-pass energy on the test inputs (the scale of the gaps), and the
+accuracy of a majority (thermal) readout: the most frequent label over each sampler's reads.
 
     python papers/deep_readout/readout.py   # ~7 minutes on 2 CPU cores; writes papers/deep_readout/readout.json
 """
@@ -43,18 +44,24 @@ STRONG = {"num_reads": 64, "num_sweeps": 256}
 
 
 def lowest_states(trainer, params, x, key):
-    """The lowest of the trainer's reads for each input (the whole network annealed from scratch) and its energy."""
+    """The lowest of the trainer's reads for each input (the whole network annealed from scratch), its energy, and
+    the majority label over all the reads (ties to the lowest read's label): with PA, whose population samples the
+    final beta's Boltzmann distribution, a thermal readout."""
+    net = trainer.net
     window = trainer.windows[0]
     hyper = trainer.hyperparameters(1)
     states, energies = jax.jit(lambda k, p, xb: trainer._relax(k, p, xb, window, {}, hyper))(key, params, x)
     best = jnp.argmin(energies, axis=1)
-    return states[jnp.arange(x.shape[0]), best], energies[jnp.arange(x.shape[0]), best]
+    rows = jnp.arange(x.shape[0])
+    labels = net.decode(net.layers(states)[-1])
+    votes = jax.nn.one_hot(labels, net.num_classes).sum(1) + 0.5 * jax.nn.one_hot(labels[rows, best], net.num_classes)
+    return states[rows, best], energies[rows, best], jnp.argmax(votes, axis=-1)
 
 
 def compare(net, first, second, y, sigma):
     """How the second read's lowest states compare with the first's: where the second is lower, by how much, and
     how the label moves there; and the two accuracies."""
-    (s1, e1), (s2, e2) = first, second
+    (s1, e1), (s2, e2) = first[:2], second[:2]
     l1, l2 = (np.asarray(net.decode(net.layers(s)[-1])) for s in (s1, s2))
     lower = np.asarray(e2 < e1 - 1e-3)
     gap = np.asarray(e1 - e2)[lower]
@@ -94,12 +101,15 @@ if __name__ == "__main__":
                "sigma": sigma,
                "strong_vs_training": compare(net, reads["training sampler"][0], reads["strong anneal"][0], y, sigma),
                "null_training_vs_training": compare(net, *reads["training sampler"], y, sigma),
-               "convergence_strong_vs_strong": compare(net, *reads["strong anneal"], y, sigma)}
+               "convergence_strong_vs_strong": compare(net, *reads["strong anneal"], y, sigma),
+               "majority_training_sampler": float(np.mean(np.asarray(reads["training sampler"][0][2]) == y)),
+               "majority_strong_anneal": float(np.mean(np.asarray(reads["strong anneal"][0][2]) == y))}
         out["per_seed"].append(row)
         print(f"seed {seed}: {json.dumps({k: v for k, v in row.items() if k != 'test_accuracy_history'})} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     out["summary"] = {}
-    for k in ("deterministic_pass", "deterministic_pass_energy", "sigma"):
+    for k in ("deterministic_pass", "deterministic_pass_energy", "sigma", "majority_training_sampler",
+              "majority_strong_anneal"):
         v = np.array([r[k] for r in out["per_seed"]])
         out["summary"][k] = {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size))}
     for c in ("strong_vs_training", "null_training_vs_training", "convergence_strong_vs_strong"):
