@@ -63,19 +63,23 @@ def _energies(base, states, fields, offsets):
     return base.energy(states) + jnp.sum(states * fields[:, None, :], axis=-1) + offsets[:, None]
 
 
+def _chains(key, base, fields, offsets, spins, betas, sweep):
+    """R independent Metropolis chains per example from ``spins`` (B, R, n) over ``betas``; their energies."""
+    out = simulated_annealing(key, base, sweep, spins, betas, extra_field=fields[:, None, :])
+    return out.spins, out.energies + offsets[:, None]
+
+
 @functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
 def _sa(key, base, fields, offsets, betas, sweep, num_reads):
     k1, k2 = jax.random.split(key)
     spins = random_spins(k1, (fields.shape[0], num_reads, base.num_variables), base.dtype)
-    out = simulated_annealing(k2, base, sweep, spins, betas, extra_field=fields[:, None, :])
-    return out.spins, out.energies + offsets[:, None]
+    return _chains(k2, base, fields, offsets, spins, betas, sweep)
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))
 def _from_state(key, base, fields, offsets, initial, betas, sweep, num_reads):
     spins = jnp.broadcast_to(initial[:, None, :], (fields.shape[0], num_reads, base.num_variables)).astype(base.dtype)
-    out = simulated_annealing(key, base, sweep, spins, betas, extra_field=fields[:, None, :])
-    return out.spins, out.energies + offsets[:, None]
+    return _chains(key, base, fields, offsets, spins, betas, sweep)
 
 
 @functools.partial(jax.jit, static_argnames=("sweep", "num_reads"))

@@ -41,6 +41,7 @@ from dragonjax.train import AnnealerTrainer
 
 SEEDS = (0, 1, 2)
 STRONG = {"num_reads": 64, "num_sweeps": 256}
+_READ = {}
 
 
 def lowest_states(trainer, params, x, key):
@@ -48,9 +49,10 @@ def lowest_states(trainer, params, x, key):
     the majority label over all the reads (ties to the lowest read's label): with PA, whose population samples the
     final beta's Boltzmann distribution, a thermal readout."""
     net = trainer.net
-    window = trainer.windows[0]
-    hyper = trainer.hyperparameters(1)
-    states, energies = jax.jit(lambda k, p, xb: trainer._relax(k, p, xb, window, {}, hyper))(key, params, x)
+    if trainer not in _READ:  # one compiled read per trainer, not one per call
+        window, hyper = trainer.windows[0], trainer.hyperparameters(1)
+        _READ[trainer] = jax.jit(lambda k, p, xb: trainer._relax(k, p, xb, window, {}, hyper))
+    states, energies = _READ[trainer](key, params, x)
     best = jnp.argmin(energies, axis=1)
     rows = jnp.arange(x.shape[0])
     labels = net.decode(net.layers(states)[-1])
