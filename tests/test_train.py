@@ -773,3 +773,55 @@ def test_alignment_diagnosis_reports_what_it_measures():
                 assert (c is None) == (t is None)
                 if c is not None:
                     assert c["mean"] == pytest.approx(t["mean"] - n["mean"], abs=1e-12)
+
+
+def test_code_bound_is_the_best_accuracy_of_any_readout_of_the_code():
+    """``code_bound``: known answers by hand; all-distinct codes give 1 (the null: the bound says nothing when no
+    two examples share a code); one code gives the majority rate; and no function of the code scores higher (the
+    identity the collapse diagnostic rests on), checked over random codes, labels and readouts."""
+    from dragonjax.experiments.deep import code_bound
+
+    codes = np.array([[1, 1], [1, 1], [1, -1], [-1, -1], [1, 1]])
+    assert code_bound(codes, np.array([0, 1, 1, 1, 1])) == (3, pytest.approx(4 / 5))
+    assert code_bound(np.eye(6), np.arange(6) % 2) == (6, 1.0)
+    assert code_bound(np.ones((10, 3)), np.array([2] * 7 + [0] * 3)) == (1, pytest.approx(0.7))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        codes = rng.choice([-1, 1], (200, 3))
+        labels = rng.integers(0, 4, 200)
+        table = rng.integers(0, 4, 8)  # a random readout: a label per code
+        readout = table[((codes > 0) * [1, 2, 4]).sum(1)]
+        distinct, bound = code_bound(codes, labels)
+        assert distinct <= 8 and np.mean(readout == labels) <= bound + 1e-12
+    with pytest.raises(ValueError, match="codes must be"):
+        code_bound(np.ones(5), np.ones(5))
+
+
+def test_lowest_states_are_what_predict_decodes():
+    net = IsingNetwork([4, 6, 5], num_classes=2, spins_per_class=2, init_scale=2.0)
+    ds = separable_task()
+    trainer = AnnealerTrainer(net, sampler="pa", num_reads=4, sampler_options={"num_sweeps": 8})
+    params = trainer.init().params
+    states = trainer.lowest_states(params, ds.x_train, jax.random.key(3))
+    assert states.shape == (len(ds.x_train), net.num_free) and set(np.unique(states)) <= {-1.0, 1.0}
+    np.testing.assert_array_equal(net.decode(states[:, net.output_slice]),
+                                  trainer.predict(params, ds.x_train, jax.random.key(3)))
+
+
+def test_code_collapse_records_codes_bounds_and_the_identity():
+    """The collapse diagnostic at a toy size: every checkpoint of every net and split; the accuracy of the lowest
+    state never exceeds its top hidden layer's majority bound (the output is a function of that code)."""
+    from dragonjax.experiments.deep import code_collapse, describe_collapse
+
+    result = code_collapse({**_small_deep(), "epochs": 1, "checkpoints": [0, 1]}, progress=False)
+    assert set(result["results"]) == {"deep", "one hidden layer", "deep, straight-through backprop"}
+    for name, splits in result["results"].items():
+        assert set(splits) == {"train", "test"}
+        for epochs in splits.values():
+            assert list(epochs) == (["1"] if "backprop" in name else ["0", "1"])
+            for c in epochs.values():
+                bounds = c["bound"]["per_seed"][0]
+                assert len(bounds) == (3 if name != "one hidden layer" else 2)
+                assert c["accuracy"]["per_seed"][0] <= bounds[-2] + 1e-12
+                assert all(1 <= d <= 2 ** 8 for d in c["distinct"]["per_seed"][0][:-1])
+    assert len(describe_collapse(result)) == 2 * (2 + 2 + 1)

@@ -79,7 +79,8 @@ if TYPE_CHECKING:
 __all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_VARIANTS", "DATA",
            "deep_dataset", "run_deep", "describe",
            "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
-           "describe_alignment", "nudge_reach", "describe_reach"]
+           "describe_alignment", "nudge_reach", "describe_reach", "COLLAPSE", "code_bound", "code_collapse",
+           "describe_collapse"]
 
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
@@ -439,6 +440,122 @@ def distinct_states(net: IsingNetwork, params: dict, x: npt.ArrayLike) -> list[i
     return [len({row.tobytes() for row in np.asarray(layer, np.int8)}) for layer in layers]
 
 
+def code_bound(codes: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[int, float]:
+    """(distinct codes, majority bound) of one layer's states ``codes`` (n, m) over examples with ``labels`` (n,):
+    the bound is the accuracy of the best classifier that sees only the code -- each distinct code labelled with
+    the most frequent label among its examples. Any readout that is a function of the code (in the network's
+    lowest state, the output is one of the top hidden layer's code) scores at most this on these examples."""
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if codes.ndim != 2 or labels.shape != codes.shape[:1]:
+        raise ValueError(f"codes must be (n, m) and labels (n,), got {codes.shape} and {labels.shape}")
+    if not len(labels):
+        return 0, float("nan")
+    _, code = np.unique(codes, axis=0, return_inverse=True)
+    _, label = np.unique(labels, return_inverse=True)
+    counts = np.zeros((code.max() + 1, label.max() + 1), np.int64)
+    np.add.at(counts, (code.ravel(), label.ravel()), 1)
+    return int(counts.shape[0]), float(counts.max(axis=1).sum() / len(labels))
+
+
+def _codes_record(net: IsingNetwork, states: npt.ArrayLike, y: npt.ArrayLike) -> dict:
+    """Per spin layer of the lowest states (n, num_free): distinct codes and majority bound; and the accuracy."""
+    layers = net.layers(np.asarray(states))
+    out = [code_bound(layer, y) for layer in layers]
+    accuracy = float(np.mean(np.asarray(net.decode(layers[-1])) == np.asarray(y)))
+    return {"distinct": [d for d, _ in out], "bound": [b for _, b in out], "accuracy": accuracy}
+
+
+COLLAPSE = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16,
+            "checkpoints": [0, 1, 2, 4, 8, 16], "learning_rate": 0.003, "sampler": "pa", "num_reads": 16,
+            "num_sweeps": 32}
+
+
+def code_collapse(settings: dict | None = None, progress: bool = True) -> dict:
+    """Where the whole-network rule's accuracy stops: the codes of each layer in the lowest annealed free state.
+
+    The deep net (and, as the control that learns, the one-hidden-layer net) is trained whole by the
+    annealer-assisted rule; at each of ``checkpoints`` epochs the lowest free states of every training and test
+    input are read out as :meth:`~dragonjax.train.AnnealerTrainer.predict` reads them (key(seed + 1)), and per
+    layer we record the number of distinct codes and their majority bound (:func:`code_bound`), beside the
+    accuracy of the read. In the lowest state the output is a function of the top hidden layer's code, so the
+    accuracy cannot exceed that layer's bound (an identity, a check on the pipeline); what is measured is how low
+    the bound is and whether the accuracy sits on it. Reference: straight-through backprop on the deep net, its
+    deterministic pass's codes. Means and standard errors over the seeds."""
+    from ..nn import IsingNetwork
+    from ..train import AnnealerTrainer, BackpropTrainer
+    from ..train.backprop import ising_parameters
+    from ..train.core import check_dataset
+    from ..train.ensemble import eval_batches
+    import jax
+
+    settings = {**COLLAPSE, **(settings or {})}
+    ds, nets = _digits_and_nets(settings)
+    options = {"sampler": settings["sampler"], "num_reads": settings["num_reads"],
+               "learning_rate": settings["learning_rate"], "sampler_options": {"num_sweeps": settings["num_sweeps"]}}
+    splits = {"train": (ds.x_train, ds.y_train), "test": (ds.x_test, ds.y_test)}
+    start = time.perf_counter()
+    per_seed: dict = {}
+    for seed in settings["seeds"]:
+        for net_name, sizes in nets.items():
+            net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+            trainer = AnnealerTrainer(net, seed=seed, **options)
+            state = trainer.init(seed, total_steps=check_dataset(net, ds, trainer.batch_size) * settings["epochs"])
+            rows: dict = {}
+
+            def read(state, epoch, trainer=trainer, net=net, rows=rows):
+                if epoch not in settings["checkpoints"]:
+                    return
+                key = jax.random.key(seed + 1)
+                for split, (x, y) in splits.items():
+                    lowest = np.concatenate([trainer.lowest_states(state.params, xb, key, state.hyper)[:n]
+                                             for xb, n in eval_batches(x, 256)])
+                    rows.setdefault(split, {})[str(epoch)] = _codes_record(net, lowest, y)
+
+            read(state, 0)
+            trainer.fit(ds, settings["epochs"], state=state, on_epoch=lambda st, rec: read(st, int(st.epoch)))
+            per_seed.setdefault(net_name, []).append(rows)
+            if progress:
+                last = rows["train"][str(settings["epochs"])]
+                print(f"seed {seed} {net_name}: train accuracy {last['accuracy']:.3f}, bounds "
+                      f"{[round(b, 3) for b in last['bound']]}, codes {last['distinct']}", flush=True)
+        net = IsingNetwork(nets["deep"], ds.num_classes, settings["spins_per_class"], 2.0)
+        bp_state, _ = BackpropTrainer(net, activation="sign", seed=seed).fit(ds, settings["epochs"])
+        params = ising_parameters(bp_state.params)
+        per_seed.setdefault("deep, straight-through backprop", []).append(
+            {split: {str(settings["epochs"]): _codes_record(net, net.forward_pass(params, np.asarray(x, np.float32)),
+                                                            y)} for split, (x, y) in splits.items()})
+    results = {}
+    for name, seeds in per_seed.items():
+        results[name] = {}
+        for split in splits:
+            results[name][split] = {}
+            for epoch in seeds[0][split]:
+                cell = {}
+                for field in ("accuracy", "bound", "distinct"):
+                    values = np.asarray([s[split][epoch][field] for s in seeds], np.float64)
+                    cell[field] = {"mean": np.mean(values, axis=0).tolist(),
+                                   "se": (np.std(values, axis=0, ddof=1) / np.sqrt(len(seeds))).tolist()
+                                   if len(seeds) > 1 else None,
+                                   "per_seed": values.tolist()}
+                results[name][split][epoch] = cell
+    return {"settings": settings, "results": results, "study_seconds": time.perf_counter() - start}
+
+
+def describe_collapse(result: dict) -> list[str]:
+    """One line per net, split and checkpoint: accuracy, and per layer the majority bound and distinct codes."""
+    lines = []
+    for name, splits in result["results"].items():
+        for split, epochs in splits.items():
+            for epoch, c in epochs.items():
+                se = c["accuracy"]["se"]
+                bounds = " / ".join(f"{m:.3f}" for m in c["bound"]["mean"])
+                codes = " / ".join(f"{m:.0f}" for m in c["distinct"]["mean"])
+                lines.append(f"{name}, {split}, epoch {epoch}: accuracy {c['accuracy']['mean']:.3f}"
+                             + (f" ± {se:.3f}" if se is not None else "")
+                             + f"; majority bound per layer {bounds}; distinct codes {codes}")
+    return lines
+
+
 def _variant(name: str, settings: dict, seed: int, ds) -> dict:
     from ..nn import IsingNetwork
     from ..train import AnnealerTrainer, BackpropTrainer, train_layerwise
@@ -562,6 +679,8 @@ if __name__ == "__main__":
     parser.add_argument("--alignment", action="store_true", help="the gradient-alignment diagnosis instead")
     parser.add_argument("--reach", action="store_true", help="how far down the nudge reaches, annealed and "
                         "quenched (nudge_reach) instead")
+    parser.add_argument("--collapse", action="store_true", help="the codes of each layer in the lowest annealed "
+                        "state and their majority bound, through training (code_collapse) instead")
     parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: STUDY_VARIANTS (all but 'whole, "
@@ -591,7 +710,15 @@ if __name__ == "__main__":
         parser.error(f"--lr must be positive and finite, got {args.lr}")
     if args.reverse_beta is not None and not (np.isfinite(args.reverse_beta) and args.reverse_beta > 0):
         parser.error(f"--reverse-beta must be positive and finite, got {args.reverse_beta}")
-    if args.reach:
+    if args.collapse:
+        from .results import RunDirectory
+
+        run = RunDirectory(args.out, {"study": "deep_collapse", **COLLAPSE,
+                                      **({"seeds": args.seeds} if args.seeds else {})}, overwrite=args.overwrite)
+        result = code_collapse({"seeds": args.seeds} if args.seeds else None)
+        run.finish(result, "results.json")
+        print("\n".join(describe_collapse(result)))
+    elif args.reach:
         from .results import RunDirectory
 
         run = RunDirectory(args.out, {"study": "deep_reach", **REACH}, overwrite=args.overwrite)

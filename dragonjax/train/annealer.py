@@ -248,6 +248,8 @@ class AnnealerTrainer:
         self.step = compiled(self, "step", lambda: jax.jit(self._step)) if self.jittable else self._step
         self._predict = (compiled(self, "predict", lambda: jax.jit(self._predict_fn)) if self.jittable
                          else self._predict_fn)
+        self._lowest = (compiled(self, "lowest", lambda: jax.jit(self._lowest_fn)) if self.jittable
+                        else self._lowest_fn)
 
     def compile_key(self) -> tuple | None:
         """What the compiled step depends on besides array shapes (None: do not share it). Hyperparameters
@@ -555,7 +557,7 @@ class AnnealerTrainer:
         return state._replace(params=params, opt_state=opt_state, key=key, step=state.step + 1), info
 
     # -- prediction -------------------------------------------------------------------------------------
-    def _predict_fn(self, params, x, key, hyper):
+    def _lowest_fn(self, params, x, key, hyper):
         net = self.net
         current = net.layers(net.forward_pass(params, x))
         for k, window in zip(jax.random.split(key, len(self.windows)), self.windows):
@@ -563,7 +565,18 @@ class AnnealerTrainer:
             states, energies = self._relax(k, params, x, window, fixed, hyper)
             best = states[jnp.arange(x.shape[0]), jnp.argmin(energies, axis=1)]
             current = net.layers(best)
-        return net.decode(current[-1])
+        return jnp.concatenate(current, axis=-1)
+
+    def _predict_fn(self, params, x, key, hyper):
+        return self.net.decode(self._lowest_fn(params, x, key, hyper)[..., self.net.output_slice])
+
+    def lowest_states(self, params: dict, x: npt.ArrayLike, key: jax.Array | None = None,
+                      hyper: dict | None = None) -> np.ndarray:
+        """The free states (B, num_free) that :meth:`predict` decodes: the lowest-energy state the sampler finds for
+        each input (sliding over the windows from the deterministic pass); same ``key`` and ``hyper`` defaults."""
+        key = jax.random.key(self.seed + 1) if key is None else key
+        hyper = self.hyperparameters(1) if hyper is None else hyper
+        return np.asarray(self._lowest(params, jnp.asarray(x, jnp.float32), key, hyper))
 
     def predict(self, params: dict, x: npt.ArrayLike, key: jax.Array | None = None,
                 hyper: dict | None = None) -> np.ndarray:
