@@ -810,7 +810,7 @@ def test_lowest_states_are_what_predict_decodes():
 
 def test_code_collapse_records_codes_bounds_and_the_identity():
     """The collapse diagnostic at a toy size: every checkpoint of every net and split; the accuracy of the lowest
-    state never exceeds its top hidden layer's majority bound (the output is a function of that code)."""
+    state never exceeds its output layer's majority bound (the label is a function of the output's code)."""
     from dragonjax.experiments.deep import code_collapse, describe_collapse
 
     result = code_collapse({**_small_deep(), "epochs": 1, "checkpoints": [0, 1]}, progress=False)
@@ -822,6 +822,7 @@ def test_code_collapse_records_codes_bounds_and_the_identity():
             for c in epochs.values():
                 bounds = c["bound"]["per_seed"][0]
                 assert len(bounds) == (3 if name != "one hidden layer" else 2)
-                assert c["accuracy"]["per_seed"][0] <= bounds[-2] + 1e-12
+                if "backprop" not in name:  # its own readout (class scores) is not a function of the output's signs
+                    assert c["accuracy"]["per_seed"][0] <= bounds[-1] + 1e-12
                 assert all(1 <= d <= 2 ** 8 for d in c["distinct"]["per_seed"][0][:-1])
     assert len(describe_collapse(result)) == 2 * (2 + 2 + 1)
