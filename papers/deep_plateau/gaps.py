@@ -1,0 +1,96 @@
+"""At the whole-network rule's plateau: what the update sees on training examples (report section 7).
+
+The deep net 64-64-64-64-40 is trained whole on digits with the study's settings
+(``dragonjax.experiments.deep.QUICK``: population annealing, 16 reads, 32 sweeps, learning rate 0.003, 16 epochs,
+initial scale 2), seeds 0-2. On its first 512 training examples, the free phase and the strong-nudge (clamped)
+phase are sampled as a training step samples them (``AnnealerTrainer._phases``), by the training sampler and by a
+strong anneal (PA, 64 reads, 256 sweeps, both phases), and we record:
+
+- the training accuracy of the lowest free state;
+- for examples it classifies correctly: in how many the clamped state *is* the lowest free state (then the
+  example's update is exactly zero), and the fraction of spins per layer in which they differ;
+- for misclassified examples: E(clamped) - E(lowest free) (quantiles; a negative value means the free phase
+  missed a lower state of the right label), and the spins per layer in which the two differ;
+- the codes of the top hidden layer in the lowest free states and the labels of the examples sharing each code
+  (which classes are merged), with the majority bound (``dragonjax.experiments.deep.code_bound``).
+
+    python papers/deep_plateau/gaps.py   # ~6 minutes on 2 CPU cores; writes papers/deep_plateau/gaps.json
+"""
+import json
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dragonjax.experiments.deep import QUICK, code_bound, deep_dataset
+from dragonjax.experiments.results import provenance
+from dragonjax.nn import IsingNetwork
+from dragonjax.train import AnnealerTrainer
+
+SEEDS = (0, 1, 2)
+EXAMPLES = 512
+SAMPLERS = {"training sampler": {"num_reads": QUICK["num_reads"], "num_sweeps": QUICK["num_sweeps"]},
+            "strong anneal": {"num_reads": 64, "num_sweeps": 256}}
+
+
+def phases(trainer, state, x, y, key):
+    """Lowest free state, its energy and label; the clamped (correct) state and its energy."""
+    net = trainer.net
+    k_free, k_nudge = jax.random.split(key)
+    states, energies, correct, _ = trainer._phases(trainer.windows[0], k_free, k_nudge, state, x, y)
+    rows = jnp.arange(x.shape[0])
+    best = jnp.argmin(energies, axis=1)
+    lowest, e_free = states[rows, best], energies[rows, best]
+    label = net.decode(lowest[..., net.output_slice])
+    return (np.asarray(lowest), np.asarray(e_free), np.asarray(label), np.asarray(correct),
+            np.asarray(net.energy(state.params, x, correct)))
+
+
+def analyse(net, lowest, e_free, label, correct, e_correct, y):
+    ok = label == y
+    differ = correct != lowest
+    per_layer = lambda rows: [float(differ[rows][:, s].mean()) if rows.any() else None  # noqa: E731
+                              for s in net.layer_slices]
+    gap = e_correct - e_free
+    top = lowest[:, net.layer_slices[-2]]
+    _, code = np.unique(top, axis=0, return_inverse=True)
+    code = code.ravel()
+    table = []
+    for c in range(code.max() + 1):
+        labels, counts = np.unique(y[code == c], return_counts=True)
+        table.append({str(int(lab)): int(n) for lab, n in zip(labels, counts)})
+    distinct, bound = code_bound(top, y)
+    return {"train_accuracy": float(ok.mean()), "correct_examples": int(ok.sum()),
+            "correct_clamped_is_free": float(np.all(~differ[ok], axis=1).mean()) if ok.any() else None,
+            "correct_differing_spins_per_layer": per_layer(ok),
+            "misclassified_differing_spins_per_layer": per_layer(~ok),
+            "misclassified_gap_quantiles_10_25_50_75_90": np.quantile(gap[~ok], [.1, .25, .5, .75, .9]).tolist()
+            if (~ok).any() else None,
+            "misclassified_clamped_lower_than_free": float(np.mean(gap[~ok] < -1e-3)) if (~ok).any() else None,
+            "top_hidden_codes": distinct, "top_hidden_bound": bound, "labels_per_top_code": table}
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    ds = deep_dataset("digits")
+    x, y = jnp.asarray(ds.x_train[:EXAMPLES], jnp.float32), np.asarray(ds.y_train[:EXAMPLES])
+    out = {"settings": {**QUICK, "seeds": list(SEEDS), "examples": EXAMPLES, "samplers": SAMPLERS}, "per_seed": {}}
+    for seed in SEEDS:
+        net = IsingNetwork([ds.num_inputs, *QUICK["hidden"]], ds.num_classes, QUICK["spins_per_class"], 2.0)
+        base = {"sampler": QUICK["sampler"], "learning_rate": QUICK["learning_rate"], "seed": seed}
+        trainer = AnnealerTrainer(net, num_reads=QUICK["num_reads"],
+                                  sampler_options={"num_sweeps": QUICK["num_sweeps"]}, **base)
+        state, history = trainer.fit(ds, QUICK["epochs"])
+        row = {"test_accuracy": float(history[-1]["test_accuracy"])}
+        for name, opts in SAMPLERS.items():
+            reader = AnnealerTrainer(net, num_reads=opts["num_reads"],
+                                     sampler_options={"num_sweeps": opts["num_sweeps"]}, **base)
+            row[name] = analyse(net, *phases(reader, state, x, jnp.asarray(y), jax.random.key(1000 + seed)), y)
+        out["per_seed"][str(seed)] = row
+        print(f"seed {seed}: " + json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "labels_per_top_code"}
+                                                 if isinstance(v, dict) else v) for k, v in row.items()}), flush=True)
+    out["study_seconds"] = time.perf_counter() - start
+    out["provenance"] = provenance()
+    pathlib.Path(__file__).with_name("gaps.json").write_text(json.dumps(out, indent=2))
