@@ -40,6 +40,7 @@ states of every layer over the test set (:func:`distinct_states`, a collapse dia
     python -m dragonjax.experiments.deep --data teacher-student --seeds 0 1 2 --out papers/deep_teacher_student
     python -m dragonjax.experiments.deep --alignment --out papers/deep_alignment
     python -m dragonjax.experiments.deep --reach --out papers/deep_reach
+    python -m dragonjax.experiments.deep --collapse --out papers/deep_collapse
     python -m dragonjax.experiments.deep --data "digits, teacher labels" --seeds 0 1 2 --variants whole \\
         "straight-through backprop" --out papers/deep_digits_teacher
 
@@ -50,6 +51,10 @@ in a result from the labels'.
 How far down the nudge reaches (``--reach``, :func:`nudge_reach`): per layer, how many spins of the nudged state
 differ from the free one, annealed and quenched, and by how much the quench stops above the anneal in energy --
 exactly 0 with one hidden layer (the known answer: there the quench is the clamped problem's ground state).
+
+Where the whole-network rule stops (``--collapse``, :func:`code_collapse`): the distinct codes of each layer in the
+lowest annealed state, and their majority bound (:func:`code_bound`: the best accuracy of any readout of that code),
+through training -- the accuracy of the deep net sits on its top hidden layer's bound, whose few codes merge classes.
 
 The diagnosis (``--alignment``, :func:`gradient_alignment`): per weight matrix W_l, the cosine between the update
 the annealer-assisted rule would make (the contrastive gradient, :meth:`AnnealerTrainer.update_gradient`) and the
