@@ -7,10 +7,15 @@ phase are sampled as a training step samples them (``AnnealerTrainer._phases``),
 strong anneal (PA, 64 reads, 256 sweeps, both phases), and we record:
 
 - the training accuracy of the lowest free state;
-- for examples it classifies correctly: in how many the clamped state *is* the lowest free state (then the
-  example's update is exactly zero), and the fraction of spins per layer in which they differ;
+- for examples it classifies correctly: in how many the clamped state *is* the lowest free state, the fraction of
+  spins per layer in which they differ, and in how many the update is nonzero all the same -- the update's
+  negatives (``select_negatives``, as a training step takes them: the wrong-label states among the 4 lowest
+  distinct free reads, else the lowest) include a wrong-label state -- with that state's energy above the clamped
+  one;
 - for misclassified examples: E(clamped) - E(lowest free) (quantiles; a negative value means the free phase
   missed a lower state of the right label), and the spins per layer in which the two differ;
+- whether the output of each lowest free state follows its field (every output spin the sign of its field from the
+  top hidden layer and its bias: then the output is a function of that layer's code);
 - the codes of the top hidden layer in the lowest free states and the labels of the examples sharing each code
   (which classes are merged), with the majority bound (``dragonjax.experiments.deep.code_bound``).
 
@@ -27,7 +32,7 @@ import numpy as np
 from dragonjax.experiments.deep import QUICK, code_bound, deep_dataset
 from dragonjax.experiments.results import provenance
 from dragonjax.nn import IsingNetwork
-from dragonjax.train import AnnealerTrainer
+from dragonjax.train import AnnealerTrainer, select_negatives
 
 SEEDS = (0, 1, 2)
 EXAMPLES = 512
@@ -44,11 +49,21 @@ def phases(trainer, state, x, y, key):
     best = jnp.argmin(energies, axis=1)
     lowest, e_free = states[rows, best], energies[rows, best]
     label = net.decode(lowest[..., net.output_slice])
+    negatives = select_negatives(states, energies, net.decode(states[..., net.output_slice]), y, trainer.num_negatives)
+    # the example's update is zero exactly when every weighted negative is the clamped state itself
+    moves = jnp.any((negatives.weights > 0) & jnp.any(negatives.states != correct[:, None, :], axis=-1), axis=1)
+    wrong_gap = jnp.where(negatives.wrong_label_states > 0, jnp.take_along_axis(
+        negatives.energies, jnp.maximum(negatives.first_wrong_label, 0)[:, None], 1)[:, 0]
+        - net.energy(state.params, x, correct), jnp.nan)
+    layers = net.layers(lowest)
+    field = layers[-2] @ state.params["weights"][-1] + state.params["biases"][-1]
+    aligned = jnp.all(layers[-1] * field >= 0, axis=-1)
     return (np.asarray(lowest), np.asarray(e_free), np.asarray(label), np.asarray(correct),
-            np.asarray(net.energy(state.params, x, correct)))
+            np.asarray(net.energy(state.params, x, correct)), np.asarray(moves), np.asarray(wrong_gap),
+            np.asarray(aligned))
 
 
-def analyse(net, lowest, e_free, label, correct, e_correct, y):
+def analyse(net, lowest, e_free, label, correct, e_correct, moves, wrong_gap, aligned, y):
     ok = label == y
     differ = correct != lowest
     per_layer = lambda rows: [float(differ[rows][:, s].mean()) if rows.any() else None  # noqa: E731
@@ -58,6 +73,9 @@ def analyse(net, lowest, e_free, label, correct, e_correct, y):
     _, code = np.unique(top, axis=0, return_inverse=True)
     code = code.ravel()
     table = []
+    values, counts = np.unique(np.round(gap[~ok], 4), return_counts=True)
+    modal = {"value": float(values[counts.argmax()]), "fraction": float(counts.max() / max((~ok).sum(), 1))} \
+        if (~ok).any() else None
     for c in range(code.max() + 1):
         labels, counts = np.unique(y[code == c], return_counts=True)
         table.append({str(int(lab)): int(n) for lab, n in zip(labels, counts)})
@@ -65,9 +83,16 @@ def analyse(net, lowest, e_free, label, correct, e_correct, y):
     return {"train_accuracy": float(ok.mean()), "correct_examples": int(ok.sum()),
             "correct_clamped_is_free": float(np.all(~differ[ok], axis=1).mean()) if ok.any() else None,
             "correct_differing_spins_per_layer": per_layer(ok),
+            "correct_with_nonzero_update": float(moves[ok].mean()) if ok.any() else None,
+            "correct_with_wrong_label_negative": float(np.isfinite(wrong_gap[ok]).mean()) if ok.any() else None,
+            "correct_wrong_negative_gap_median": float(np.nanmedian(wrong_gap[ok]))
+            if np.isfinite(wrong_gap[ok]).any() else None,
+            "misclassified_with_nonzero_update": float(moves[~ok].mean()) if (~ok).any() else None,
+            "output_follows_its_field": float(aligned.mean()),
             "misclassified_differing_spins_per_layer": per_layer(~ok),
             "misclassified_gap_quantiles_10_25_50_75_90": np.quantile(gap[~ok], [.1, .25, .5, .75, .9]).tolist()
             if (~ok).any() else None,
+            "misclassified_gap_most_frequent": modal,
             "misclassified_clamped_lower_than_free": float(np.mean(gap[~ok] < -1e-3)) if (~ok).any() else None,
             "top_hidden_codes": distinct, "top_hidden_bound": bound, "labels_per_top_code": table}
 
