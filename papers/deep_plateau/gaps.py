@@ -20,9 +20,14 @@ strong anneal (PA, 64 reads, 256 sweeps, both phases), and we record:
   (which classes are merged), with the majority bound (``dragonjax.experiments.deep.code_bound``).
 
     python papers/deep_plateau/gaps.py   # ~6 minutes on 2 CPU cores; writes papers/deep_plateau/gaps.json
+    python papers/deep_plateau/gaps.py --null   # from gaps.json: the permuted-label null, gaps_null.json
+
+The null of the top hidden layer's bound: the same codes with the inputs' labels permuted (200 permutations; the
+bound then measures only how many codes there are and how large).
 """
 import json
 import pathlib
+import sys
 import time
 
 import jax
@@ -97,7 +102,30 @@ def analyse(net, lowest, e_free, label, correct, e_correct, moves, wrong_gap, al
             "top_hidden_codes": distinct, "top_hidden_bound": bound, "labels_per_top_code": table}
 
 
+def permuted_null(path, permutations=200):
+    """The top hidden layer's bound with the labels permuted over the same codes, per seed and sampler."""
+    rng = np.random.default_rng(0)
+    result = json.loads(path.read_text())
+    out = {}
+    for seed, row in result["per_seed"].items():
+        for name in SAMPLERS:
+            table = row[name]["labels_per_top_code"]
+            codes = np.concatenate([[i] * sum(d.values()) for i, d in enumerate(table)])[:, None]
+            labels = np.concatenate([[int(k)] * n for d in table for k, n in d.items()])
+            null = [code_bound(codes, rng.permutation(labels))[1] for _ in range(permutations)]
+            out[f"seed {seed}, {name}"] = {"bound": code_bound(codes, labels)[1], "null_mean": float(np.mean(null)),
+                                           "null_sd": float(np.std(null)), "null_max": float(np.max(null)),
+                                           "majority_rate": float(np.bincount(labels).max() / len(labels))}
+    return out
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--null"]:
+        here = pathlib.Path(__file__)
+        null = permuted_null(here.with_name("gaps.json"))
+        here.with_name("gaps_null.json").write_text(json.dumps(null, indent=2))
+        print(json.dumps(null, indent=2))
+        sys.exit(0)
     start = time.perf_counter()
     ds = deep_dataset("digits")
     x, y = jnp.asarray(ds.x_train[:EXAMPLES], jnp.float32), np.asarray(ds.y_train[:EXAMPLES])
