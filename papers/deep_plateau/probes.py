@@ -6,6 +6,9 @@ sweeps, Adam with cosine decay), with per-layer changes that the package does no
 - ``--scales a,b,c,d``: the initial weight scale of W1..W4 (the study: 2,2,2,2; the 0.5 hierarchy: 2,1,0.5,0.25);
 - ``--lr-multipliers a,b,c,d``: factors of the learning rate for W_l and b_l (this process replaces
   ``dragonjax.train.annealer.learning_rate_multipliers``);
+- ``--nudged-output-scale k``: in the strong nudge's phase (output clamped) the output couplings W_L are multiplied
+  by k, so the clamp pulls harder (k > 1) or softer (k < 1) on the top hidden layer; the update is still formed with
+  the true couplings;
 - ``--lr``, ``--beta-cold`` (the anneal's cold end; default the sampler's 10).
 
 Per seed it prints (and with ``--json`` writes) the test accuracy per epoch and, after training, the distinct codes
@@ -48,6 +51,7 @@ if __name__ == "__main__":
     parser.add_argument("--lr-multipliers", type=floats, default=[1.0] * 4)
     parser.add_argument("--lr", type=float, default=QUICK["learning_rate"])
     parser.add_argument("--beta-cold", type=float)
+    parser.add_argument("--nudged-output-scale", type=float, default=1.0)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     factors = args.lr_multipliers
@@ -60,6 +64,16 @@ if __name__ == "__main__":
         net = IsingNetwork([ds.num_inputs, *QUICK["hidden"]], ds.num_classes, QUICK["spins_per_class"], 2.0)
         trainer = AnnealerTrainer(net, QUICK["sampler"], learning_rate=args.lr, num_reads=QUICK["num_reads"],
                                   sampler_options=options, seed=seed)
+        if args.nudged_output_scale != 1.0:
+            relax, last = trainer._relax, net.num_layers
+
+            def clamp_scaled(key, params, x, window, fixed, hyper, *rest, relax=relax, last=last, **options):
+                if last in fixed:  # the strong nudge's phase: the output is clamped
+                    params = {"weights": [*params["weights"][:-1], params["weights"][-1] * args.nudged_output_scale],
+                              "biases": params["biases"]}
+                return relax(key, params, x, window, fixed, hyper, *rest, **options)
+
+            trainer._relax = clamp_scaled
         state = trainer.init(seed, total_steps=check_dataset(net, ds, trainer.batch_size) * args.epochs)
         params = {"weights": [w * (s / 2.0) for w, s in zip(state.params["weights"], args.scales)],
                   "biases": state.params["biases"]}
