@@ -53,7 +53,7 @@ class IsingNetwork:
     spins and an output layer of 40 spins."""
 
     def __init__(self, layer_sizes: Sequence[int], num_classes: int, spins_per_class: int = 1,
-                 init_scale: float = 1.0):
+                 init_scale: float = 1.0, layer_scales: Sequence[float] | None = None):
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 1 or any(n < 1 for n in sizes) or any(int(n) != n for n in layer_sizes):
             raise ProblemError(f"layer_sizes must be positive integers [inputs, hidden...], got {layer_sizes!r}")
@@ -74,6 +74,16 @@ class IsingNetwork:
         self.num_free = int(starts[-1])
         self.output_slice = self.layer_slices[-1]
         self.num_hidden = self.output_slice.start
+        if layer_scales is not None:
+            try:
+                scales = np.asarray(layer_scales, np.float64)
+            except (TypeError, ValueError):
+                scales = np.full(1, np.nan)
+            if scales.shape != (self.num_layers,) or not np.all(np.isfinite(scales) & (scales > 0)):
+                raise ProblemError(f"layer_scales must be {self.num_layers} positive finite factors, one per weight "
+                                   f"matrix W1..W{self.num_layers}, got {layer_scales!r}")
+            layer_scales = tuple(float(v) for v in scales)
+        self.layer_scales = layer_scales  # per-matrix factors of the initial scale (None: all 1)
 
     @property
     def num_layers(self) -> int:
@@ -86,11 +96,14 @@ class IsingNetwork:
 
     # -- parameters -----------------------------------------------------------------------------------
     def init(self, key: jax.Array, scale: float | None = None) -> dict:
-        """Gaussian weights with variance scale^2 / fan_in, zero biases."""
+        """Gaussian weights with variance (scale f_l)^2 / fan_in, f_l the ``layer_scales`` (default 1), zero biases.
+        Layer scales falling with depth (e.g. 1, 0.5, 0.25, 0.125) make each layer's feedback from above weaker than
+        its drive from below (the weak-feedback regime of contrastive Hebbian learning, Xie & Seung 2003)."""
         scale = self.init_scale if scale is None else scale
         keys = jax.random.split(key, self.num_layers)
-        weights = [scale * jax.random.normal(k, (a, b)) / np.sqrt(a)
-                   for k, a, b in zip(keys, self.sizes[:-1], self.sizes[1:])]
+        factors = self.layer_scales or (1.0,) * self.num_layers
+        weights = [(scale * f) * jax.random.normal(k, (a, b)) / np.sqrt(a)
+                   for k, f, a, b in zip(keys, factors, self.sizes[:-1], self.sizes[1:])]
         biases = [jnp.zeros(n) for n in self.sizes[1:]]
         return {"weights": weights, "biases": biases}
 

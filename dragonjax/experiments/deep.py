@@ -27,6 +27,9 @@ and couplings, and the number of sampler calls):
   the output clamped to the most offending wrong label (``negative_phase="clamped"``; energy-based learning's
   E(x, y) - E(x, y_hat), with the hinge ``margin`` when set): a negative for every example, sampled like the
   correct state;
+- ``whole, layer scales``: the whole network with initial scales falling layer by layer (``layer_scales``, default
+  1, 0.5, 0.25, 0.125 times the initial scale 2: each layer's feedback from above weaker than its drive from below,
+  Xie & Seung's weak-feedback regime; it keeps more codes in the upper hidden layers);
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``;
 - ``straight-through backprop``: ``BackpropTrainer(activation="sign")`` on the same network, the reference: a
@@ -90,12 +93,14 @@ __all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
-         "reverse_beta": 1.0, "margin": None}
+         "reverse_beta": 1.0, "margin": None, "layer_scales": [1.0, 0.5, 0.25, 0.125]}
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
 VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "whole, clamped negative",
+            "whole, layer scales",
             "window 1", "window 1, weak nudge", "window 1, quench", "greedy", "straight-through backprop")
 STUDY_VARIANTS = tuple(v for v in VARIANTS if v not in ("whole, weak nudge", "whole, reverse anneal",
-                                                        "whole, clamped negative"))  # the seven of papers/deep
+                                                        "whole, clamped negative", "whole, layer scales"))
+# (the seven of papers/deep)
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
 
@@ -589,7 +594,8 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
         params, history = train_layerwise(net, ds, settings["epochs_per_layer"], seed=seed,
                                           max_variables=settings["max_variables"], **options)
     else:
-        net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0)
+        net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0,
+                           settings["layer_scales"] if name.endswith("layer scales") else None)
         window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name.startswith("window") else {}
         if name.endswith("weak nudge"):
             window["nudge"] = settings["weak_nudge"]

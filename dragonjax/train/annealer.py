@@ -257,7 +257,7 @@ class AnnealerTrainer:
         if not self.jittable or self.optimizer is not None:
             return None
         net = self.net
-        return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, self.sampler_name,
+        return (type(self), tuple(net.sizes), net.spins_per_class, net.init_scale, net.layer_scales, self.sampler_name,
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
                 self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta, self.negative_phase,

@@ -84,6 +84,9 @@ class BackpropTrainer:
             raise ProblemError(f"activation must be 'tanh' or 'sign' (straight-through), got {activation!r}")
         if int(batch_size) != batch_size or batch_size < 1:
             raise ProblemError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if network.layer_scales is not None:
+            raise ProblemError("BackpropTrainer initialises every layer at the network's init_scale; layer_scales "
+                               "are not supported here")
         self.net = network
         self.model = FeedForward(tuple(network.sizes), activation, network.init_scale)
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))

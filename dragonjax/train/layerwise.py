@@ -41,6 +41,9 @@ def train_layerwise(net: IsingNetwork, data: Dataset, epochs_per_layer: int, see
                            "do not pass active_layers")
     if isinstance(epochs_per_layer, bool) or int(epochs_per_layer) != epochs_per_layer or epochs_per_layer < 1:
         raise ProblemError(f"epochs_per_layer must be a positive integer, got {epochs_per_layer!r}")
+    if net.layer_scales is not None:
+        raise ProblemError("layer-wise training builds one network per hidden layer at the network's init_scale; "
+                           "layer_scales are not supported here")
     net.check_inputs(data.x_train)
     x_train, x_test = np.asarray(data.x_train, np.float32), np.asarray(data.x_test, np.float32)
     weights, biases, history = [], [], []
