@@ -165,8 +165,8 @@ class IsingModel:
         check_memory(12.0 * n * n, f"a dense coupling matrix of {n} variables")  # float64 J + its float32 copy
         linear, (irow, icol, qdata), offset = spin.to_numpy_vectors(variable_order=labels)
         J = np.zeros((n, n))
-        np.add.at(J, (irow, icol), qdata)
-        np.add.at(J, (icol, irow), qdata)
+        J[irow, icol] = qdata  # dimod holds each pair once, with no self-loops
+        J[icol, irow] = qdata
         return cls(J, np.asarray(linear, dtype=np.float64), float(offset), labels, dtype=dtype)
 
     @classmethod
@@ -228,6 +228,11 @@ def local_field_scale(model: IsingModel, fields: ArrayLike | None = None) -> jax
     """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins (and the B conditioned problems
     ``model`` + ``fields`` (B, N) when given): the rms local field of a spin whose neighbours are random --
     the problem's own energy scale per spin. Traceable (a JAX scalar)."""
+    return _local_field_scale(model, fields)
+
+
+@jax.jit
+def _local_field_scale(model, fields):  # compiled: called eagerly by the samplers' beta-range rule
     f = model.h[None, :] + (0.0 if fields is None else fields)
     return jnp.sqrt(jnp.mean(jnp.sum(model.J ** 2, axis=1)[None, :] + f ** 2))
 

@@ -318,6 +318,38 @@ def test_colour_ordered_block_sweep_is_the_class_by_class_update(rule, sizes):
     np.testing.assert_array_equal(run_sweeps(sweep, k3, model, spins, many, extra), chunked)
 
 
+@pytest.mark.parametrize("rule", ["metropolis", "heat_bath"])
+def test_tracked_energy_change_equals_the_recomputed_one(rule):
+    """``run_sweeps(..., energy_change=True)`` (the colour-ordered block sweep's ``track``): the same spins as the
+    untracked sweeps, and each chain's energy change equal to E(after) - E(before) up to float32 rounding, with a
+    per-chain extra field, for one sweep and for chunked runs (8 per draw, then a remainder); sweeps without it
+    (dense, random, reduced precision) refuse. Population annealing with it keeps exact energies."""
+    from dragonjax.kernels.annealing import energies
+    from dragonjax.kernels.sweeps import run_sweeps
+
+    model = dj.problems.layered([6, 9, 4], seed=2)
+    sweep = kernels.make_sweep(model, "block", rule)
+    assert sweep.track is not None
+    spins = kernels.random_spins(jax.random.key(1), (3, 5, model.num_variables))
+    extra = jax.random.normal(jax.random.key(2), spins.shape)
+    for count in (1, 3, 11):
+        betas = jnp.linspace(0.2, 1.5, count)
+        plain = run_sweeps(sweep, jax.random.key(3), model, spins, betas, extra)
+        new, change = run_sweeps(sweep, jax.random.key(3), model, spins, betas, extra, energy_change=True)
+        np.testing.assert_array_equal(new, plain)
+        assert change.shape == spins.shape[:-1] and np.any(np.asarray(change) != 0)
+        exact = energies(model, new, extra) - energies(model, spins, extra)
+        scale = float(jnp.max(jnp.abs(energies(model, spins, extra))))
+        np.testing.assert_allclose(change, exact, atol=1e-5 * scale * count, rtol=0)
+    for other in (kernels.make_sweep(model, "dense", rule), kernels.make_sweep(model, "random", rule),
+                  kernels.make_sweep(model, "block", rule, precision="bf16x2")):
+        assert other.track is None
+        with pytest.raises(dj.ProblemError, match="does not track"):
+            run_sweeps(other, jax.random.key(3), model, spins, betas, extra, energy_change=True)
+    pa = kernels.population_annealing(jax.random.key(4), model, sweep, spins[0], jnp.linspace(0.1, 2.0, 20))
+    np.testing.assert_array_equal(pa.energies, energies(model, pa.spins))
+
+
 def test_sweeps_drawn_in_chunks_report_progress_in_sweeps():
     """Simulated annealing on a block problem (8 sweeps per call): progress counts sweeps, ends at the total,
     and reporting does not change the result."""

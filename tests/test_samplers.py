@@ -422,3 +422,22 @@ def test_default_beta_range_is_dwave_samplers_own():
         assert default_beta_range(model) == pytest.approx(_default_ising_beta_range(bqm.linear, bqm.quadratic))
     ss = SimulatedAnnealingSampler().sample(problems[0].to_bqm(), num_sweeps=4, num_reads=2)
     assert ss.info["beta_range"] == pytest.approx(default_beta_range(problems[0]))
+
+
+@pytest.mark.parametrize("density", [1.0, 0.02])
+@pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])
+def test_sampleset_energies_are_dimods(density, vartype):
+    """The SampleSet's energies (``spin_energies``: float64 matrix products, dense or sparse) equal
+    ``bqm.energies`` of its samples, offset included, for SPIN and BINARY problems with string labels."""
+    from dragonjax.samplers.base import spin_energies
+
+    bqm = dimod.generators.gnp_random_bqm(60, density, vartype, random_state=3, bias_generator=np.random.default_rng(
+        4).standard_normal)
+    bqm.offset = 1.25
+    bqm.relabel_variables({v: f"x{v}" for v in bqm.variables})
+    ss = SimulatedAnnealingSampler().sample(bqm, num_reads=7, num_sweeps=20, seed=5)
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-12, atol=1e-12)
+    spins = dimod.as_samples(ss.change_vartype(dimod.SPIN, inplace=False))
+    labels = spins[1][::-1]  # columns in another order than the BQM's variables
+    np.testing.assert_allclose(spin_energies(bqm.spin, spins[0][:, ::-1], labels), bqm.spin.energies(spins),
+                               rtol=1e-12, atol=1e-12)

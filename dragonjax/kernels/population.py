@@ -19,7 +19,7 @@ and is wrong.) The value is the PA estimate; only the gradient comes from the fi
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,7 @@ from jax.typing import ArrayLike
 from ..ising import IsingModel, ProblemError
 from .annealing import energies
 from . import progress as _progress
-from .sweeps import SweepFn, run_sweeps
+from .sweeps import SweepFn, as_sweep, run_sweeps
 
 __all__ = ["RESAMPLING_METHODS", "PAResult", "PAState", "PAInfo", "resample", "reweight_and_resample",
            "family_statistics", "population_init", "population_step", "population_annealing",
@@ -126,19 +126,20 @@ class PAInfo(NamedTuple):
     histogram_overlap: jax.Array
 
 
-def reweight_and_resample(key: jax.Array, population: jax.Array, family: jax.Array, log_weights: jax.Array,
+def reweight_and_resample(key: jax.Array, population: Any, family: jax.Array, log_weights: jax.Array,
                           resampling: str = "systematic", replicated: jax.sharding.Sharding | None = None
-                          ) -> tuple[jax.Array, jax.Array, jax.Array]:
+                          ) -> tuple:
     """The move every population annealing shares (classical here, quantum in
     :func:`~dragonjax.kernels.piqmc.quantum_population_annealing`): ``ln Q = ln mean_i exp(log_weights_i)``, and R
-    members of ``population`` (and their ``family``) resampled with probabilities ∝ exp(log_weights). With
+    members of ``population`` (an array, or a pytree of arrays with the replicas first, e.g. spins and their
+    energies) and their ``family`` resampled with probabilities ∝ exp(log_weights). With
     ``replicated`` (a fully replicated sharding) the weights are gathered first, so the result does not depend on
     how the population is sharded. Returns (population, family, ln Q)."""
     if replicated is not None:
         log_weights = jax.lax.with_sharding_constraint(log_weights, replicated)
     log_q = jax.scipy.special.logsumexp(log_weights) - jnp.log(log_weights.shape[0])
     keep = resample(key, log_weights, resampling)
-    return population[keep], family[keep], log_q
+    return jax.tree_util.tree_map(lambda x: x[keep], population), family[keep], log_q
 
 
 def population_init(model: IsingModel, spins: jax.Array, extra_field: ArrayLike | None = None) -> PAState:
@@ -153,23 +154,30 @@ def population_step(key: jax.Array, state: PAState, beta_next: ArrayLike, model:
                     replicated: jax.sharding.Sharding | None = None) -> tuple[PAState, PAInfo]:
     """One step of population annealing: reweight the population from ``state.beta`` to ``beta_next`` by
     exp(-(beta_next - beta) E), resample (:func:`reweight_and_resample`), then ``sweeps_per_beta`` sweeps at
-    ``beta_next``. Pure: the fixed and adaptive schedules below are thin drivers around it."""
+    ``beta_next``. The new energies are the resampled ones plus the sweeps' energy changes where the sweep tracks
+    them (``Sweep.track``), else recomputed. Pure: the fixed and adaptive schedules below are thin drivers."""
     log_w = -(beta_next - state.beta) * state.energies
     k_resample, k_sweep = jax.random.split(key)
-    spins, family, log_q = reweight_and_resample(k_resample, state.spins, state.family, log_w, resampling,
-                                                 replicated)
-    spins = run_sweeps(sweep, k_sweep, model, spins, jnp.full((sweeps_per_beta,), beta_next, spins.dtype),
-                       extra_field)
-    state = PAState(spins, energies(model, spins, extra_field), beta_next, state.log_z + log_q, family)
+    (spins, energy), family, log_q = reweight_and_resample(k_resample, (state.spins, state.energies), state.family,
+                                                           log_w, resampling, replicated)
+    betas = jnp.full((sweeps_per_beta,), beta_next, spins.dtype)
+    if as_sweep(sweep).track is not None:
+        spins, change = run_sweeps(sweep, k_sweep, model, spins, betas, extra_field, energy_change=True)
+        energy = energy + change
+    else:
+        spins = run_sweeps(sweep, k_sweep, model, spins, betas, extra_field)
+        energy = energies(model, spins, extra_field)
+    state = PAState(spins, energy, beta_next, state.log_z + log_q, family)
     return state, PAInfo(log_q, histogram_overlap(log_w))
 
 
 def _finish(state: PAState, model, extra_field, betas, log_q, num_steps) -> PAResult:
     # value: the PA estimate; gradient: -beta <dE/dtheta> over the final population (states fixed)
-    surrogate = -state.beta * jnp.mean(energies(model, state.spins, extra_field))
+    final = energies(model, state.spins, extra_field)  # exact, without the rounding a tracked energy carries
+    surrogate = -state.beta * jnp.mean(final)
     log_z = jax.lax.stop_gradient(state.log_z) + surrogate - jax.lax.stop_gradient(surrogate)
     stats = family_statistics(state.family, state.spins.shape[0])
-    return PAResult(state.spins, state.energies, log_z, betas, log_q, num_steps, **stats)
+    return PAResult(state.spins, jax.lax.stop_gradient(final), log_z, betas, log_q, num_steps, **stats)
 
 
 def population_annealing(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, betas: ArrayLike,

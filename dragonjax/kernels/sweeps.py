@@ -33,6 +33,7 @@ block sweep then keeps its spin-major layout between sweeps and draws their rand
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Callable, Sequence
 
@@ -67,15 +68,20 @@ class Sweep:
     ``len(betas)`` sweeps, the k-th at ``betas[k]`` (one beta: ``apply`` itself); a kernel that gains from it
     (the colour-ordered block sweep) draws the thresholds of up to ``sweeps_per_draw`` sweeps at once and keeps
     its own spin layout between them -- the random stream of a call then depends on how many sweeps it makes,
-    not its law. Hashed by identity, like a function, so it can be a static argument of compiled kernels."""
+    not its law. ``track`` (None where the kernel has none) is ``run`` that also returns each chain's energy
+    change, summed from the accepted updates' ``(s' - s) f`` with the fields the updates used (exact up to
+    float32 rounding; population annealing uses it instead of recomputing the energies, an O(N^2) product per
+    replica and step). Hashed by identity, like a function, so it can be a static argument of compiled kernels."""
 
-    __slots__ = ("method", "rule", "blocks", "apply", "precision", "run", "sweeps_per_draw")
+    __slots__ = ("method", "rule", "blocks", "apply", "precision", "run", "sweeps_per_draw", "track")
 
     def __init__(self, method: str, rule: str, blocks: tuple, apply: SweepFn, precision: str = "highest",
-                 run: Callable[..., jax.Array] | None = None, sweeps_per_draw: int = 1):
+                 run: Callable[..., jax.Array] | None = None, sweeps_per_draw: int = 1,
+                 track: Callable[..., tuple[jax.Array, jax.Array]] | None = None):
         self.method, self.rule, self.blocks, self.apply, self.precision = method, rule, blocks, apply, precision
         self.run = run if run is not None else _one_by_one(apply)
         self.sweeps_per_draw = sweeps_per_draw
+        self.track = track
 
     def __call__(self, key, model, spins, beta, extra_field=None):
         return self.apply(key, model, spins, beta, extra_field)
@@ -85,15 +91,21 @@ class Sweep:
                 f"precision={self.precision!r})")
 
 
-def _one_by_one(apply: SweepFn) -> Callable[..., jax.Array]:
+def _one_by_one(apply: SweepFn, tracked: bool = False) -> Callable[..., jax.Array]:
+    """``run`` from ``apply``, one sweep after another; with ``tracked``, ``apply`` returns (spins, energy change)
+    and so does ``run`` (the changes summed)."""
     def run(key, model, spins, betas, extra_field=None):
         if betas.shape[0] == 1:
             return apply(key, model, spins, betas[0], extra_field)
 
-        def step(s, inputs):
-            return apply(inputs[0], model, s, inputs[1], extra_field), None
+        def step(carry, inputs):
+            if not tracked:
+                return apply(inputs[0], model, carry, inputs[1], extra_field), None
+            s, change = apply(inputs[0], model, carry[0], inputs[1], extra_field)
+            return (s, carry[1] + change), None
 
-        return jax.lax.scan(step, spins, (jax.random.split(key, betas.shape[0]), betas))[0]
+        init = (spins, jnp.zeros(spins.shape[:-1], spins.dtype)) if tracked else spins
+        return jax.lax.scan(step, init, (jax.random.split(key, betas.shape[0]), betas))[0]
 
     return run
 
@@ -105,13 +117,18 @@ def as_sweep(sweep: Sweep | SweepFn) -> Sweep:
 
 
 def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins: jax.Array, betas: ArrayLike,
-               extra_field: ArrayLike | None = None, progress: bool = False) -> jax.Array:
+               extra_field: ArrayLike | None = None, progress: bool = False,
+               energy_change: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
     """``len(betas)`` sweeps from ``spins`` (..., N), the k-th at ``betas[k]`` (a scalar or an array broadcasting
     against the batch shape): a ``lax.scan`` over calls of ``sweep.run`` on chunks of ``sweep.sweeps_per_draw``
     betas (fewer when their thresholds would exceed ``MAX_DRAWN`` numbers; under ``vmap`` the cap is per mapped
     instance). ``progress`` reports the sweeps done to :mod:`~dragonjax.kernels.progress` listeners. The one loop
-    over sweeps of the annealing drivers."""
+    over sweeps of the annealing drivers. With ``energy_change`` (for a sweep with ``track``) it returns
+    ``(spins, change)``, each chain's energy change over the sweeps; the same spins as without."""
     sweep = as_sweep(sweep)
+    if energy_change and sweep.track is None:
+        raise ProblemError(f"{sweep!r} does not track energy changes")
+    advance = sweep.track if energy_change else sweep.run
     betas = jnp.asarray(betas, spins.dtype)
     total = betas.shape[0]
     size = max(1, min(sweep.sweeps_per_draw, total, MAX_DRAWN // max(1, int(np.prod(spins.shape)))))
@@ -119,23 +136,37 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
     keys = jax.random.split(key, whole + 1)
     chunks = betas[:whole * size].reshape(whole, size, *betas.shape[1:])
 
-    def step(s, inputs):
+    def step(carry, inputs):
         i, k, b = inputs
-        s = sweep.run(k, model, s, b, extra_field)
+        if energy_change:
+            s, change = advance(k, model, carry[0], b, extra_field)
+            carry = (s, carry[1] + change)
+        else:
+            carry = advance(k, model, carry, b, extra_field)
         if progress:
             _progress.report((i + 1) * size, total, stride=size)  # in sweeps, not chunks
-        return s, None
+        return carry, None
 
-    spins, _ = jax.lax.scan(step, spins, (jnp.arange(whole, dtype=jnp.int32), keys[:whole], chunks))
+    init = (spins, jnp.zeros(spins.shape[:-1], spins.dtype)) if energy_change else spins
+    carry, _ = jax.lax.scan(step, init, (jnp.arange(whole, dtype=jnp.int32), keys[:whole], chunks))
     if total > whole * size:
-        spins = sweep.run(keys[whole], model, spins, betas[whole * size:], extra_field)
+        if energy_change:
+            s, change = advance(keys[whole], model, carry[0], betas[whole * size:], extra_field)
+            carry = (s, carry[1] + change)
+        else:
+            carry = advance(keys[whole], model, carry, betas[whole * size:], extra_field)
         if progress:
             _progress.report(jnp.int32(total), total)
-    return spins
+    return carry
 
 
 def random_spins(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
     """Uniformly random +-1 spins of the given shape."""
+    return _random_spins(key, tuple(int(d) for d in shape), jnp.dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _random_spins(key, shape, dtype):  # compiled: called eagerly, its three operations cost a sampler call ~0.3 ms
     return jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
 
 
@@ -305,6 +336,8 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
 
         return jax.lax.fori_loop(0, n, visit, s_t).T.reshape(spins.shape)
 
+    # no ``track``: any second output of the loop body (an energy change carried or stored per spin) costs 2.5-4x
+    # per sweep on a CPU (the row product is then no longer fused into the update), more than recomputing E
     return Sweep("dense", rule, (), sweep, precision)
 
 
@@ -353,7 +386,8 @@ def _block_sweep(rule: str, blocks, precision: str = "highest") -> Sweep:
     every class's fields are one matrix product, else each class gathered from the spins (:func:`block_fields`)."""
     if all(table is None for _, _, table in blocks):
         apply, run = _colour_ordered_sweep(rule, blocks, precision)
-        return Sweep("block", rule, blocks, apply, precision, run, SWEEPS_PER_DRAW)
+        return Sweep("block", rule, blocks, apply, precision, run, SWEEPS_PER_DRAW,
+                     functools.partial(run, track=True) if precision == "highest" else None)
 
     def sweep(key, model, spins, beta, extra_field=None):
         beta = jnp.asarray(beta, spins.dtype)[..., None]
@@ -460,20 +494,33 @@ def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tupl
     def per_chain(beta, batch):
         return jnp.broadcast_to(beta, batch).reshape(-1)
 
-    def apply(key, model, spins, beta, extra_field=None):
+    def update(classes, c, noise, fields, beta, change):
+        """Class ``c`` updated; with ``change`` (B,) given, the energy change of its accepted updates added."""
+        new = _update(rule, noise, classes[c], fields, beta)
+        if change is not None:
+            change = change + jnp.sum((new - classes[c]) * fields, axis=0)
+        classes[c] = new
+        return change
+
+    def finish(classes, change, spins):
+        spins_out = leave(classes, spins.shape)
+        return spins_out if change is None else (spins_out, change.reshape(spins.shape[:-1]))
+
+    def apply(key, model, spins, beta, extra_field=None, track=False):
         classes, extra = enter(spins, extra_field)
         coupling = layout.couplings(model)
         beta = per_chain(jnp.asarray(beta, spins.dtype), spins.shape[:-1])
+        change = jnp.zeros(classes[0].shape[1:], spins.dtype) if track else None
         for c, k in enumerate(jax.random.split(key, len(layout))):
             fields = jnp.broadcast_to(class_fields(classes, c, coupling, extra), classes[c].shape)
             noise = _noise(rule, k, fields.shape[::-1], spins.dtype).T
-            classes[c] = _update(rule, noise, classes[c], fields, beta)
-        return leave(classes, spins.shape)
+            change = update(classes, c, noise, fields, beta, change)
+        return finish(classes, change, spins)
 
-    def run(key, model, spins, betas, extra_field=None):
+    def run(key, model, spins, betas, extra_field=None, track=False):
         count, batch = betas.shape[0], spins.shape[:-1]
         if count == 1:
-            return apply(key, model, spins, betas[0], extra_field)
+            return apply(key, model, spins, betas[0], extra_field, track)
         classes, extra = enter(spins, extra_field)
         coupling = layout.couplings(model)
         chains = classes[0].shape[1]
@@ -481,14 +528,15 @@ def _colour_ordered_sweep(rule: str, blocks, precision: str = "highest") -> tupl
         noise = [_thresholds(rule, uniform_shaped(k, (count, len(members), chains), spins.dtype))
                  for k, (members, _, _) in zip(jax.random.split(key, len(layout)), layout.plans)]
 
-        def one_sweep(classes, inputs):
+        def one_sweep(carry, inputs):
             noise, beta = inputs
-            classes = list(classes)
+            classes, change = list(carry[0]), carry[1]
             for c in range(len(layout)):
-                classes[c] = _update(rule, noise[c], classes[c], class_fields(classes, c, coupling, extra), beta)
-            return tuple(classes), None
+                change = update(classes, c, noise[c], class_fields(classes, c, coupling, extra), beta, change)
+            return (tuple(classes), change), None
 
-        classes, _ = jax.lax.scan(one_sweep, tuple(classes), (tuple(noise), betas))
-        return leave(list(classes), spins.shape)
+        change = jnp.zeros((chains,), spins.dtype) if track else None
+        (classes, change), _ = jax.lax.scan(one_sweep, (tuple(classes), change), (tuple(noise), betas))
+        return finish(list(classes), change, spins)
 
     return apply, run

@@ -19,7 +19,7 @@ from ..kernels import cached_sweep, random_spins
 from ..kernels.progress import tqdm_listener
 
 __all__ = ["COMMON_PARAMETERS", "KernelSampler", "document_parameters", "replica_sharding", "shard_replicas",
-           "to_host"]
+           "to_host", "spin_energies"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -112,6 +112,26 @@ def to_host(x: ArrayLike) -> np.ndarray:
     return np.asarray(x)
 
 
+def spin_energies(bqm: dimod.BinaryQuadraticModel, samples: np.ndarray, labels: Sequence) -> np.ndarray:
+    """The energies of ``samples`` (R, N) of a SPIN ``bqm`` whose columns are ``labels``, in float64 from the BQM's
+    own coefficients (the offset included) -- what ``bqm.energies`` returns, as matrix products: the coupling
+    matrix dense when it is at least 1/16 full (and at most 16 Mi entries), sparse otherwise. dimod's loop over
+    the couplings took half of a short ``sample()`` call (2.4 ms for 256 reads of a dense N = 128 problem)."""
+    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variable_order=list(labels))
+    s = np.asarray(samples, dtype=np.float64)
+    n = s.shape[1]
+    if 16 * quad.size >= n * n and n * n <= 2 ** 24:
+        J = np.zeros((n, n))
+        J[irow, icol] = quad  # each coupling once (dimod keeps one (u, v) per pair, no self-loops)
+        pairs = np.einsum("ri,ri->r", s @ J, s)
+    else:
+        import scipy.sparse
+
+        J = scipy.sparse.csr_matrix((quad, (irow, icol)), shape=(n, n))
+        pairs = np.einsum("ri,ir->r", s, J @ s.T)
+    return s @ np.asarray(linear, dtype=np.float64) + pairs + float(offset)
+
+
 class KernelSampler(dimod.Sampler):
     """Base class: converts the BQM, checks common parameters, builds the SampleSet.
 
@@ -184,7 +204,8 @@ class KernelSampler(dimod.Sampler):
         samples = to_host(samples).astype(np.int8)
         postprocessing = time.perf_counter_ns()
         info.update(seed=seed, sweep_method=sweep.method, update_rule=update_rule, precision=precision)
-        sampleset = dimod.SampleSet.from_samples_bqm((samples, model.labels), bqm.spin, info=info)
+        energy = spin_energies(bqm.spin, samples, model.labels)
+        sampleset = dimod.SampleSet.from_samples((samples, model.labels), dimod.SPIN, energy=energy, info=info)
         sampleset.change_vartype(bqm.vartype, inplace=True)
         done = time.perf_counter_ns()
         sampleset.info["timing"] = {"preprocessing_ns": sampling - preprocessing,

@@ -9,6 +9,9 @@ sweeps, Adam with cosine decay), with per-layer changes that the package does no
 - ``--nudged-output-scale k``: in the strong nudge's phase (output clamped) the output couplings W_L are multiplied
   by k, so the clamp pulls harder (k > 1) or softer (k < 1) on the top hidden layer; the update is still formed with
   the true couplings;
+- ``--sgd m``: plain SGD with momentum m (cosine-decayed ``--lr``) in place of the trainer's Adam, whose
+  per-parameter normalisation moves every coupling by about the learning rate per step whatever the size of its
+  contrastive signal (``--lr-multipliers`` then do not apply);
 - ``--lr``, ``--beta-cold`` (the anneal's cold end; default the sampler's 10).
 
 Per seed it prints (and with ``--json`` writes) the test accuracy per epoch and, after training, the distinct codes
@@ -26,6 +29,7 @@ import pathlib
 
 import jax
 import numpy as np
+import optax
 
 import dragonjax.train.annealer as annealer
 from dragonjax import data
@@ -52,6 +56,7 @@ if __name__ == "__main__":
     parser.add_argument("--lr", type=float, default=QUICK["learning_rate"])
     parser.add_argument("--beta-cold", type=float)
     parser.add_argument("--nudged-output-scale", type=float, default=1.0)
+    parser.add_argument("--sgd", type=float, metavar="MOMENTUM", help="SGD with this momentum instead of Adam")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     factors = args.lr_multipliers
@@ -62,8 +67,12 @@ if __name__ == "__main__":
     rows = {}
     for seed in args.seeds:
         net = IsingNetwork([ds.num_inputs, *QUICK["hidden"]], ds.num_classes, QUICK["spins_per_class"], 2.0)
+        optimizer = None
+        if args.sgd is not None:
+            steps = check_dataset(net, ds, 32) * args.epochs  # the trainer's default batch of 32
+            optimizer = optax.sgd(optax.cosine_decay_schedule(args.lr, steps), momentum=args.sgd or None)
         trainer = AnnealerTrainer(net, QUICK["sampler"], learning_rate=args.lr, num_reads=QUICK["num_reads"],
-                                  sampler_options=options, seed=seed)
+                                  optimizer=optimizer, sampler_options=options, seed=seed)
         if args.nudged_output_scale != 1.0:
             relax, last = trainer._relax, net.num_layers
 
