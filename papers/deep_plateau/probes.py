@@ -12,6 +12,9 @@ sweeps, Adam with cosine decay), with per-layer changes that the package does no
 - ``--sgd m``: plain SGD with momentum m (cosine-decayed ``--lr``) in place of the trainer's Adam, whose
   per-parameter normalisation moves every coupling by about the learning rate per step whatever the size of its
   contrastive signal (``--lr-multipliers`` then do not apply);
+- ``--warmup-epochs w``: Adam (optax's) with the learning rate rising linearly from 0 over the first w epochs, then
+  cosine-decayed (the classes merge in the first epoch, when Adam's bias-corrected first steps are already
+  full-sized);
 - ``--lr``, ``--beta-cold`` (the anneal's cold end; default the sampler's 10).
 
 Per seed it prints (and with ``--json`` writes) the test accuracy per epoch and, after training, the distinct codes
@@ -57,6 +60,7 @@ if __name__ == "__main__":
     parser.add_argument("--beta-cold", type=float)
     parser.add_argument("--nudged-output-scale", type=float, default=1.0)
     parser.add_argument("--sgd", type=float, metavar="MOMENTUM", help="SGD with this momentum instead of Adam")
+    parser.add_argument("--warmup-epochs", type=float, help="Adam with a linear warm-up over this many epochs")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     factors = args.lr_multipliers
@@ -68,9 +72,13 @@ if __name__ == "__main__":
     for seed in args.seeds:
         net = IsingNetwork([ds.num_inputs, *QUICK["hidden"]], ds.num_classes, QUICK["spins_per_class"], 2.0)
         optimizer = None
+        per_epoch = check_dataset(net, ds, 32)  # the trainer's default batch of 32
         if args.sgd is not None:
-            steps = check_dataset(net, ds, 32) * args.epochs  # the trainer's default batch of 32
-            optimizer = optax.sgd(optax.cosine_decay_schedule(args.lr, steps), momentum=args.sgd or None)
+            optimizer = optax.sgd(optax.cosine_decay_schedule(args.lr, per_epoch * args.epochs),
+                                  momentum=args.sgd or None)
+        elif args.warmup_epochs:
+            optimizer = optax.adam(optax.warmup_cosine_decay_schedule(
+                0.0, args.lr, int(args.warmup_epochs * per_epoch), per_epoch * args.epochs))
         trainer = AnnealerTrainer(net, QUICK["sampler"], learning_rate=args.lr, num_reads=QUICK["num_reads"],
                                   optimizer=optimizer, sampler_options=options, seed=seed)
         if args.nudged_output_scale != 1.0:
