@@ -228,13 +228,13 @@ def local_field_scale(model: IsingModel, fields: ArrayLike | None = None) -> jax
     """sigma = sqrt(mean_i [sum_j J_ij^2 + (h_i + f_i)^2]) over the spins (and the B conditioned problems
     ``model`` + ``fields`` (B, N) when given): the rms local field of a spin whose neighbours are random --
     the problem's own energy scale per spin. Traceable (a JAX scalar)."""
-    return _local_field_scale(model, fields)
+    return _local_field_scale(model.J, model.h, fields)
 
 
 @jax.jit
-def _local_field_scale(model, fields):  # compiled: called eagerly by the samplers' beta-range rule
-    f = model.h[None, :] + (0.0 if fields is None else fields)
-    return jnp.sqrt(jnp.mean(jnp.sum(model.J ** 2, axis=1)[None, :] + f ** 2))
+def _local_field_scale(J, h, fields):  # compiled (arrays only, not the labelled model): the samplers call it eagerly
+    f = h[None, :] + (0.0 if fields is None else fields)
+    return jnp.sqrt(jnp.mean(jnp.sum(J ** 2, axis=1)[None, :] + f ** 2))
 
 
 def graph_colouring(J: npt.ArrayLike) -> tuple[np.ndarray, ...]:

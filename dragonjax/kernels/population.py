@@ -156,6 +156,9 @@ def population_step(key: jax.Array, state: PAState, beta_next: ArrayLike, model:
     exp(-(beta_next - beta) E), resample (:func:`reweight_and_resample`), then ``sweeps_per_beta`` sweeps at
     ``beta_next``. The new energies are the resampled ones plus the sweeps' energy changes where the sweep tracks
     them (``Sweep.track``), else recomputed. Pure: the fixed and adaptive schedules below are thin drivers."""
+    if extra_field is not None and jnp.ndim(extra_field) > 1:
+        raise ProblemError(f"extra_field must be one field (N,) for the whole population, got shape "
+                           f"{jnp.shape(extra_field)} (resampling moves replicas between rows)")
     log_w = -(beta_next - state.beta) * state.energies
     k_resample, k_sweep = jax.random.split(key)
     (spins, energy), family, log_q = reweight_and_resample(k_resample, (state.spins, state.energies), state.family,

@@ -91,21 +91,15 @@ class Sweep:
                 f"precision={self.precision!r})")
 
 
-def _one_by_one(apply: SweepFn, tracked: bool = False) -> Callable[..., jax.Array]:
-    """``run`` from ``apply``, one sweep after another; with ``tracked``, ``apply`` returns (spins, energy change)
-    and so does ``run`` (the changes summed)."""
+def _one_by_one(apply: SweepFn) -> Callable[..., jax.Array]:
     def run(key, model, spins, betas, extra_field=None):
         if betas.shape[0] == 1:
             return apply(key, model, spins, betas[0], extra_field)
 
-        def step(carry, inputs):
-            if not tracked:
-                return apply(inputs[0], model, carry, inputs[1], extra_field), None
-            s, change = apply(inputs[0], model, carry[0], inputs[1], extra_field)
-            return (s, carry[1] + change), None
+        def step(s, inputs):
+            return apply(inputs[0], model, s, inputs[1], extra_field), None
 
-        init = (spins, jnp.zeros(spins.shape[:-1], spins.dtype)) if tracked else spins
-        return jax.lax.scan(step, init, (jax.random.split(key, betas.shape[0]), betas))[0]
+        return jax.lax.scan(step, spins, (jax.random.split(key, betas.shape[0]), betas))[0]
 
     return run
 
