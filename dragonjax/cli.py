@@ -184,6 +184,16 @@ def _positive_int(text):
     return value
 
 
+def _float_list(text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or not all(np.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
+    return values
+
+
 def _float_pair(text):
     try:
         values = [float(v) for v in text.split(",")]
@@ -204,11 +214,11 @@ def _seeds(text):
 
 
 ARGUMENT_TYPES = {"positive": _positive_int, "int": int, "seed": int, "float": float, "nonnegative": float,
-                  "ints": _int_list,
+                  "ints": _int_list, "floats": _float_list,
                   "pair": _float_pair,
                   "str": str, "nudge": str, "seeds": _seeds}
 TRAINING_GROUPS = {"data and network": ("dataset", "data_path", "input_encoding", "train_size", "test_size", "hidden",
-                                        "spins_per_class", "init_scale")}
+                                        "spins_per_class", "init_scale", "layer_scales")}
 
 
 def _shown(value):

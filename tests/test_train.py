@@ -850,3 +850,53 @@ def test_layer_scales_scale_each_weight_matrix_and_are_refused_where_unsupported
         BackpropTrainer(net)
     with pytest.raises(ProblemError, match="layer_scales"):
         train_layerwise(net, separable_task(), 1)
+
+
+def test_learning_rate_warm_up_is_optax_warmup_cosine_and_holds_the_first_step():
+    """``learning_rate_factor(..., warmup_steps=W)`` equals optax's ``warmup_cosine_decay_schedule`` from 0 (peak 1,
+    decay over the run) at every step, and the constant schedule after a warm-up is 1; a trainer with
+    ``lr_warmup_steps`` leaves the weights unchanged by its first step (factor 0) and changes them in its second,
+    and refuses bad counts and a custom optimiser in one line."""
+    import optax
+
+    from dragonjax.train.core import learning_rate_factor
+
+    reference = optax.warmup_cosine_decay_schedule(0.0, 1.0, 5, 40)
+    for step in range(0, 45):
+        assert float(learning_rate_factor(step, 40, "cosine", 5)) == pytest.approx(float(reference(step)), abs=1e-6)
+        assert float(learning_rate_factor(step, 40, "constant", 5)) == pytest.approx(min(step / 5, 1.0), abs=1e-7)
+    ds = separable_task()
+    trainer = AnnealerTrainer(IsingNetwork([ds.num_inputs, 4], ds.num_classes, 2), sampler="sa", lr_warmup_steps=3)
+    state = trainer.init(0, total_steps=10)
+    first = trainer.step(state, ds.x_train[:32], ds.y_train[:32])[0]
+    for before, after in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(first.params)):
+        np.testing.assert_array_equal(before, after)
+    second = trainer.step(first, ds.x_train[:32], ds.y_train[:32])[0]
+    assert any(np.any(a != b) for a, b in zip(jax.tree_util.tree_leaves(first.params),
+                                              jax.tree_util.tree_leaves(second.params)))
+    net = IsingNetwork([ds.num_inputs, 4], ds.num_classes, 2)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ProblemError, match="lr_warmup_steps"):
+            AnnealerTrainer(net, sampler="sa", lr_warmup_steps=bad)
+    with pytest.raises(ProblemError, match="custom optimizer"):
+        AnnealerTrainer(net, sampler="sa", lr_warmup_steps=2, optimizer=optax.sgd(0.1))
+
+
+def test_training_config_layer_scales_and_warm_up_epochs():
+    """``--layer-scales`` and ``--lr-warmup-epochs`` reach the network and the trainer (warm-up epochs x steps per
+    epoch, rounded); bad values and backprop's warm-up are refused in one line."""
+    from dragonjax.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--hidden", "16,16", "--layer-scales", "1,0.5,0.25",
+                                      "--lr-warmup-epochs", "1.5", "--train-size", "100", "--batch-size", "32"])
+    from dragonjax.cli import _training_config
+
+    cfg, _, net, trainer = build_run(_training_config(args))
+    assert cfg.layer_scales == (1.0, 0.5, 0.25) and net.layer_scales == (1.0, 0.5, 0.25)
+    assert trainer.lr_warmup_steps == 6  # 1.5 epochs x 4 steps
+    with pytest.raises(ProblemError, match="layer_scales"):
+        build_run({"hidden": [16], "layer_scales": [1.0, -1.0], "train_size": 100})
+    with pytest.raises(ProblemError, match="lr_warmup_epochs"):
+        build_run({"hidden": [16], "trainer": "backprop", "lr_warmup_epochs": 1, "train_size": 100})
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--layer-scales", "1,x"])

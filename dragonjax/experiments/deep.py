@@ -30,6 +30,9 @@ and couplings, and the number of sampler calls):
 - ``whole, layer scales``: the whole network with initial scales falling layer by layer (``layer_scales``, default
   1, 0.5, 0.25, 0.125 times the initial scale 2: each layer's feedback from above weaker than its drive from below,
   Xie & Seung's weak-feedback regime; it keeps more codes in the upper hidden layers);
+- ``whole, layer scales, warm-up``: the same with the learning rate rising linearly from 0 over the first
+  ``warmup_epochs`` (2) epochs (``lr_warmup_steps``): the classes merge in the first epoch, while Adam's first steps
+  are already full-sized;
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``;
 - ``straight-through backprop``: ``BackpropTrainer(activation="sign")`` on the same network, the reference: a
@@ -93,13 +96,14 @@ __all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_
 QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4], "epochs": 16, "epochs_per_layer": 5,
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
-         "reverse_beta": 1.0, "margin": None, "layer_scales": [1.0, 0.5, 0.25, 0.125]}
+         "reverse_beta": 1.0, "margin": None, "layer_scales": [1.0, 0.5, 0.25, 0.125], "warmup_epochs": 2}
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
 VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "whole, clamped negative",
-            "whole, layer scales",
+            "whole, layer scales", "whole, layer scales, warm-up",
             "window 1", "window 1, weak nudge", "window 1, quench", "greedy", "straight-through backprop")
 STUDY_VARIANTS = tuple(v for v in VARIANTS if v not in ("whole, weak nudge", "whole, reverse anneal",
-                                                        "whole, clamped negative", "whole, layer scales"))
+                                                        "whole, clamped negative", "whole, layer scales",
+                                                        "whole, layer scales, warm-up"))
 # (the seven of papers/deep)
 SHUFFLED, RESHUFFLED = ", shuffled labels", ", reshuffled labels"
 
@@ -595,7 +599,7 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
                                           max_variables=settings["max_variables"], **options)
     else:
         net = IsingNetwork(sizes, ds.num_classes, settings["spins_per_class"], 2.0,
-                           settings["layer_scales"] if name.endswith("layer scales") else None)
+                           settings["layer_scales"] if "layer scales" in name else None)
         window = {"active_layers": 1, "max_variables": settings["max_variables"]} if name.startswith("window") else {}
         if name.endswith("weak nudge"):
             window["nudge"] = settings["weak_nudge"]
@@ -603,6 +607,8 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             window["nudged_phase"] = "quench"
         if name.endswith("reverse anneal"):
             window.update(nudged_phase="reverse", reverse_beta=settings["reverse_beta"])
+        if name.endswith("warm-up"):
+            window["lr_warmup_steps"] = round(settings["warmup_epochs"] * -(-len(ds.x_train) // 32))
         if name.endswith("clamped negative"):
             window.update(negative_phase="clamped", margin=settings["margin"])
         state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])

@@ -54,6 +54,9 @@ class TrainConfig:
     spins_per_class: int = _field(8, "output spins per class K", kind="positive")
     init_scale: float = _field(1.0, "initial weights N(0, scale^2 / fan-in) (2 helps nets with several hidden "
                                     "layers)", kind="float")
+    layer_scales: tuple | None = _field(None, "per-matrix factors of init_scale, one per weight matrix, e.g. "
+                                              "1,0.5,0.25,0.125 (the weak-feedback hierarchy; annealer only)",
+                                        kind="floats")
     parametrisation: str = _field("standard", "learning rate of every layer the same (standard) or scaled by "
                                               "64 / fan-in (width-aware, muP-style: one step changes a unit's field "
                                               "equally at every width)", choices=PARAMETRISATIONS)
@@ -103,6 +106,8 @@ class TrainConfig:
     max_variables: int | None = _field(None, "refuse windows larger than this many spins", kind="positive")
     activation: str = _field("tanh", "backprop hidden units", choices=("tanh", "sign"))
     lr_schedule: str = _field("cosine", "learning-rate schedule", choices=("cosine", "constant"))
+    lr_warmup_epochs: float | None = _field(None, "annealer: the learning rate rises linearly from 0 over this many "
+                                                  "epochs first (rounded to steps)", kind="nonnegative")
     seed: int = _field(0, "random seed; same seed, same result", kind="seed")
     seeds: tuple | None = _field(None, "train several seeds as one ensemble: 'a:b' (a..b-1), 'a,b,c' or a count N",
                                  kind="seeds")
@@ -136,6 +141,12 @@ class TrainConfig:
                 if not values or any(isinstance(v, bool) or int(v) != v or v < 1 for v in values):
                     raise ProblemError(f"{f.name} must be positive integers, got {value!r}")
                 set_(f.name, tuple(int(v) for v in values))
+            elif kind == "floats":
+                values = (value,) if isinstance(value, (int, float)) else tuple(value)
+                if not values or any(isinstance(v, bool) or not np.isfinite(float(v)) or float(v) <= 0
+                                     for v in values):
+                    raise ProblemError(f"{f.name} must be positive finite numbers, got {value!r}")
+                set_(f.name, tuple(float(v) for v in values))
             elif kind == "pair":
                 values = tuple(float(v) for v in value)
                 if len(values) != 2 or not all(np.isfinite(v) and v > 0 for v in values) or values[0] > values[1]:
@@ -238,8 +249,11 @@ def build_run(config: TrainConfig | dict
     """(config, dataset, network, trainer) from a :class:`TrainConfig` or a dict of its keys."""
     cfg = (config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)).resolved()
     ds = load_data(cfg)
-    net = IsingNetwork([ds.num_inputs, *cfg.hidden], ds.num_classes, cfg.spins_per_class, cfg.init_scale)
+    net = IsingNetwork([ds.num_inputs, *cfg.hidden], ds.num_classes, cfg.spins_per_class, cfg.init_scale,
+                       None if cfg.layer_scales is None else list(cfg.layer_scales))
     seed = cfg.member_seeds[0]
+    if cfg.trainer == "backprop" and cfg.lr_warmup_epochs:
+        raise ProblemError("lr_warmup_epochs applies to the annealer trainer, not backprop")
     if cfg.trainer == "backprop":
         trainer = BackpropTrainer(net, cfg.learning_rate, cfg.batch_size, cfg.activation, lr_schedule=cfg.lr_schedule,
                                   seed=seed, parametrisation=cfg.parametrisation)
@@ -250,7 +264,8 @@ def build_run(config: TrainConfig | dict
             boltzmann_beta=cfg.boltzmann_beta, active_layers=cfg.active_layers, max_variables=cfg.max_variables,
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
             nudged_phase=cfg.nudged_phase, reverse_beta=cfg.reverse_beta, negative_phase=cfg.negative_phase,
-            margin=cfg.margin, sampler_options=_sampler_options(cfg))
+            margin=cfg.margin, sampler_options=_sampler_options(cfg),
+            lr_warmup_steps=round((cfg.lr_warmup_epochs or 0) * -(-len(ds.x_train) // cfg.batch_size)))
     return cfg, ds, net, trainer
 
 

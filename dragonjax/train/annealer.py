@@ -161,6 +161,10 @@ class AnnealerTrainer:
         beta_units: "absolute" or "local-field" (the SA/PA schedule in units of 1 / sigma; module docstring).
         sampler_options: passed to :func:`~dragonjax.train.phases.phase_sampler` (num_sweeps, beta_range...).
         seed: the seed of :meth:`init` and of the evaluation key when none is given.
+        lr_warmup_steps: the built-in Adam's learning rate rises linearly from 0 over this many steps before its
+            schedule (the cosine then decays over the steps left). On the deep net the classes merge in the first
+            epoch, while Adam's bias-corrected steps are already full-sized; with the weak-feedback
+            ``layer_scales`` a 2-epoch warm-up made 16-epoch runs more reliable (papers/reproduction.md section 7).
 
     Hyperparameters that may differ between members of an ensemble (``state.hyper``): ``learning_rate``,
     ``beta_range`` (SA and PA), ``nudge`` (weak nudge), ``boltzmann_beta`` (Boltzmann weighting).
@@ -173,7 +177,12 @@ class AnnealerTrainer:
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
                  seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute",
                  nudged_phase: str = "anneal", quench_sweeps: int = 4, reverse_beta: float = 1.0,
-                 negative_phase: str = "free", margin: float | None = None):
+                 negative_phase: str = "free", margin: float | None = None, lr_warmup_steps: int = 0):
+        if isinstance(lr_warmup_steps, bool) or int(lr_warmup_steps) != lr_warmup_steps or lr_warmup_steps < 0:
+            raise ProblemError(f"lr_warmup_steps must be a non-negative integer, got {lr_warmup_steps!r}")
+        if lr_warmup_steps and optimizer is not None:
+            raise ProblemError("lr_warmup_steps shapes the built-in Adam's schedule; a custom optimizer has its own "
+                               "(e.g. optax.warmup_cosine_decay_schedule)")
         if nudged_phase not in NUDGED_PHASES:
             raise ProblemError(f"unknown nudged_phase {nudged_phase!r}; expected one of {NUDGED_PHASES}")
         if int(quench_sweeps) != quench_sweeps or quench_sweeps < 1:
@@ -211,6 +220,7 @@ class AnnealerTrainer:
         self.negative_phase, self.margin = negative_phase, None if margin is None else float(margin)
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
+        self.lr_warmup_steps = int(lr_warmup_steps)
         self.optimizer = optimizer
         self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
         self.parametrisation = check_parametrisation(parametrisation, optimizer)
@@ -261,7 +271,7 @@ class AnnealerTrainer:
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
                 self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta, self.negative_phase,
-                self.margin)
+                self.margin, self.lr_warmup_steps)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -547,7 +557,8 @@ class AnnealerTrainer:
         grads, loss, states, energies, labels, negatives, correct = self._contrast(state, x, y, k_free, k_nudge,
                                                                                   mask=mask)
         params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule,
-                                            learning_rate_multipliers(state.params, self.parametrisation))
+                                            learning_rate_multipliers(state.params, self.parametrisation),
+                                            self.lr_warmup_steps)
         e_correct = net.energy(state.params, x, correct)
         first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
         e_wrong = jnp.take_along_axis(negatives.energies, first, 1)[:, 0]

@@ -51,8 +51,14 @@ class TrainState(NamedTuple):
     eval_key: jax.Array  # the key of the member's evaluations (key(seed + 1) for a seed)
 
 
-def learning_rate_factor(step: ArrayLike, total_steps: ArrayLike, schedule: str) -> jax.Array:
-    """The schedule's factor at ``step``: 1 (constant) or optax's cosine decay to 0 over ``total_steps``."""
+def learning_rate_factor(step: ArrayLike, total_steps: ArrayLike, schedule: str, warmup_steps: int = 0) -> jax.Array:
+    """The schedule's factor at ``step``: 1 (constant) or optax's cosine decay to 0 over ``total_steps``; with
+    ``warmup_steps`` > 0 it first rises linearly from 0 (step 0) to 1 over those steps and the cosine decays over
+    the steps left (optax's ``warmup_cosine_decay_schedule`` from 0)."""
+    if warmup_steps > 0:
+        rise = jnp.minimum(step, warmup_steps) / warmup_steps
+        rest = learning_rate_factor(step - warmup_steps, jnp.maximum(total_steps - warmup_steps, 1), schedule)
+        return jnp.where(step < warmup_steps, rise, rest)
     if schedule == "constant":
         return jnp.float32(1.0)
     fraction = jnp.minimum(step, total_steps) / total_steps
@@ -86,7 +92,8 @@ def adam_init(params: dict) -> AdamState:
 
 
 def apply_gradients(state: TrainState, grads: dict, transform: optax.GradientTransformation | None,
-                    schedule: str | None, multipliers: dict | None = None) -> tuple[dict, AdamState | Any]:
+                    schedule: str | None, multipliers: dict | None = None,
+                    warmup_steps: int = 0) -> tuple[dict, AdamState | Any]:
     """One optimiser step. Default (``transform`` None): Adam (b1 0.9, b2 0.999, eps 1e-8, as optax.adam)
     scaled by -learning_rate x schedule factor, both read from the state; its bias corrections come from the
     state's shared ``step``, so every member of an ensemble computes them exactly as its single run does
@@ -100,7 +107,8 @@ def apply_gradients(state: TrainState, grads: dict, transform: optax.GradientTra
     nu = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, state.opt_state.nu, grads)
     t = (state.step + 1).astype(jnp.float32)
     c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-    scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule)
+    scale = -state.hyper["learning_rate"] * learning_rate_factor(state.step, state.hyper["total_steps"], schedule,
+                                                                 warmup_steps)
     if multipliers is None:
         multipliers = jax.tree_util.tree_map(lambda p: 1.0, state.params)
     params = jax.tree_util.tree_map(lambda p, m, v, k: p + (k * scale) * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
