@@ -710,7 +710,8 @@ if __name__ == "__main__":
     parser.add_argument("--data", choices=DATA, default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: QUICK's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: STUDY_VARIANTS (all but 'whole, "
-                        "weak nudge', 'whole, reverse anneal' and 'whole, clamped negative')")
+                        "weak nudge', 'whole, reverse anneal', 'whole, clamped negative' and the two 'whole, layer "
+                        "scales' variants)")
     parser.add_argument("--epochs", type=int, help="epochs of every whole/window variant (default: QUICK's)")
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
     parser.add_argument("--reverse-beta", type=float, help="where 'whole, reverse anneal' restarts its nudged "
