@@ -874,7 +874,18 @@ def test_learning_rate_warm_up_is_optax_warmup_cosine_and_holds_the_first_step()
     second = trainer.step(first, ds.x_train[:32], ds.y_train[:32])[0]
     assert any(np.any(a != b) for a, b in zip(jax.tree_util.tree_leaves(first.params),
                                               jax.tree_util.tree_leaves(second.params)))
-    net = IsingNetwork([ds.num_inputs, 4], ds.num_classes, 2)
+    # the built-in Adam with the warm-up follows optax's Adam on the same schedule (the probes' optimiser), step by
+    # step, with the exact sampler (no sampling noise): a full-sized step after the warm-up, 1/W of it before
+    warm, total = 3, 6
+    net = IsingNetwork([ds.num_inputs, 6], ds.num_classes, 2)
+    built_in = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, batch_size=16, lr_warmup_steps=warm)
+    reference = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, batch_size=16, optimizer=optax.adam(
+        optax.warmup_cosine_decay_schedule(0.0, 0.02, warm, total)))
+    a, b = built_in.init(0, total_steps=total), reference.init(0, total_steps=total)
+    for _ in range(total):
+        a, b = built_in.step(a, ds.x_train, ds.y_train)[0], reference.step(b, ds.x_train, ds.y_train)[0]
+        for x, y in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params)):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7)
     for bad in (-1, 1.5, True):
         with pytest.raises(ProblemError, match="lr_warmup_steps"):
             AnnealerTrainer(net, sampler="sa", lr_warmup_steps=bad)

@@ -66,7 +66,7 @@ def _cpu() -> dict:
 
 def provenance() -> dict:
     """Where a result came from: package versions, Python, platform, host CPU, JAX backend and devices, git commit
-    (and whether the package source differed from it)."""
+    (and whether the package source differed from it), and the running script with the hash of its text."""
     import jax
 
     versions = {}
@@ -78,7 +78,25 @@ def provenance() -> dict:
     commit, dirty = _git_state()
     return {"packages": versions, "python": platform.python_version(), "platform": platform.platform(),
             "cpu": _cpu(), "jax_backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-            "git_commit": commit, "git_dirty": dirty}
+            "git_commit": commit, "git_dirty": dirty, "script": _script()}
+
+
+def _script() -> dict | None:
+    """The script that is running (``sys.argv[0]``, e.g. one of papers/ or benchmarks/, which ``git_dirty`` does not
+    cover) and the SHA-256 of its text; None for ``python -c``, a REPL or a module run with ``-m``'s package file
+    inside dragonjax/ (covered by ``git_dirty``)."""
+    import hashlib
+    import sys
+
+    path = sys.argv[0] if sys.argv else ""
+    if not path or not os.path.isfile(path):
+        return None
+    path = os.path.abspath(path)
+    if path.startswith(os.path.dirname(os.path.abspath(__file__)).rsplit(os.sep, 1)[0] + os.sep):
+        return None
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return {"path": path, "sha256": digest}
 
 
 def json_default(o):
