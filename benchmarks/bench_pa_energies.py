@@ -1,6 +1,7 @@
 """Population annealing with the energies tracked through the sweeps against recomputed at every step, in one run.
 
     python benchmarks/bench_pa_energies.py --json benchmarks/results/pa_energies_cpu.json
+    dragonjax bench --suite pa-energies                      # the same through the command line
 
 Population annealing reweights its population at every step by exp(-(beta' - beta) E), so it needs every
 replica's energy after every step. Recomputed, that is a product with the whole coupling matrix (N^2 per replica,
@@ -133,8 +134,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--no-epochs", action="store_true", help="skip the training epochs (two processes)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, no training epochs (a smoke test)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.no_epochs = 3, True
     results = {"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
                "jax": jax.__version__, "backend": jax.default_backend(), "phases": phases(args.repeats),
                "dense_sampler_calls": dense_calls(args.repeats)}

@@ -451,7 +451,7 @@ def cmd_reproduce(args) -> int:
 
 
 BENCH_SUITES = {"classical": "bench_classical.py", "quantum": "bench_quantum.py", "device": "bench_device.py",
-                "tts": "bench_tts.py"}
+                "tts": "bench_tts.py", "pa-energies": "bench_pa_energies.py"}
 
 
 def benchmarks_folder():
