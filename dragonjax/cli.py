@@ -723,8 +723,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layered problems; meant for a GPU). Needs the dev extra (dwave-samplers, openjij). "
                                    "Figures recorded in benchmarks/RESULTS.md.")
     p.add_argument("--suite", type=_suites, default=["classical", "quantum"],
-                   help="comma-separated: classical, quantum, device, tts (default classical,quantum; tts: time to "
-                        "solution on planted instances, about 30 min)")
+                   help="comma-separated: classical, quantum, device, tts, pa-energies (default classical,quantum; "
+                        "tts: time to solution on planted instances, about 30 min; pa-energies: population annealing "
+                        "with tracked against recomputed energies, about 2 min)")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test, about 30 s on 2 cores)")
     p.add_argument("--gpu", action="store_true", help="add the 1024x1024 layered figure to the classical suite")
     p.add_argument("--out", help="write config.json (provenance) and one JSON of results per suite here")
