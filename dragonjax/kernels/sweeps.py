@@ -122,7 +122,6 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
     sweep = as_sweep(sweep)
     if energy_change and sweep.track is None:
         raise ProblemError(f"{sweep!r} does not track energy changes")
-    advance = sweep.track if energy_change else sweep.run
     betas = jnp.asarray(betas, spins.dtype)
     total = betas.shape[0]
     size = max(1, min(sweep.sweeps_per_draw, total, MAX_DRAWN // max(1, int(np.prod(spins.shape)))))
@@ -130,13 +129,15 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
     keys = jax.random.split(key, whole + 1)
     chunks = betas[:whole * size].reshape(whole, size, *betas.shape[1:])
 
+    def advance(carry, k, b):  # carry: the spins, or (spins, energy change so far)
+        if not energy_change:
+            return sweep.run(k, model, carry, b, extra_field)
+        s, change = sweep.track(k, model, carry[0], b, extra_field)
+        return s, carry[1] + change
+
     def step(carry, inputs):
         i, k, b = inputs
-        if energy_change:
-            s, change = advance(k, model, carry[0], b, extra_field)
-            carry = (s, carry[1] + change)
-        else:
-            carry = advance(k, model, carry, b, extra_field)
+        carry = advance(carry, k, b)
         if progress:
             _progress.report((i + 1) * size, total, stride=size)  # in sweeps, not chunks
         return carry, None
@@ -144,11 +145,7 @@ def run_sweeps(sweep: Sweep | SweepFn, key: jax.Array, model: IsingModel, spins:
     init = (spins, jnp.zeros(spins.shape[:-1], spins.dtype)) if energy_change else spins
     carry, _ = jax.lax.scan(step, init, (jnp.arange(whole, dtype=jnp.int32), keys[:whole], chunks))
     if total > whole * size:
-        if energy_change:
-            s, change = advance(keys[whole], model, carry[0], betas[whole * size:], extra_field)
-            carry = (s, carry[1] + change)
-        else:
-            carry = advance(keys[whole], model, carry, betas[whole * size:], extra_field)
+        carry = advance(carry, keys[whole], betas[whole * size:])
         if progress:
             _progress.report(jnp.int32(total), total)
     return carry
