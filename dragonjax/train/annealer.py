@@ -164,8 +164,8 @@ class AnnealerTrainer:
         lr_warmup_steps: the built-in Adam's learning rate rises linearly from 0 over this many steps before its
             schedule (the cosine then decays over the steps left). On the deep net the classes merge in the first
             epoch, while Adam's bias-corrected steps are already full-sized; with the weak-feedback
-            ``layer_scales`` and a 2-epoch warm-up no seed of ten collapsed at 32 epochs, against two of ten
-            without it (not resolved; papers/reproduction.md section 7).
+            ``layer_scales`` and a 2-epoch warm-up no seed of ten collapsed at 32 epochs, against four of ten
+            without it (marginally resolved; papers/reproduction.md section 7).
 
     Hyperparameters that may differ between members of an ensemble (``state.hyper``): ``learning_rate``,
     ``beta_range`` (SA and PA), ``nudge`` (weak nudge), ``boltzmann_beta`` (Boltzmann weighting).
