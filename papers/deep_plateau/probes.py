@@ -18,7 +18,9 @@ sweeps, Adam with cosine decay), with per-layer changes that the package does no
 - ``--lr``, ``--beta-cold`` (the anneal's cold end; default the sampler's 10).
 
 Per seed it prints (and with ``--json`` writes) the test accuracy per epoch and, after training, the distinct codes
-and majority bound of each layer on training inputs 0-1023 (``code_bound``) with the accuracy of that read.
+and majority bound of each layer on training inputs 0-1023 (``code_bound``) with the accuracy of that read; with
+``--test-codes`` the same on the 540 test inputs (each code labelled by the test set's own majority: an in-sample
+ceiling for a readout of that layer on the test set).
 
     python papers/deep_plateau/probes.py --seeds 0 1 2 3 --epochs 8 --scales 2,1,0.5,0.25
     python papers/deep_plateau/probes.py --seeds 0 1 2 3 --epochs 8 --lr-multipliers 4,2,1,1
@@ -61,6 +63,7 @@ if __name__ == "__main__":
     parser.add_argument("--nudged-output-scale", type=float, default=1.0)
     parser.add_argument("--sgd", type=float, metavar="MOMENTUM", help="SGD with this momentum instead of Adam")
     parser.add_argument("--warmup-epochs", type=float, help="Adam with a linear warm-up over this many epochs")
+    parser.add_argument("--test-codes", action="store_true", help="also the codes and bounds on the test inputs")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     factors = args.lr_multipliers
@@ -98,6 +101,9 @@ if __name__ == "__main__":
         lowest = trainer.lowest_states(state.params, ds.x_train[:1024], jax.random.key(seed + 1), state.hyper)
         rows[seed] = {"test_accuracy": [float(h["test_accuracy"]) for h in history],
                       "codes_on_training_inputs_0_1023": _codes_record(net, lowest, ds.y_train[:1024])}
+        if args.test_codes:
+            lowest = trainer.lowest_states(state.params, ds.x_test, jax.random.key(seed + 1), state.hyper)
+            rows[seed]["codes_on_test_inputs"] = _codes_record(net, lowest, ds.y_test)
         print(f"seed {seed}: {json.dumps(rows[seed])}", flush=True)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"settings": vars(args), "per_seed": rows,
