@@ -78,16 +78,26 @@ def phases(repeats: int) -> list[dict]:
     return rows
 
 
+def disable_tracking() -> None:
+    """From now on every sweep this process builds has no ``track``: population annealing recomputes its energies."""
+    import dragonjax.kernels.sweeps as sweeps
+
+    make = sweeps.make_sweep
+
+    def untracked(*args, **kwargs):
+        sweep = make(*args, **kwargs)
+        sweep.track = None
+        return sweep
+
+    sweeps.make_sweep = untracked
+
+
 EPOCH = """
 import json, sys, time
-import dragonjax.kernels.sweeps as sweeps
+sys.path.insert(0, sys.argv[2])
 if sys.argv[1] == "0":
-    make = sweeps.make_sweep
-    def untracked(*a, **k):
-        s = make(*a, **k)
-        s.track = None
-        return s
-    sweeps.make_sweep = untracked
+    from bench_pa_energies import disable_tracking
+    disable_tracking()
 from dragonjax import data
 from dragonjax.nn import IsingNetwork
 from dragonjax.train import AnnealerTrainer
@@ -103,7 +113,8 @@ print(json.dumps({"seconds": stamps[2] - stamps[1], "test_accuracy": float(histo
 def epochs() -> dict:
     out = {}
     for label, flag in (("tracked", "1"), ("recomputed", "0")):
-        run = subprocess.run([sys.executable, "-c", EPOCH, flag], capture_output=True, text=True, check=True)
+        run = subprocess.run([sys.executable, "-c", EPOCH, flag, os.path.dirname(os.path.abspath(__file__))],
+                             capture_output=True, text=True, check=True)
         out[label] = json.loads(run.stdout.strip().splitlines()[-1])
     ratio = out["recomputed"]["seconds"] / out["tracked"]["seconds"]
     print(f"training epoch, default net:  tracked {out['tracked']['seconds']:.2f} s   recomputed "

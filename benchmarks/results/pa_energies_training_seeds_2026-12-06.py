@@ -4,19 +4,14 @@
     python benchmarks/results/pa_energies_training_seeds_2026-12-06.py 0   # writes seeds_0.json
 """
 import json
+import os
 import sys
 
-import dragonjax.kernels.sweeps as sweeps
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 if sys.argv[1] == "0":
-    make = sweeps.make_sweep
+    from bench_pa_energies import disable_tracking
 
-    def untracked(*args, **kwargs):
-        sweep = make(*args, **kwargs)
-        sweep.track = None
-        return sweep
-
-    sweeps.make_sweep = untracked
+    disable_tracking()
 
 from dragonjax import data  # noqa: E402
 from dragonjax.nn import IsingNetwork  # noqa: E402
