@@ -14,13 +14,17 @@ with p the success probability of one *independent unit* and t_unit its wall tim
 annealing and SQA (reads are independent chains), one whole run for population annealing (its reads are one
 correlated population; p is the fraction of ``--pa-runs`` runs whose population holds the ground state). The
 error of TTS99 is a bootstrap over the units (reads or runs): the 16 % and 84 % quantiles of TTS99 recomputed on
-resampled units, at the chosen sweep count.
+resampled units, at the chosen sweep count. A solver's grid stops at the first count where every unit succeeded:
+a longer anneal costs more per unit, and TTS99 is at least that cost. Population annealing is measured at each
+population size of ``--pa-populations`` (default 32, 64, 128, 256) and its best (population, count) kept; the other
+solvers at ``--reads`` (default 256) reads per call, a read being their unit whatever the call's size.
 
 Each solver's best count is chosen knowing the planted energy, which a user does not know. For dragonjax SA and
 PA the script also runs the sweep-budget rule (``dragonjax.samplers.sweep_budget``: the longest count of the grid
 whose TTS99 in sweeps is within the least one's interval, success meaning the lowest energy the rule itself found,
-with its own seeds) and reports the wall-time TTS99 at the count it picked, from this script's own measurement at
-that count -- "(rule)" rows; the cost of the rule's own search is not included.
+with its own seeds; for PA also the population, over ``--pa-populations``, of least TTS99 in replica-sweeps) and
+reports the wall-time TTS99 at the count it picked, from this script's own measurement at that count (measured
+then if the grid had stopped before it) -- "(rule)" rows; the cost of the rule's own search is not included.
 
 Solvers, each at its own default beta range (what a user gets out of the box):
 - dragonjax SA and PA with ``beta_range="local-field"`` (dwave-samplers' hot end, cold end 10 / rms local
@@ -70,9 +74,9 @@ def solvers(reads: int, pa_runs: int, trotter: int):
             return [_energies(ss)], t / reads, "read"
         return run
 
-    def pa(bqm, sweeps, seed):
+    def pa(bqm, sweeps, seed, population=reads):
         sampler = PopulationAnnealingSampler()
-        kw = dict(num_reads=reads, num_sweeps=sweeps, beta_range="local-field", min_effective_population=0)
+        kw = dict(num_reads=population, num_sweeps=sweeps, beta_range="local-field", min_effective_population=0)
         sampler.sample(bqm, seed=seed + 7919, **kw)
         runs = [_timed(lambda k=k: sampler.sample(bqm, seed=seed + k, **kw)) for k in range(pa_runs)]
         return [np.array([_energies(ss).min()]) for ss, _ in runs], float(np.mean([t for _, t in runs])), "run"
@@ -106,25 +110,38 @@ RULED = (("dragonjax SA", SimulatedAnnealingSampler, {"beta_range": "local-field
          ("dragonjax PA", PopulationAnnealingSampler, {"beta_range": "local-field", "min_effective_population": 0}))
 
 
-def measure(instance, run, grid, seed) -> dict:
-    """The best TTS99 over the sweep grid for one solver on one instance, with its bootstrap interval."""
-    best = {"tts99_s": float("inf"), "sweeps": None, "tts99_s_by_sweeps": {}}
-    for sweeps in grid:
-        try:
-            units, t_unit, unit = run(instance.model.to_bqm(), sweeps, seed)
-        except ImportError as err:
-            return {"error": f"not installed: {err.name}"}
-        hits = np.concatenate([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5) for e in units])
-        if unit == "run":
-            hits = np.array([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5).any() for e in units])
-        tts = tts99(t_unit, float(hits.mean()))
-        low, high = tts99_interval(t_unit, hits, seed=seed)
-        best["tts99_s_by_sweeps"][sweeps] = {"tts99_s": tts, "tts99_interval_68": [low, high],
-                                             "p_success": float(hits.mean())}
-        if tts < best["tts99_s"] or best["sweeps"] is None:
-            best.update({"tts99_s": tts, "sweeps": sweeps, "p_success": float(hits.mean()), "units": int(hits.size),
-                         "unit": unit, "seconds_per_unit": t_unit, "tts99_interval_68": [low, high]})
-    return best
+def measure_point(instance, run, sweeps, seed, population=None) -> dict:
+    """TTS99 of one solver at one sweep count (and PA population), with its bootstrap interval."""
+    extra = {} if population is None else {"population": population}
+    units, t_unit, unit = run(instance.model.to_bqm(), sweeps, seed, **extra)
+    hits = np.concatenate([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5) for e in units])
+    if unit == "run":
+        hits = np.array([np.isclose(e, instance.ground_energy, rtol=1e-5, atol=1e-5).any() for e in units])
+    low, high = tts99_interval(t_unit, hits, seed=seed)
+    return {"sweeps": sweeps, **({} if population is None else {"reads": population}),
+            "tts99_s": tts99(t_unit, float(hits.mean())), "tts99_interval_68": [low, high],
+            "p_success": float(hits.mean()), "units": int(hits.size), "unit": unit, "seconds_per_unit": t_unit}
+
+
+def measure(instance, run, grid, seed, populations=(None,)) -> dict:
+    """The best TTS99 over the sweep grid (and PA populations) for one solver on one instance, with its bootstrap
+    interval; each population's grid stops at the first count where every unit succeeded."""
+    points = []
+    for population in populations:
+        for sweeps in grid:
+            try:
+                points.append(measure_point(instance, run, sweeps, seed, population))
+            except ImportError as err:
+                return {"error": f"not installed: {err.name}"}
+            if points[-1]["p_success"] == 1.0:
+                break
+    best = min(points, key=lambda q: q["tts99_s"])
+    return {**best, "points": points}
+
+
+def point_at(result, sweeps, population=None):
+    """The measured point at ``sweeps`` (and ``population``), or None."""
+    return next((q for q in result["points"] if q["sweeps"] == sweeps and q.get("reads") == population), None)
 
 
 def main() -> None:
@@ -135,6 +152,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=1.2, help="Wishart load M / N (default 1.2)")
     parser.add_argument("--reads", type=int, default=None, help="reads per call (default 256; quick: 64)")
     parser.add_argument("--pa-runs", type=int, default=None, help="PA runs per sweep count (default 8; quick: 4)")
+    parser.add_argument("--pa-populations", default=None,
+                        help="comma-separated PA population sizes (default 32,64,128,256; quick: 16,32,64)")
     parser.add_argument("--trotter", type=int, default=8, help="Trotter slices of PIQMC and OpenJij SQA")
     parser.add_argument("--solvers", default=None, help="comma-separated subset of the solvers (default: all)")
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -144,6 +163,8 @@ def main() -> None:
     reads = args.reads or (64 if args.quick else 256)
     pa_runs = args.pa_runs or (4 if args.quick else 8)
     grid = [10, 30, 100] if args.quick else [10, 30, 100, 300, 1000, 3000]
+    populations = (tuple(int(r) for r in args.pa_populations.split(",")) if args.pa_populations
+                   else (16, 32, 64) if args.quick else (32, 64, 128, 256))
     table = solvers(reads, pa_runs, args.trotter)
     if args.solvers:
         chosen = [name.strip() for name in args.solvers.split(",")]
@@ -154,33 +175,45 @@ def main() -> None:
     results = {"solvers": list(table), "machine": platform.platform(), "processor": platform.processor(),
                "cpus": os.cpu_count(),
                "jax_backend": __import__("jax").default_backend(), "sizes": sizes, "instances": instances,
-               "alpha": args.alpha, "reads": reads, "pa_runs": pa_runs, "trotter": args.trotter, "grid": grid,
+               "alpha": args.alpha, "reads": reads, "pa_runs": pa_runs, "pa_populations": populations,
+               "trotter": args.trotter, "grid": grid,
                "per_instance": []}
     for n in sizes:
         for k in range(instances):
             instance = dj.problems.wishart_planted(n, alpha=args.alpha, seed=k)
             row = {"N": n, "instance": k, "ground_energy": float(instance.ground_energy)}
             for name, run in table.items():
-                row[name] = measure(instance, run, grid, seed=k)
+                row[name] = measure(instance, run, grid, seed=k,
+                                    populations=populations if name == "dragonjax PA" else (None,))
                 v = row[name]
                 if "error" in v:
                     print(f"N={n} #{k} {name:<26} {v['error']}", flush=True)
                     continue
                 lo, hi = v["tts99_interval_68"]
-                print(f"N={n} #{k} {name:<26} TTS99 {v['tts99_s']:.3g} s [{lo:.3g}, {hi:.3g}] at {v['sweeps']} "
+                at = f"{v['reads']} x {v['sweeps']}" if "reads" in v else f"{v['sweeps']}"
+                print(f"N={n} #{k} {name:<26} TTS99 {v['tts99_s']:.3g} s [{lo:.3g}, {hi:.3g}] at {at} "
                       f"sweeps, p = {v['p_success']:.3f} per {v['unit']} ({v['units']} {v['unit']}s)", flush=True)
             for name, sampler, kw in (r for r in RULED if r[0] in table):  # the sweep-budget rule, blind to the
                 # planted energy
+                is_pa = name == "dragonjax PA"
                 budget = sweep_budget(sampler(), instance.model.to_bqm(), num_reads=reads, grid=grid,
-                                      runs=pa_runs if name == "dragonjax PA" else None, seed=k + 104729, **kw)
-                at = row[name]["tts99_s_by_sweeps"][budget.num_sweeps]
-                row[name]["rule"] = {"sweeps": budget.num_sweeps, "tts99_s": at["tts99_s"],
+                                      runs=pa_runs if is_pa else None, populations=populations if is_pa else None,
+                                      seed=k + 104729, **kw)
+                population = budget.num_reads if is_pa else None
+                at = point_at(row[name], budget.num_sweeps, population)
+                if at is None:  # the grid stopped before the rule's count: measure it now
+                    at = measure_point(instance, table[name], budget.num_sweeps, k, population)
+                    row[name]["points"].append(at)
+                row[name]["rule"] = {"sweeps": budget.num_sweeps, "reads": budget.num_reads, "tts99_s": at["tts99_s"],
                                      "tts99_interval_68": at["tts99_interval_68"], "stopped": budget.stopped,
-                                     "tried": list(budget.sweeps), "found_ground_state": bool(np.isclose(
+                                     "tried": [list(c) for c in zip(budget.reads, budget.sweeps)],
+                                     "found_ground_state": bool(np.isclose(
                                          budget.target_energy, instance.ground_energy, rtol=1e-5, atol=1e-5))}
                 lo, hi = at["tts99_interval_68"]
+                where = f"{budget.num_reads} x {budget.num_sweeps}" if is_pa else f"{budget.num_sweeps}"
+                tried = ", ".join(f"{r}x{s}" if is_pa else f"{s}" for r, s in zip(budget.reads, budget.sweeps))
                 print(f"N={n} #{k} {name + ' (rule)':<26} TTS99 {at['tts99_s']:.3g} s [{lo:.3g}, {hi:.3g}] at "
-                      f"{budget.num_sweeps} sweeps (tried {', '.join(map(str, budget.sweeps))})", flush=True)
+                      f"{where} sweeps (tried {tried})", flush=True)
             results["per_instance"].append(row)
     print("\nTTS99 ratio (best of dwave-samplers SA and OpenJij SA) / dragonjax, per instance (> 1: dragonjax faster;"
           " target >= 2):")

@@ -55,7 +55,8 @@ ANNEAL_MEANINGS = {
     "fraction_at_ground_state": "fraction of reads at the planted ground-state energy",
     "devices": "JAX devices the reads were spread over",
     "num_sweeps_tried": "--num-sweeps auto: the sweep counts tried",
-    "tts99_sweeps": "--num-sweeps auto: time to solution (99 %) in sweeps per count tried"}
+    "tts99_sweeps": "--num-sweeps auto: time to solution (99 %) in sweeps per count tried (replica-sweeps for pa)",
+    "num_reads_tried": "--populations: the population of each count tried"}
 
 
 def cmd_anneal(args) -> int:
@@ -76,11 +77,15 @@ def cmd_anneal(args) -> int:
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps, "seed": args.seed}
     beta = {} if args.sampler == "piqmc" else {"beta_range": _beta_range_option(args.beta_range)}
     budget = None
+    if args.populations and (args.sampler != "pa" or args.num_sweeps != "auto"):
+        raise ValueError("--populations chooses population annealing's population with --num-sweeps auto: give it "
+                         "with --sampler pa --num-sweeps auto")
     if args.num_sweeps == "auto":
         from .samplers import sweep_budget
 
-        budget = sweep_budget(sampler, bqm, num_reads=args.num_reads, seed=args.seed, **beta)
-        params["num_sweeps"] = budget.num_sweeps
+        budget = sweep_budget(sampler, bqm, num_reads=args.num_reads, seed=args.seed, populations=args.populations,
+                              **beta)
+        params["num_sweeps"], params["num_reads"] = budget.num_sweeps, budget.num_reads
         if not args.json:
             print(budget.table())
     run = None
@@ -99,6 +104,8 @@ def cmd_anneal(args) -> int:
            "wall_seconds": wall, "kernel_seconds": sampleset.info["timing"]["run_seconds"]}
     if budget is not None:
         out["num_sweeps_tried"], out["tts99_sweeps"] = list(budget.sweeps), list(budget.tts99_sweeps)
+        if args.populations:
+            out["num_reads_tried"] = list(budget.reads)
     if "beta_range" in sampleset.info:
         out["beta_range"] = [float(b) for b in sampleset.info["beta_range"]]
         out["beta_range_rule"] = args.beta_range if isinstance(beta["beta_range"], str) else "given"
@@ -150,6 +157,16 @@ def _beta_range_option(text: str):
     if not 0 <= hot < cold < float("inf"):
         raise ValueError(f"--beta-range needs 0 <= HOT < COLD (finite), got {text!r}")
     return hot, cold
+
+
+def _populations_option(text):
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1 or any(b <= a for a, b in zip(values, values[1:])):
+        raise argparse.ArgumentTypeError(f"expected increasing population sizes R1,R2,..., got {text!r}")
+    return values
 
 
 def _sweeps_option(text):
@@ -538,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sweeps (default 1000), or 'auto': first try 10, 30, ..., 10000 sweeps and anneal with the "
                         "longest count whose time to solution is within the least one's 68%% interval "
                         "(dragonjax.samplers.sweep_budget; success = the lowest energy it found)")
+    p.add_argument("--populations", type=_populations_option, metavar="R1,R2,...",
+                   help="with --sampler pa --num-sweeps auto: search these population sizes too and anneal with the "
+                        "one of least time to solution in replica-sweeps (e.g. 32,64,128,256; replaces --num-reads)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
                    help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "

@@ -117,6 +117,52 @@ def test_population_annealing_counts_whole_runs_as_units():
     assert finite and all(t >= 16 * s for t, s in zip(budget.tts99_sweeps, budget.sweeps))
 
 
+class StubPopulation(dj.samplers.PopulationAnnealingSampler):
+    """A population annealer whose run (its best read) reaches -2 in exactly the fraction ``p[(reads, sweeps)]`` of
+    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p), else ends at 0."""
+
+    def __init__(self, p, runs):
+        super().__init__()
+        self.p, self.runs, self.calls = p, runs, []
+
+    def sample(self, bqm, num_reads=1, num_sweeps=1000, seed=None, **kwargs):
+        k = sum(c == (num_reads, num_sweeps) for c in self.calls)
+        self.calls.append((num_reads, num_sweeps))
+        best = -2.0 if (k % self.runs + 0.5) / self.runs < self.p[num_reads, num_sweeps] else 0.0
+        energy = np.r_[best, np.zeros(num_reads - 1)]
+        return dimod.SampleSet.from_samples((np.ones((num_reads, 1), np.int8), ["a"]), "SPIN", energy)
+
+
+def test_rule_chooses_the_population_of_least_replica_sweeps():
+    """Per (population, sweeps), runs that succeed (exact fractions of 8): 32 replicas 0, 2/8, 8/8 at 10, 30, 100
+    sweeps; 64: 0, 4/8, 8/8; 256: 1/8, 8/8 at 10, 30. TTS99 in replica-sweeps: 32 x 30 x ln 0.01 / ln 0.75 = 15366
+    and 3200 at 100; 64: 12752, 6400; 256: 88011, 7680. Each population's search stops at its first count where every
+    run succeeds (the target is given), and the least, 32 replicas at 100 sweeps (3200 against 6400 and 7680), is
+    chosen: a smaller population annealed longer."""
+    p = {(32, 10): 0.0, (32, 30): 0.25, (32, 100): 1.0, (64, 10): 0.0, (64, 30): 0.5, (64, 100): 1.0,
+         (256, 10): 0.125, (256, 30): 1.0}
+    stub = StubPopulation(p, runs=8)
+    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8, populations=(32, 64, 256))
+    assert budget.reads == (32, 32, 32, 64, 64, 64, 256, 256) and budget.sweeps == (10, 30, 100, 10, 30, 100, 10, 30)
+    assert (budget.num_reads, budget.num_sweeps) == (32, 100) and budget.unit == "run"
+    assert budget.tts99_sweeps[1] == pytest.approx(960 * np.log(0.01) / np.log(0.75))
+    assert budget.tts99_sweeps[2] == 3200 and budget.tts99_sweeps[5] == 6400 and budget.tts99_sweeps[7] == 7680
+    assert budget.stopped.count("every run reached the target") == 3
+    assert sum(line.endswith("<- chosen") for line in budget.table().splitlines()) == 1
+    single = sweep_budget(StubPopulation(p, runs=8), BQM, num_reads=256, grid=(10, 30, 100), target_energy=-2.0,
+                          runs=8)
+    assert (single.num_reads, single.num_sweeps) == (256, 30) and set(single.reads) == {256}
+
+
+def test_population_search_on_a_planted_instance():
+    """Real population annealing, two populations: the rows cover both, and the choice is one of them."""
+    inst = dj.problems.wishart_planted(12, alpha=1.2, seed=1)
+    budget = sweep_budget(dj.samplers.PopulationAnnealingSampler(), inst.model.to_bqm(), grid=(4, 16), runs=3,
+                          populations=(8, 16), beta_range="local-field", min_effective_population=0)
+    assert set(budget.reads) == {8, 16} and (budget.num_reads, budget.num_sweeps) in zip(budget.reads, budget.sweeps)
+    assert all(t >= r * s for t, r, s in zip(budget.tts99_sweeps, budget.reads, budget.sweeps))
+
+
 def test_rule_on_a_planted_instance_finds_its_ground_state_blind():
     """Simulated annealing on a planted Wishart instance (N = 24): without being told the planted energy, the rule's
     target is it, and the chosen count reaches it."""
@@ -140,10 +186,16 @@ def test_a_sampler_that_takes_no_seed_is_called_without_one():
 
 @pytest.mark.parametrize("kwargs, message", [({"grid": (30, 10)}, "increasing"), ({"grid": ()}, "increasing"),
                                              ({"num_sweeps": 5}, "sets num_sweeps"), ({"num_reads": 0}, "num_reads"),
-                                             ({"patience": 0}, "patience"), ({"runs": 0}, "runs")])
+                                             ({"patience": 0}, "patience"), ({"runs": 0}, "runs"),
+                                             ({"populations": (32, 64)}, "population annealing only")])
 def test_rule_refuses_bad_settings(kwargs, message):
     with pytest.raises(dj.ProblemError, match=message):
         sweep_budget(StubAnnealer({}), BQM, **kwargs)
+
+
+def test_population_sizes_must_increase():
+    with pytest.raises(dj.ProblemError, match="population sizes must be increasing"):
+        sweep_budget(StubPopulation({}, runs=2), BQM, runs=2, populations=(64, 32))
 
 
 def test_anneal_command_with_auto_sweeps(capsys):
@@ -155,3 +207,17 @@ def test_anneal_command_with_auto_sweeps(capsys):
     assert "<- chosen" in out and "num_sweeps_tried" in out
     chosen = int(next(line for line in out.splitlines() if line.startswith("num_sweeps ")).split()[1])
     assert chosen in dj.samplers.DEFAULT_SWEEP_GRID
+
+
+def test_anneal_command_chooses_a_population(capsys):
+    from dragonjax.cli import main
+
+    assert main(["anneal", "--problem", "planted", "--size", "16", "--sampler", "pa", "--num-sweeps", "auto",
+                 "--populations", "8,16", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    chosen = int(next(line for line in out.splitlines() if line.startswith("num_reads ")).split()[1])
+    assert chosen in (8, 16) and "num_reads_tried" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["anneal", "--sampler", "sa", "--num-sweeps", "auto", "--populations", "8,16"])
+    assert exit_.value.code == 2
+    assert "--populations chooses population annealing's population" in capsys.readouterr().err

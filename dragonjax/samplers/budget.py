@@ -24,6 +24,17 @@ sweeps equalled 100's and 300's but whose wall-clock TTS99 was twice theirs; ben
 call's fixed cost to the TTS would be the principled form; it needs timings, which would make the choice depend
 on the machine.)
 
+Population annealing also has a population size R to choose (``populations=``): a run of R replicas costs
+R x sweeps replica-sweeps, and a smaller population annealed longer can find the ground state as often for less
+(planted Wishart, N = 128: 32 replicas at 100 sweeps against 256 at 30). The rule searches each population as
+above, shortest count first, with one target shared by all; it takes the population of the least TTS99 in
+replica-sweeps and, of that population's counts, the longest within the least one's interval. The ranking across
+populations is by point estimate: with the few runs a search affords (8 by default) every interval is wide, and
+the longest-within-interval tie-break applied across populations would take the largest. Replica-sweeps measure
+cost where replicas are swept one after the other's share of the machine (a CPU, or a population larger than a
+GPU can sweep at once); where a GPU sweeps the whole population in the time of one replica, search a single
+population instead.
+
 Limits, stated: with an unknown ground state, "success" is reaching the lowest energy this search saw, so a
 problem whose ground state no count finds gets the count that best finds a wrong target; and ``p`` comes from
 ``num_reads`` units per count (its bootstrap interval is reported), so a count is told from its neighbours only
@@ -48,15 +59,17 @@ DEFAULT_SWEEP_GRID = (10, 30, 100, 300, 1000, 3000, 10000)
 
 @dataclass(frozen=True)
 class SweepBudget:
-    """The outcome of :func:`sweep_budget`: ``num_sweeps``, the chosen count, and per count tried (in order)
-    the success probability per unit, TTS99 in sweeps and its 68 % interval (Wilson). ``stopped`` says why
-    the search ended."""
+    """The outcome of :func:`sweep_budget`: ``num_sweeps`` (and ``num_reads``), the chosen count (and population),
+    and per (population, count) tried, in order, the success probability per unit, TTS99 in sweeps (replica-sweeps
+    for population annealing) and its 68 % interval (Wilson). ``stopped`` says why the search ended."""
     num_sweeps: int
+    num_reads: int
     target_energy: float
     target_given: bool
     unit: str  # "read" or "run"
     units_per_count: int
     sweeps: tuple[int, ...]
+    reads: tuple[int, ...]
     success: tuple[float, ...]
     tts99_sweeps: tuple[float, ...]
     tts99_interval: tuple[tuple[float, float], ...]
@@ -66,10 +79,11 @@ class SweepBudget:
         """A plain-text table of the counts tried, the chosen one marked."""
         target = "ground state (given)" if self.target_given else "lowest energy found"
         lines = [f"target energy {self.target_energy:.6g} ({target}); {self.units_per_count} {self.unit}s per count",
-                 f"{'sweeps':>8}  {'p per ' + self.unit:>12}  {'TTS99 (sweeps)':>15}  68 % interval"]
-        for s, p, t, (lo, hi) in zip(self.sweeps, self.success, self.tts99_sweeps, self.tts99_interval):
-            mark = "  <- chosen" if s == self.num_sweeps else ""
-            lines.append(f"{s:>8}  {p:>12.3f}  {t:>15.4g}  [{lo:.4g}, {hi:.4g}]{mark}")
+                 f"{'reads':>6}  {'sweeps':>8}  {'p per ' + self.unit:>12}  {'TTS99 (sweeps)':>15}  68 % interval"]
+        for r, s, p, t, (lo, hi) in zip(self.reads, self.sweeps, self.success, self.tts99_sweeps,
+                                        self.tts99_interval):
+            mark = "  <- chosen" if (r, s) == (self.num_reads, self.num_sweeps) else ""
+            lines.append(f"{r:>6}  {s:>8}  {p:>12.3f}  {t:>15.4g}  [{lo:.4g}, {hi:.4g}]{mark}")
         lines.append(f"stopped: {self.stopped}")
         return "\n".join(lines)
 
@@ -79,22 +93,22 @@ def _is_population(sampler) -> bool:
     return isinstance(sampler, PopulationAnnealingSampler)
 
 
-def _check_grid(grid) -> tuple[int, ...]:
+def _check_grid(grid, what: str = "the sweep grid") -> tuple[int, ...]:
     try:
         grid = tuple(int(s) for s in grid)
     except (TypeError, ValueError):
-        raise ProblemError(f"the sweep grid must be positive integers, got {grid!r}") from None
+        raise ProblemError(f"{what} must be positive integers, got {grid!r}") from None
     if not grid or min(grid) < 1 or any(b <= a for a, b in zip(grid, grid[1:])):
-        raise ProblemError(f"the sweep grid must be increasing positive integers, got {grid!r}")
+        raise ProblemError(f"{what} must be increasing positive integers, got {grid!r}")
     return grid
 
 
 def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_reads: int = 64,
                  grid: Sequence[int] = DEFAULT_SWEEP_GRID, target_energy: float | None = None,
                  runs: int | None = None, patience: int = 2, seed: int = 0, rtol: float = 1e-5,
-                 **sample_kwargs) -> SweepBudget:
+                 populations: Sequence[int] | None = None, **sample_kwargs) -> SweepBudget:
     """A sweep count of ``grid`` for ``sampler`` on ``bqm``: the longest whose TTS99 is within the least one's
-    interval (see the module docstring).
+    interval (see the module docstring); with ``populations``, also a population size.
 
     Args:
         sampler: a dimod sampler with a ``num_sweeps`` parameter (dragonjax's, dwave-samplers', OpenJij's).
@@ -109,6 +123,9 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
             list it and are called unseeded, as they must be: given a seed they return identical reads, and p would
             be 0 or 1.
         rtol: a read succeeds when its energy is within ``rtol * max(1, |target|)`` of the target.
+        populations: population annealing only: increasing population sizes to search, each over ``grid`` as
+            above (``num_reads`` is then ignored). The population of the least TTS99 in replica-sweeps is taken,
+            with the longest of its counts within that TTS99's interval (see the module docstring).
         sample_kwargs: passed to every ``sampler.sample`` call (``beta_range``, ``trotter_slices``, ...).
     """
     grid = _check_grid(grid)
@@ -120,62 +137,75 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
         runs = 8
     if runs is not None and (int(runs) != runs or runs < 1):
         raise ProblemError(f"runs must be a positive integer, got {runs!r}")
+    if populations is not None:
+        if not _is_population(sampler):
+            raise ProblemError("populations applies to population annealing only: other samplers' reads are "
+                               "independent units, whose number does not change the time to solution")
+        populations = _check_grid(populations, "population sizes")
     clash = {"num_reads", "num_sweeps", "seed"} & set(sample_kwargs)
     if clash:
         raise ProblemError(f"sweep_budget sets {', '.join(sorted(clash))} itself; do not pass it")
     seeded = "seed" in getattr(sampler, "parameters", {})
     calls = 0
 
-    def energies(sweeps: int) -> np.ndarray:
+    def energies(reads: int, sweeps: int) -> np.ndarray:
         """One energy per unit: every read's, or each run's best."""
         nonlocal calls
         out = []
         for _ in range(runs or 1):
             kwargs = {"seed": seed + calls} if seeded and seed is not None else {}
             calls += 1
-            ss = sampler.sample(bqm, num_reads=int(num_reads), num_sweeps=sweeps, **kwargs, **sample_kwargs)
+            ss = sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, **kwargs, **sample_kwargs)
             e = np.asarray(ss.record.energy, float).repeat(np.asarray(ss.record.num_occurrences))
             out.append(e if runs is None else np.array([e.min()]))
         return np.concatenate(out)
 
+    # one row per (population, sweep count) tried; a unit costs reads x sweeps replica-sweeps for PA
+    rows_reads: list[int] = []
+    rows_sweeps: list[int] = []
     found: list[np.ndarray] = []
-    sweeps_per_unit = lambda s: s * (int(num_reads) if runs is not None else 1)  # noqa: E731
+    cost = lambda r, s: s * (r if runs is not None else 1)  # noqa: E731
     best_energy = np.inf if target_energy is None else float(target_energy)
-    stopped, since_best = "end of the grid", 0
+    stops = []
 
     def tts_all(target):
         hits = [e <= target + rtol * max(1.0, abs(target)) for e in found]
-        return hits, [tts99(sweeps_per_unit(s), float(h.mean())) for s, h in zip(grid, hits)]
+        return hits, [tts99(cost(r, s), float(h.mean())) for r, s, h in zip(rows_reads, rows_sweeps, hits)]
 
-    for s in grid:
-        found.append(energies(s))
-        lowered = target_energy is None and found[-1].min() < best_energy - rtol * max(1.0, abs(best_energy))
-        if target_energy is None:
-            best_energy = min(best_energy, float(found[-1].min()))
-        hits, tts = tts_all(best_energy)
-        confirm = 1 if target_energy is not None else patience  # counts in a row at which every unit succeeds
-        if len(hits) >= confirm and all(h.all() for h in hits[-confirm:]):
-            counts = ", ".join(str(c) for c in grid[len(found) - confirm:len(found)])
-            stopped = f"every {'run' if runs else 'read'} reached the target at {counts} sweeps"
-            break
-        since_best = 0 if lowered or tts[-1] <= min(tts) else since_best + 1
-        if since_best >= patience:
-            stopped = f"{patience} counts in a row above the best TTS99 without a lower energy"
-            break
+    for reads in populations or (int(num_reads),):
+        first, stopped, since_best = len(found), "end of the grid", 0
+        for s in grid:
+            rows_reads.append(int(reads))
+            rows_sweeps.append(s)
+            found.append(energies(int(reads), s))
+            lowered = target_energy is None and found[-1].min() < best_energy - rtol * max(1.0, abs(best_energy))
+            if target_energy is None:
+                best_energy = min(best_energy, float(found[-1].min()))
+            hits, tts = tts_all(best_energy)
+            hits, tts = hits[first:], tts[first:]  # this population's counts
+            confirm = 1 if target_energy is not None else patience  # counts in a row at which every unit succeeds
+            if len(hits) >= confirm and all(h.all() for h in hits[-confirm:]):
+                counts = ", ".join(str(c) for c in rows_sweeps[len(found) - confirm:])
+                stopped = f"every {'run' if runs else 'read'} reached the target at {counts} sweeps"
+                break
+            since_best = 0 if lowered or tts[-1] <= min(tts) else since_best + 1
+            if since_best >= patience:
+                stopped = f"{patience} counts in a row above the best TTS99 without a lower energy"
+                break
+        stops.append(stopped if populations is None else f"population {reads}: {stopped}")
     hits, tts = tts_all(best_energy)
-    tried = grid[:len(found)]
-    intervals = tuple(tts99_wilson(sweeps_per_unit(s), int(h.sum()), h.size) for s, h in zip(tried, hits))
+    intervals = tuple(tts99_wilson(cost(r, s), int(h.sum()), h.size) for r, s, h in zip(rows_reads, rows_sweeps, hits))
     below = min(float(e.min()) for e in found)
     if target_energy is not None and below < target_energy - rtol * max(1.0, abs(target_energy)):
         warnings.warn(f"reads reached energy {below:.6g}, below the given target {target_energy:.6g}: the target "
                       f"is not the ground-state energy", stacklevel=2)
     best = int(np.argmin(tts))
-    if np.isfinite(tts[best]):  # the longest count the estimates cannot tell from the best
-        chosen = max(i for i, t in enumerate(tts) if t <= intervals[best][1])
+    if np.isfinite(tts[best]):  # of the best population's counts, the longest the estimates cannot tell from the best
+        chosen = max(i for i, t in enumerate(tts) if rows_reads[i] == rows_reads[best] and t <= intervals[best][1])
     else:
-        chosen = len(tried) - 1  # nothing reached the target (it was given): the longest count tried
-    return SweepBudget(num_sweeps=tried[chosen], target_energy=float(best_energy),
-                       target_given=target_energy is not None, unit="run" if runs else "read",
-                       units_per_count=int(hits[0].size), sweeps=tried,
-                       success=tuple(float(h.mean()) for h in hits), tts99_sweeps=tuple(tts),
-                       tts99_interval=intervals, stopped=stopped)
+        chosen = len(found) - 1  # nothing reached the target (it was given): the last (longest, largest) tried
+    return SweepBudget(num_sweeps=rows_sweeps[chosen], num_reads=rows_reads[chosen],
+                       target_energy=float(best_energy), target_given=target_energy is not None,
+                       unit="run" if runs else "read", units_per_count=int(hits[0].size), sweeps=tuple(rows_sweeps),
+                       reads=tuple(rows_reads), success=tuple(float(h.mean()) for h in hits), tts99_sweeps=tuple(tts),
+                       tts99_interval=intervals, stopped="; ".join(stops))

@@ -15,6 +15,8 @@ sweeps, Adam with cosine decay), with per-layer changes that the package does no
 - ``--warmup-epochs w``: Adam (optax's) with the learning rate rising linearly from 0 over the first w epochs, then
   cosine-decayed (the classes merge in the first epoch, when Adam's bias-corrected first steps are already
   full-sized);
+- ``--reads r``: reads per input in both phases (default the study's 16);
+- ``--weight-decay w``: with ``--warmup-epochs``, optax's AdamW (decoupled weight decay w) in place of Adam;
 - ``--lr``, ``--beta-cold`` (the anneal's cold end; default the sampler's 10).
 
 Per seed it prints (and with ``--json`` writes) the test accuracy per epoch and, after training, the distinct codes
@@ -63,9 +65,14 @@ if __name__ == "__main__":
     parser.add_argument("--nudged-output-scale", type=float, default=1.0)
     parser.add_argument("--sgd", type=float, metavar="MOMENTUM", help="SGD with this momentum instead of Adam")
     parser.add_argument("--warmup-epochs", type=float, help="Adam with a linear warm-up over this many epochs")
+    parser.add_argument("--reads", type=int, default=QUICK["num_reads"], help="reads per input (default 16)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (with "
+                        "--warmup-epochs)")
     parser.add_argument("--test-codes", action="store_true", help="also the codes and bounds on the test inputs")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    if args.weight_decay and (not args.warmup_epochs or args.sgd is not None):
+        parser.error("--weight-decay needs --warmup-epochs without --sgd (it replaces that Adam by AdamW)")
     factors = args.lr_multipliers
     annealer.learning_rate_multipliers = lambda params, parametrisation: {"weights": list(factors),
                                                                           "biases": list(factors)}
@@ -80,9 +87,11 @@ if __name__ == "__main__":
             optimizer = optax.sgd(optax.cosine_decay_schedule(args.lr, per_epoch * args.epochs),
                                   momentum=args.sgd or None)
         elif args.warmup_epochs:
-            optimizer = optax.adam(optax.warmup_cosine_decay_schedule(
-                0.0, args.lr, int(args.warmup_epochs * per_epoch), per_epoch * args.epochs))
-        trainer = AnnealerTrainer(net, QUICK["sampler"], learning_rate=args.lr, num_reads=QUICK["num_reads"],
+            schedule = optax.warmup_cosine_decay_schedule(0.0, args.lr, int(args.warmup_epochs * per_epoch),
+                                                          per_epoch * args.epochs)
+            optimizer = (optax.adamw(schedule, weight_decay=args.weight_decay) if args.weight_decay
+                         else optax.adam(schedule))
+        trainer = AnnealerTrainer(net, QUICK["sampler"], learning_rate=args.lr, num_reads=args.reads,
                                   optimizer=optimizer, sampler_options=options, seed=seed)
         if args.nudged_output_scale != 1.0:
             relax, last = trainer._relax, net.num_layers
