@@ -557,7 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(dragonjax.samplers.sweep_budget; success = the lowest energy it found)")
     p.add_argument("--populations", type=_populations_option, metavar="R1,R2,...",
                    help="with --sampler pa --num-sweeps auto: search these population sizes too and anneal with the "
-                        "one of least time to solution in replica-sweeps (e.g. 32,64,128,256; replaces --num-reads)")
+                        "one of least wall-clock time to solution on this machine (e.g. 32,64,128,256; replaces "
+                        "--num-reads)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
                    help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "

@@ -1,5 +1,7 @@
 """The sweep-budget rule (:func:`dragonjax.samplers.sweep_budget`) and time to solution
 (:mod:`dragonjax.analysis.tts`)."""
+import time
+
 import dimod
 import numpy as np
 import pytest
@@ -119,29 +121,33 @@ def test_population_annealing_counts_whole_runs_as_units():
 
 class StubPopulation(dj.samplers.PopulationAnnealingSampler):
     """A population annealer whose run (its best read) reaches -2 in exactly the fraction ``p[(reads, sweeps)]`` of
-    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p), else ends at 0."""
+    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p), else ends at 0; a call sleeps
+    ``seconds_per_sweep[reads] * sweeps``."""
 
-    def __init__(self, p, runs):
+    def __init__(self, p, runs, seconds_per_sweep=None):
         super().__init__()
-        self.p, self.runs, self.calls = p, runs, []
+        self.p, self.runs, self.calls, self.seconds_per_sweep = p, runs, [], seconds_per_sweep or {}
 
     def sample(self, bqm, num_reads=1, num_sweeps=1000, seed=None, **kwargs):
         k = sum(c == (num_reads, num_sweeps) for c in self.calls)
         self.calls.append((num_reads, num_sweeps))
+        time.sleep(self.seconds_per_sweep.get(num_reads, 0.0) * num_sweeps)
         best = -2.0 if (k % self.runs + 0.5) / self.runs < self.p[num_reads, num_sweeps] else 0.0
         energy = np.r_[best, np.zeros(num_reads - 1)]
         return dimod.SampleSet.from_samples((np.ones((num_reads, 1), np.int8), ["a"]), "SPIN", energy)
 
 
-def test_rule_chooses_the_population_of_least_replica_sweeps():
+POPULATION_P = {(32, 10): 0.0, (32, 30): 0.25, (32, 100): 1.0, (64, 10): 0.0, (64, 30): 0.5, (64, 100): 1.0,
+                (256, 10): 0.125, (256, 30): 1.0}
+
+
+def test_rule_chooses_the_population_of_least_wall_clock_tts():
     """Per (population, sweeps), runs that succeed (exact fractions of 8): 32 replicas 0, 2/8, 8/8 at 10, 30, 100
     sweeps; 64: 0, 4/8, 8/8; 256: 1/8, 8/8 at 10, 30. TTS99 in replica-sweeps: 32 x 30 x ln 0.01 / ln 0.75 = 15366
     and 3200 at 100; 64: 12752, 6400; 256: 88011, 7680. Each population's search stops at its first count where every
-    run succeeds (the target is given), and the least, 32 replicas at 100 sweeps (3200 against 6400 and 7680), is
-    chosen: a smaller population annealed longer."""
-    p = {(32, 10): 0.0, (32, 30): 0.25, (32, 100): 1.0, (64, 10): 0.0, (64, 30): 0.5, (64, 100): 1.0,
-         (256, 10): 0.125, (256, 30): 1.0}
-    stub = StubPopulation(p, runs=8)
+    run succeeds (the target is given). With a call's time proportional to its replica-sweeps (1 us each), the least
+    in seconds is 32 replicas at 100 sweeps (3.2 ms against 6.4 and 7.7): a smaller population annealed longer."""
+    stub = StubPopulation(POPULATION_P, runs=8, seconds_per_sweep={32: 32e-6, 64: 64e-6, 256: 256e-6})
     budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8, populations=(32, 64, 256))
     assert budget.reads == (32, 32, 32, 64, 64, 64, 256, 256) and budget.sweeps == (10, 30, 100, 10, 30, 100, 10, 30)
     assert (budget.num_reads, budget.num_sweeps) == (32, 100) and budget.unit == "run"
@@ -149,9 +155,19 @@ def test_rule_chooses_the_population_of_least_replica_sweeps():
     assert budget.tts99_sweeps[2] == 3200 and budget.tts99_sweeps[5] == 6400 and budget.tts99_sweeps[7] == 7680
     assert budget.stopped.count("every run reached the target") == 3
     assert sum(line.endswith("<- chosen") for line in budget.table().splitlines()) == 1
-    single = sweep_budget(StubPopulation(p, runs=8), BQM, num_reads=256, grid=(10, 30, 100), target_energy=-2.0,
-                          runs=8)
+    assert budget.seconds_per_call[2] >= 3.2e-3 and budget.seconds_per_call[7] >= 7.68e-3
+    single = sweep_budget(StubPopulation(POPULATION_P, runs=8), BQM, num_reads=256, grid=(10, 30, 100),
+                          target_energy=-2.0, runs=8)
     assert (single.num_reads, single.num_sweeps) == (256, 30) and set(single.reads) == {256}
+
+
+def test_rule_takes_the_large_population_where_small_ones_cost_more_per_replica():
+    """The same successes, but a sweep costs 100, 120 and 150 us at 32, 64 and 256 replicas (a latency-bound sweep,
+    as the dense sweep of a small population on a CPU): 32 x 100 takes 10 ms, 64 x 100 12 ms and 256 x 30 4.5 ms,
+    so 256 replicas are chosen although they cost the most replica-sweeps."""
+    stub = StubPopulation(POPULATION_P, runs=8, seconds_per_sweep={32: 100e-6, 64: 120e-6, 256: 150e-6})
+    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8, populations=(32, 64, 256))
+    assert (budget.num_reads, budget.num_sweeps) == (256, 30)
 
 
 def test_population_search_on_a_planted_instance():

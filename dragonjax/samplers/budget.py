@@ -25,15 +25,16 @@ call's fixed cost to the TTS would be the principled form; it needs timings, whi
 on the machine.)
 
 Population annealing also has a population size R to choose (``populations=``): a run of R replicas costs
-R x sweeps replica-sweeps, and a smaller population annealed longer can find the ground state as often for less
-(planted Wishart, N = 128: 32 replicas at 100 sweeps against 256 at 30). The rule searches each population as
-above, shortest count first, with one target shared by all; it takes the population of the least TTS99 in
-replica-sweeps and, of that population's counts, the longest within the least one's interval. The ranking across
-populations is by point estimate: with the few runs a search affords (8 by default) every interval is wide, and
-the longest-within-interval tie-break applied across populations would take the largest. Replica-sweeps measure
-cost where replicas are swept one after the other's share of the machine (a CPU, or a population larger than a
-GPU can sweep at once); where a GPU sweeps the whole population in the time of one replica, search a single
-population instead.
+R x sweeps replica-sweeps, and a smaller population annealed longer can find the ground state as often with fewer
+of them (planted Wishart, N = 128: 32 replicas at 100 sweeps, 3200 replica-sweeps, against 256 at 30, 7680). But a
+replica-sweep does not cost the same at every R: on this project's 2-core CPU the dense sweep of 32 replicas is
+latency-bound, and 32 x 100 took 15.7 ms against 256 x 30's 18.9 ms (benchmarks/RESULTS.md); on a GPU a
+population up to the device's width costs about one replica's time. So the choice among populations is made in
+seconds, from the median wall time of the calls the search makes anyway (the first call of a shape compiles): the
+rule searches each population as above, shortest count first, with one target shared by all, takes the
+population whose best count has the least wall-clock TTS99, and of that population's counts the one the rule
+above picks. The population therefore depends on the machine (as the best population does); the count within it
+does not.
 
 Limits, stated: with an unknown ground state, "success" is reaching the lowest energy this search saw, so a
 problem whose ground state no count finds gets the count that best finds a wrong target; and ``p`` comes from
@@ -42,6 +43,7 @@ when their TTS99 differ by more than that.
 """
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Sequence
@@ -61,7 +63,8 @@ DEFAULT_SWEEP_GRID = (10, 30, 100, 300, 1000, 3000, 10000)
 class SweepBudget:
     """The outcome of :func:`sweep_budget`: ``num_sweeps`` (and ``num_reads``), the chosen count (and population),
     and per (population, count) tried, in order, the success probability per unit, TTS99 in sweeps (replica-sweeps
-    for population annealing) and its 68 % interval (Wilson). ``stopped`` says why the search ended."""
+    for population annealing), its 68 % interval (Wilson) and the median wall time of a call. ``stopped`` says why
+    the search ended."""
     num_sweeps: int
     num_reads: int
     target_energy: float
@@ -73,6 +76,7 @@ class SweepBudget:
     success: tuple[float, ...]
     tts99_sweeps: tuple[float, ...]
     tts99_interval: tuple[tuple[float, float], ...]
+    seconds_per_call: tuple[float, ...]
     stopped: str
 
     def table(self) -> str:
@@ -124,8 +128,8 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
             be 0 or 1.
         rtol: a read succeeds when its energy is within ``rtol * max(1, |target|)`` of the target.
         populations: population annealing only: increasing population sizes to search, each over ``grid`` as
-            above (``num_reads`` is then ignored). The population of the least TTS99 in replica-sweeps is taken,
-            with the longest of its counts within that TTS99's interval (see the module docstring).
+            above (``num_reads`` is then ignored). The population of least wall-clock TTS99 is taken, and of its
+            counts the longest within its least TTS99's interval (see the module docstring).
         sample_kwargs: passed to every ``sampler.sample`` call (``beta_range``, ``trotter_slices``, ...).
     """
     grid = _check_grid(grid)
@@ -148,22 +152,25 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
     seeded = "seed" in getattr(sampler, "parameters", {})
     calls = 0
 
-    def energies(reads: int, sweeps: int) -> np.ndarray:
-        """One energy per unit: every read's, or each run's best."""
+    def energies(reads: int, sweeps: int) -> tuple[np.ndarray, float]:
+        """One energy per unit (every read's, or each run's best) and the median wall time of the calls."""
         nonlocal calls
-        out = []
+        out, seconds = [], []
         for _ in range(runs or 1):
             kwargs = {"seed": seed + calls} if seeded and seed is not None else {}
             calls += 1
+            start = time.perf_counter()
             ss = sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, **kwargs, **sample_kwargs)
+            seconds.append(time.perf_counter() - start)
             e = np.asarray(ss.record.energy, float).repeat(np.asarray(ss.record.num_occurrences))
             out.append(e if runs is None else np.array([e.min()]))
-        return np.concatenate(out)
+        return np.concatenate(out), float(np.median(seconds))  # the median: the first call may compile
 
     # one row per (population, sweep count) tried; a unit costs reads x sweeps replica-sweeps for PA
     rows_reads: list[int] = []
     rows_sweeps: list[int] = []
     found: list[np.ndarray] = []
+    seconds: list[float] = []  # median wall time of a call, per row (used only to choose among populations)
     cost = lambda r, s: s * (r if runs is not None else 1)  # noqa: E731
     best_energy = np.inf if target_energy is None else float(target_energy)
     stops = []
@@ -177,7 +184,9 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
         for s in grid:
             rows_reads.append(int(reads))
             rows_sweeps.append(s)
-            found.append(energies(int(reads), s))
+            energy, call_seconds = energies(int(reads), s)
+            found.append(energy)
+            seconds.append(call_seconds)
             lowered = target_energy is None and found[-1].min() < best_energy - rtol * max(1.0, abs(best_energy))
             if target_energy is None:
                 best_energy = min(best_energy, float(found[-1].min()))
@@ -199,13 +208,18 @@ def sweep_budget(sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, num_re
     if target_energy is not None and below < target_energy - rtol * max(1.0, abs(target_energy)):
         warnings.warn(f"reads reached energy {below:.6g}, below the given target {target_energy:.6g}: the target "
                       f"is not the ground-state energy", stacklevel=2)
-    best = int(np.argmin(tts))
-    if np.isfinite(tts[best]):  # of the best population's counts, the longest the estimates cannot tell from the best
-        chosen = max(i for i, t in enumerate(tts) if rows_reads[i] == rows_reads[best] and t <= intervals[best][1])
+    if populations is not None:  # the population of least wall-clock TTS99, then its counts as for one population
+        fastest = int(np.argmin([tts99(c, float(h.mean())) for c, h in zip(seconds, hits)]))
+        mine = [i for i, r in enumerate(rows_reads) if r == rows_reads[fastest]]
+    else:
+        mine = list(range(len(found)))
+    best = min(mine, key=lambda i: tts[i])
+    if np.isfinite(tts[best]):  # the longest count the estimates cannot tell from the best
+        chosen = max(i for i in mine if tts[i] <= intervals[best][1])
     else:
         chosen = len(found) - 1  # nothing reached the target (it was given): the last (longest, largest) tried
     return SweepBudget(num_sweeps=rows_sweeps[chosen], num_reads=rows_reads[chosen],
                        target_energy=float(best_energy), target_given=target_energy is not None,
                        unit="run" if runs else "read", units_per_count=int(hits[0].size), sweeps=tuple(rows_sweeps),
                        reads=tuple(rows_reads), success=tuple(float(h.mean()) for h in hits), tts99_sweeps=tuple(tts),
-                       tts99_interval=intervals, stopped="; ".join(stops))
+                       tts99_interval=intervals, seconds_per_call=tuple(seconds), stopped="; ".join(stops))
