@@ -121,7 +121,8 @@ def test_population_annealing_counts_whole_runs_as_units():
 
 class StubPopulation(dj.samplers.PopulationAnnealingSampler):
     """A population annealer whose run (its best read) reaches -2 in exactly the fraction ``p[(reads, sweeps)]`` of
-    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p), else ends at 0; a call sleeps
+    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p, k counted modulo runs), else ends at
+    0; a call sleeps
     ``seconds_per_sweep[reads] * sweeps``."""
 
     def __init__(self, p, runs, seconds_per_sweep=None):
@@ -142,32 +143,38 @@ POPULATION_P = {(32, 10): 0.0, (32, 30): 0.25, (32, 100): 1.0, (64, 10): 0.0, (6
 
 
 def test_rule_chooses_the_population_of_least_wall_clock_tts():
-    """Per (population, sweeps), runs that succeed (exact fractions of 8): 32 replicas 0, 2/8, 8/8 at 10, 30, 100
-    sweeps; 64: 0, 4/8, 8/8; 256: 1/8, 8/8 at 10, 30. TTS99 in replica-sweeps: 32 x 30 x ln 0.01 / ln 0.75 = 15366
-    and 3200 at 100; 64: 12752, 6400; 256: 88011, 7680. Each population's search stops at its first count where every
-    run succeeds (the target is given). With a call's time proportional to its replica-sweeps (1 us each), the least
-    in seconds is 32 replicas at 100 sweeps (3.2 ms against 6.4 and 7.7): a smaller population annealed longer."""
-    stub = StubPopulation(POPULATION_P, runs=8, seconds_per_sweep={32: 32e-6, 64: 64e-6, 256: 256e-6})
-    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8, populations=(32, 64, 256))
+    """Per (population, sweeps), runs that succeed (exact fractions of 16): 32 replicas 0, 4/16, 16/16 at 10, 30,
+    100 sweeps; 64: 0, 8/16, 16/16; 256: 2/16, 16/16 at 10, 30. TTS99 in replica-sweeps: 32 x 30 x ln 0.01 / ln 0.75
+    = 15366 and 3200 at 100; 64: 12752, 6400; 256: 88011, 7680. Each population's search stops at its first count
+    where every run succeeds (the target is given). With a call's time proportional to its replica-sweeps (2 us
+    each), 32 replicas at 100 sweeps take 6.4 ms, and 64 x 100 (12.8 ms) and 256 x 30 (15.4 ms) lie above that
+    TTS99's interval (upper end 10.4 ms: 16 of 16 runs): a smaller population annealed longer is chosen."""
+    stub = StubPopulation(POPULATION_P, runs=16, seconds_per_sweep={32: 64e-6, 64: 128e-6, 256: 512e-6})
+    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16, populations=(32, 64, 256))
     assert budget.reads == (32, 32, 32, 64, 64, 64, 256, 256) and budget.sweeps == (10, 30, 100, 10, 30, 100, 10, 30)
     assert (budget.num_reads, budget.num_sweeps) == (32, 100) and budget.unit == "run"
     assert budget.tts99_sweeps[1] == pytest.approx(960 * np.log(0.01) / np.log(0.75))
     assert budget.tts99_sweeps[2] == 3200 and budget.tts99_sweeps[5] == 6400 and budget.tts99_sweeps[7] == 7680
     assert budget.stopped.count("every run reached the target") == 3
     assert sum(line.endswith("<- chosen") for line in budget.table().splitlines()) == 1
-    assert budget.seconds_per_call[2] >= 3.2e-3 and budget.seconds_per_call[7] >= 7.68e-3
+    assert budget.seconds_per_call[2] >= 6.4e-3 and budget.seconds_per_call[7] >= 15.36e-3
+    assert tts99_wilson(6.4e-3, 16, 16)[1] < 12.8e-3
     single = sweep_budget(StubPopulation(POPULATION_P, runs=8), BQM, num_reads=256, grid=(10, 30, 100),
                           target_energy=-2.0, runs=8)
     assert (single.num_reads, single.num_sweeps) == (256, 30) and set(single.reads) == {256}
 
 
-def test_rule_takes_the_large_population_where_small_ones_cost_more_per_replica():
-    """The same successes, but a sweep costs 100, 120 and 150 us at 32, 64 and 256 replicas (a latency-bound sweep,
-    as the dense sweep of a small population on a CPU): 32 x 100 takes 10 ms, 64 x 100 12 ms and 256 x 30 4.5 ms,
-    so 256 replicas are chosen although they cost the most replica-sweeps."""
-    stub = StubPopulation(POPULATION_P, runs=8, seconds_per_sweep={32: 100e-6, 64: 120e-6, 256: 150e-6})
-    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8, populations=(32, 64, 256))
+@pytest.mark.parametrize("seconds_per_sweep", [{32: 100e-6, 64: 120e-6, 256: 150e-6},
+                                               {32: 45e-6, 64: 100e-6, 256: 160e-6}])
+def test_rule_takes_the_large_population_unless_a_small_one_is_clearly_faster(seconds_per_sweep):
+    """The same successes, with a sweep costing more per replica in small populations (latency-bound, as the dense
+    sweep of a small population on a CPU). First: 32 x 100 takes 10 ms, 64 x 100 12 ms and 256 x 30 4.5 ms, so 256
+    replicas are the fastest. Second: 32 x 100 takes 4.5 ms and 256 x 30 4.8 ms, inside the interval of the former
+    (16 of 16 runs cannot tell p = 1 from 0.94): the larger population is taken."""
+    stub = StubPopulation(POPULATION_P, runs=16, seconds_per_sweep=seconds_per_sweep)
+    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16, populations=(32, 64, 256))
     assert (budget.num_reads, budget.num_sweeps) == (256, 30)
+    assert 4.8e-3 < tts99_wilson(4.5e-3, 16, 16)[1]
 
 
 def test_population_search_on_a_planted_instance():
