@@ -49,6 +49,7 @@ import numpy as np
 
 import dragonjax as dj
 from dragonjax.analysis.tts import tts99, tts99_interval
+from dragonjax.experiments.results import provenance
 from dragonjax.samplers import PathIntegralQMCSampler, PopulationAnnealingSampler, SimulatedAnnealingSampler
 from dragonjax.samplers.budget import sweep_budget
 
@@ -177,7 +178,7 @@ def main() -> None:
                "jax_backend": __import__("jax").default_backend(), "sizes": sizes, "instances": instances,
                "alpha": args.alpha, "reads": reads, "pa_runs": pa_runs, "pa_populations": populations,
                "trotter": args.trotter, "grid": grid,
-               "per_instance": []}
+               "per_instance": [], "provenance": provenance()}
     for n in sizes:
         for k in range(instances):
             instance = dj.problems.wishart_planted(n, alpha=args.alpha, seed=k)
