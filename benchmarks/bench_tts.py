@@ -22,7 +22,8 @@ solvers at ``--reads`` (default 256) reads per call, a read being their unit wha
 Each solver's best count is chosen knowing the planted energy, which a user does not know. For dragonjax SA and
 PA the script also runs the sweep-budget rule (``dragonjax.samplers.sweep_budget``: the longest count of the grid
 whose TTS99 in sweeps is within the least one's interval, success meaning the lowest energy the rule itself found,
-with its own seeds; for PA also the population, over ``--pa-populations``, of least wall-clock TTS99) and
+with its own seeds; for PA also the population over ``--pa-populations``, the largest within the interval of the
+least wall-clock TTS99) and
 reports the wall-time TTS99 at the count it picked, from this script's own measurement at that count (measured
 then if the grid had stopped before it) -- "(rule)" rows; the cost of the rule's own search is not included.
 

@@ -83,8 +83,9 @@ def cmd_anneal(args) -> int:
     if args.num_sweeps == "auto":
         from .samplers import sweep_budget
 
+        quiet = {"min_effective_population": 0} if args.sampler == "pa" else {}  # the search reads energies only
         budget = sweep_budget(sampler, bqm, num_reads=args.num_reads, seed=args.seed, populations=args.populations,
-                              **beta)
+                              **beta, **quiet)
         params["num_sweeps"], params["num_reads"] = budget.num_sweeps, budget.num_reads
         if not args.json:
             print(budget.table())
@@ -556,9 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "longest count whose time to solution is within the least one's 68%% interval "
                         "(dragonjax.samplers.sweep_budget; success = the lowest energy it found)")
     p.add_argument("--populations", type=_populations_option, metavar="R1,R2,...",
-                   help="with --sampler pa --num-sweeps auto: search these population sizes too and anneal with the "
-                        "one of least wall-clock time to solution on this machine (e.g. 32,64,128,256; replaces "
-                        "--num-reads)")
+                   help="with --sampler pa --num-sweeps auto: search these population sizes too, timing the calls, "
+                        "and anneal with the largest whose wall-clock time to solution on this machine is within the "
+                        "least one's interval (e.g. 32,64,128,256; replaces --num-reads)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--beta-range", default="local-field", metavar="RULE|HOT,COLD",
                    help="inverse temperatures of sa/pa (1 / energy unit): 'local-field' (default: cold end 10 / rms "

@@ -1,7 +1,5 @@
 """The sweep-budget rule (:func:`dragonjax.samplers.sweep_budget`) and time to solution
 (:mod:`dragonjax.analysis.tts`)."""
-import time
-
 import dimod
 import numpy as np
 import pytest
@@ -121,43 +119,56 @@ def test_population_annealing_counts_whole_runs_as_units():
 
 class StubPopulation(dj.samplers.PopulationAnnealingSampler):
     """A population annealer whose run (its best read) reaches -2 in exactly the fraction ``p[(reads, sweeps)]`` of
-    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p, k counted modulo runs), else ends at
-    0; a call sleeps
-    ``seconds_per_sweep[reads] * sweeps``."""
+    the calls at that setting (the k-th call succeeds when (k + 0.5) / runs < p, k counted modulo runs), else -1 where
+    ``q[(reads, sweeps)]`` (a fraction of the rest, the same way), else 0. A call advances ``clock`` (a fake wall
+    clock the tests hand to the rule) by ``seconds_per_sweep[reads] * sweeps``: timings without noise."""
 
-    def __init__(self, p, runs, seconds_per_sweep=None):
+    def __init__(self, p, runs, seconds_per_sweep=None, q=None):
         super().__init__()
-        self.p, self.runs, self.calls, self.seconds_per_sweep = p, runs, [], seconds_per_sweep or {}
+        self.p, self.q, self.runs, self.calls = p, q or {}, runs, []
+        self.seconds_per_sweep, self.now = seconds_per_sweep or {}, 0.0
+
+    def clock(self):
+        return self.now
 
     def sample(self, bqm, num_reads=1, num_sweeps=1000, seed=None, **kwargs):
         k = sum(c == (num_reads, num_sweeps) for c in self.calls)
         self.calls.append((num_reads, num_sweeps))
-        time.sleep(self.seconds_per_sweep.get(num_reads, 0.0) * num_sweeps)
-        best = -2.0 if (k % self.runs + 0.5) / self.runs < self.p[num_reads, num_sweeps] else 0.0
+        self.now += self.seconds_per_sweep.get(num_reads, 0.0) * num_sweeps
+        u = (k % self.runs + 0.5) / self.runs
+        p, q = self.p[num_reads, num_sweeps], self.q.get((num_reads, num_sweeps), 0.0)
+        best = -2.0 if u < p else -1.0 if u < p + q * (1 - p) else 0.0
         energy = np.r_[best, np.zeros(num_reads - 1)]
         return dimod.SampleSet.from_samples((np.ones((num_reads, 1), np.int8), ["a"]), "SPIN", energy)
+
+
+def timed_budget(monkeypatch, stub, **kwargs):
+    """sweep_budget timed by the stub's fake clock."""
+    monkeypatch.setattr(dj.samplers.budget, "_clock", stub.clock)
+    return sweep_budget(stub, BQM, **kwargs)
 
 
 POPULATION_P = {(32, 10): 0.0, (32, 30): 0.25, (32, 100): 1.0, (64, 10): 0.0, (64, 30): 0.5, (64, 100): 1.0,
                 (256, 10): 0.125, (256, 30): 1.0}
 
 
-def test_rule_chooses_the_population_of_least_wall_clock_tts():
+def test_rule_chooses_the_population_of_least_wall_clock_tts(monkeypatch):
     """Per (population, sweeps), runs that succeed (exact fractions of 16): 32 replicas 0, 4/16, 16/16 at 10, 30,
     100 sweeps; 64: 0, 8/16, 16/16; 256: 2/16, 16/16 at 10, 30. TTS99 in replica-sweeps: 32 x 30 x ln 0.01 / ln 0.75
-    = 15366 and 3200 at 100; 64: 12752, 6400; 256: 88011, 7680. Each population's search stops at its first count
+    = 15366 and 3200 at 100; 64: 12752, 6400; 256: 88287, 7680. Each population's search stops at its first count
     where every run succeeds (the target is given). With a call's time proportional to its replica-sweeps (2 us
     each), 32 replicas at 100 sweeps take 6.4 ms, and 64 x 100 (12.8 ms) and 256 x 30 (15.4 ms) lie above that
     TTS99's interval (upper end 10.4 ms: 16 of 16 runs): a smaller population annealed longer is chosen."""
     stub = StubPopulation(POPULATION_P, runs=16, seconds_per_sweep={32: 64e-6, 64: 128e-6, 256: 512e-6})
-    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16, populations=(32, 64, 256))
+    budget = timed_budget(monkeypatch, stub, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16,
+                          populations=(32, 64, 256))
     assert budget.reads == (32, 32, 32, 64, 64, 64, 256, 256) and budget.sweeps == (10, 30, 100, 10, 30, 100, 10, 30)
     assert (budget.num_reads, budget.num_sweeps) == (32, 100) and budget.unit == "run"
     assert budget.tts99_sweeps[1] == pytest.approx(960 * np.log(0.01) / np.log(0.75))
     assert budget.tts99_sweeps[2] == 3200 and budget.tts99_sweeps[5] == 6400 and budget.tts99_sweeps[7] == 7680
     assert budget.stopped.count("every run reached the target") == 3
     assert sum(line.endswith("<- chosen") for line in budget.table().splitlines()) == 1
-    assert budget.seconds_per_call[2] >= 6.4e-3 and budget.seconds_per_call[7] >= 15.36e-3
+    assert budget.seconds_per_call[2] == pytest.approx(6.4e-3) and budget.seconds_per_call[7] == pytest.approx(15.36e-3)
     assert tts99_wilson(6.4e-3, 16, 16)[1] < 12.8e-3
     single = sweep_budget(StubPopulation(POPULATION_P, runs=8), BQM, num_reads=256, grid=(10, 30, 100),
                           target_energy=-2.0, runs=8)
@@ -166,15 +177,42 @@ def test_rule_chooses_the_population_of_least_wall_clock_tts():
 
 @pytest.mark.parametrize("seconds_per_sweep", [{32: 100e-6, 64: 120e-6, 256: 150e-6},
                                                {32: 45e-6, 64: 100e-6, 256: 160e-6}])
-def test_rule_takes_the_large_population_unless_a_small_one_is_clearly_faster(seconds_per_sweep):
+def test_rule_takes_the_large_population_unless_a_small_one_is_clearly_faster(monkeypatch, seconds_per_sweep):
     """The same successes, with a sweep costing more per replica in small populations (latency-bound, as the dense
     sweep of a small population on a CPU). First: 32 x 100 takes 10 ms, 64 x 100 12 ms and 256 x 30 4.5 ms, so 256
     replicas are the fastest. Second: 32 x 100 takes 4.5 ms and 256 x 30 4.8 ms, inside the interval of the former
     (16 of 16 runs cannot tell p = 1 from 0.94): the larger population is taken."""
     stub = StubPopulation(POPULATION_P, runs=16, seconds_per_sweep=seconds_per_sweep)
-    budget = sweep_budget(stub, BQM, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16, populations=(32, 64, 256))
+    budget = timed_budget(monkeypatch, stub, grid=(10, 30, 100, 300), target_energy=-2.0, runs=16,
+                          populations=(32, 64, 256))
     assert (budget.num_reads, budget.num_sweeps) == (256, 30)
     assert 4.8e-3 < tts99_wilson(4.5e-3, 16, 16)[1]
+
+
+def test_the_chosen_point_lies_within_the_least_wall_clock_interval(monkeypatch):
+    """32 x 100 (8 of 8 runs, 15.5 ms) is the fastest; 256 x 30 (7 of 8, 14.4 ms a call, TTS99 31.9 ms) lies inside its
+    interval (upper end 32.5 ms) and 256 x 100 (8 of 8, 48 ms) outside it. The largest population is taken at its count
+    inside the interval, 30, not at the count the rule in sweeps would take within 256 alone (100: 25600
+    replica-sweeps lie within 256 x 30's wide interval, 7 of 8)."""
+    p = {(32, 10): 0.0, (32, 30): 0.0, (32, 100): 1.0, (256, 10): 0.0, (256, 30): 0.875, (256, 100): 1.0}
+    stub = StubPopulation(p, runs=8, seconds_per_sweep={32: 0.155e-3, 256: 0.48e-3})
+    budget = timed_budget(monkeypatch, stub, grid=(10, 30, 100, 300), target_energy=-2.0, runs=8,
+                          populations=(32, 256))
+    upper = tts99_wilson(15.5e-3, 8, 8)[1]
+    assert tts99(14.4e-3, 0.875) <= upper < 48e-3
+    assert (budget.num_reads, budget.num_sweeps) == (256, 30)
+
+
+def test_a_population_that_stopped_at_a_beaten_target_is_searched_further(monkeypatch):
+    """Told nothing: 32 replicas reach only -1 at 10 and 30 sweeps (so their search stops, every run at its target),
+    and -2 from 100 sweeps; 256 replicas reach -2 at once. Once -2 is known, the 32-replica search resumes at 100."""
+    p = {(32, 10): 0.0, (32, 30): 0.0, (32, 100): 1.0, (32, 300): 1.0, (256, 10): 1.0, (256, 30): 1.0}
+    stub = StubPopulation(p, runs=4, seconds_per_sweep={32: 1e-3, 256: 1e-3}, q={(32, 10): 1.0, (32, 30): 1.0})
+    budget = timed_budget(monkeypatch, stub, grid=(10, 30, 100, 300, 1000), runs=4, populations=(32, 256))
+    assert budget.target_energy == -2.0
+    assert [s for r, s in zip(budget.reads, budget.sweeps) if r == 32] == [10, 30, 100, 300]
+    assert "population 32: every run reached the target at 100, 300 sweeps" in budget.stopped
+    assert budget.success[:2] == (0.0, 0.0)
 
 
 def test_population_search_on_a_planted_instance():
@@ -216,9 +254,11 @@ def test_rule_refuses_bad_settings(kwargs, message):
         sweep_budget(StubAnnealer({}), BQM, **kwargs)
 
 
-def test_population_sizes_must_increase():
+def test_population_sizes_must_increase_and_be_timed_over_three_runs():
     with pytest.raises(dj.ProblemError, match="population sizes must be increasing"):
-        sweep_budget(StubPopulation({}, runs=2), BQM, runs=2, populations=(64, 32))
+        sweep_budget(StubPopulation({}, runs=4), BQM, runs=4, populations=(64, 32))
+    with pytest.raises(dj.ProblemError, match="runs must be 3 or more"):
+        sweep_budget(StubPopulation({}, runs=2), BQM, runs=2, populations=(32, 64))
 
 
 def test_anneal_command_with_auto_sweeps(capsys):
