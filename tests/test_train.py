@@ -893,6 +893,39 @@ def test_learning_rate_warm_up_is_optax_warmup_cosine_and_holds_the_first_step()
         AnnealerTrainer(net, sampler="sa", lr_warmup_steps=2, optimizer=optax.sgd(0.1))
 
 
+def test_weight_decay_is_optax_adamw_step_by_step():
+    """``weight_decay`` w turns the built-in Adam into AdamW: with the exact sampler (no sampling noise) and the
+    warm-up cosine, the trainer follows ``optax.adamw`` (decoupled decay of every parameter) step by step, and moves
+    away from plain Adam (the decay is applied); bad values, a custom optimiser and backprop are refused."""
+    import optax
+
+    ds = separable_task()
+    warm, total, wd = 2, 6, 0.5
+    net = IsingNetwork([ds.num_inputs, 6], ds.num_classes, 2)
+    built_in = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, batch_size=16, lr_warmup_steps=warm,
+                               weight_decay=wd)
+    plain = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, batch_size=16, lr_warmup_steps=warm)
+    reference = AnnealerTrainer(net, sampler="exact", learning_rate=0.02, batch_size=16, optimizer=optax.adamw(
+        optax.warmup_cosine_decay_schedule(0.0, 0.02, warm, total), weight_decay=wd))
+    a, b, c = built_in.init(0, total_steps=total), reference.init(0, total_steps=total), plain.init(0, total)
+    for _ in range(total):
+        a, b = built_in.step(a, ds.x_train, ds.y_train)[0], reference.step(b, ds.x_train, ds.y_train)[0]
+        c = plain.step(c, ds.x_train, ds.y_train)[0]
+        for x, y in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params)):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7)
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(jax.tree_util.tree_leaves(a.params),
+                                                             jax.tree_util.tree_leaves(c.params))) > 1e-4
+    for bad in (-0.1, float("nan"), True, "0.1"):
+        with pytest.raises(ProblemError, match="weight_decay"):
+            AnnealerTrainer(net, sampler="sa", weight_decay=bad)
+    with pytest.raises(ProblemError, match="custom optimizer"):
+        AnnealerTrainer(net, sampler="sa", weight_decay=0.1, optimizer=optax.sgd(0.1))
+    cfg, _, _, trainer = build_run({"hidden": [16], "weight_decay": 0.25, "train_size": 100})
+    assert cfg.weight_decay == 0.25 and trainer.weight_decay == 0.25
+    with pytest.raises(ProblemError, match="weight_decay"):
+        build_run({"hidden": [16], "trainer": "backprop", "weight_decay": 0.1, "train_size": 100})
+
+
 def test_training_config_layer_scales_and_warm_up_epochs():
     """``--layer-scales`` and ``--lr-warmup-epochs`` reach the network and the trainer (warm-up epochs x steps per
     epoch, rounded); bad values and backprop's warm-up are refused in one line."""

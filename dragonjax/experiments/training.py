@@ -108,6 +108,8 @@ class TrainConfig:
     lr_schedule: str = _field("cosine", "learning-rate schedule", choices=("cosine", "constant"))
     lr_warmup_epochs: float | None = _field(None, "annealer: the learning rate rises linearly from 0 over this many "
                                                   "epochs first (rounded to steps)", kind="nonnegative")
+    weight_decay: float = _field(0.0, "annealer: AdamW's decoupled weight decay (each step also shrinks every "
+                                      "parameter by learning rate x this)", kind="nonnegative")
     seed: int = _field(0, "random seed; same seed, same result", kind="seed")
     seeds: tuple | None = _field(None, "train several seeds as one ensemble: 'a:b' (a..b-1), 'a,b,c' or a count N",
                                  kind="seeds")
@@ -254,6 +256,8 @@ def build_run(config: TrainConfig | dict
     seed = cfg.member_seeds[0]
     if cfg.trainer == "backprop" and cfg.lr_warmup_epochs:
         raise ProblemError("lr_warmup_epochs applies to the annealer trainer, not backprop")
+    if cfg.trainer == "backprop" and cfg.weight_decay:
+        raise ProblemError("weight_decay applies to the annealer trainer, not backprop")
     if cfg.trainer == "backprop":
         trainer = BackpropTrainer(net, cfg.learning_rate, cfg.batch_size, cfg.activation, lr_schedule=cfg.lr_schedule,
                                   seed=seed, parametrisation=cfg.parametrisation)
@@ -265,7 +269,8 @@ def build_run(config: TrainConfig | dict
             seed=seed, lr_schedule=cfg.lr_schedule, parametrisation=cfg.parametrisation, beta_units=cfg.beta_units,
             nudged_phase=cfg.nudged_phase, reverse_beta=cfg.reverse_beta, negative_phase=cfg.negative_phase,
             margin=cfg.margin, sampler_options=_sampler_options(cfg),
-            lr_warmup_steps=round((cfg.lr_warmup_epochs or 0) * -(-len(ds.x_train) // cfg.batch_size)))
+            lr_warmup_steps=round((cfg.lr_warmup_epochs or 0) * -(-len(ds.x_train) // cfg.batch_size)),
+            weight_decay=cfg.weight_decay)
     return cfg, ds, net, trainer
 
 

@@ -166,6 +166,8 @@ class AnnealerTrainer:
             epoch, while Adam's bias-corrected steps are already full-sized; with the weak-feedback
             ``layer_scales`` and a 2-epoch warm-up no seed of ten collapsed at 32 epochs, against four of ten
             without it (marginally resolved; papers/reproduction.md section 7).
+        weight_decay: the built-in Adam becomes AdamW (optax.adamw's decoupled decay: each step also moves every
+            parameter by -learning rate x ``weight_decay`` x itself). 0: plain Adam.
 
     Hyperparameters that may differ between members of an ensemble (``state.hyper``): ``learning_rate``,
     ``beta_range`` (SA and PA), ``nudge`` (weak nudge), ``boltzmann_beta`` (Boltzmann weighting).
@@ -178,12 +180,19 @@ class AnnealerTrainer:
                  max_variables: int | None = None, sampler_options: dict | None = None, lr_schedule: str = "cosine",
                  seed: int = 0, parametrisation: str = "standard", beta_units: str = "absolute",
                  nudged_phase: str = "anneal", quench_sweeps: int = 4, reverse_beta: float = 1.0,
-                 negative_phase: str = "free", margin: float | None = None, lr_warmup_steps: int = 0):
+                 negative_phase: str = "free", margin: float | None = None, lr_warmup_steps: int = 0,
+                 weight_decay: float = 0.0):
         if isinstance(lr_warmup_steps, bool) or int(lr_warmup_steps) != lr_warmup_steps or lr_warmup_steps < 0:
             raise ProblemError(f"lr_warmup_steps must be a non-negative integer, got {lr_warmup_steps!r}")
         if lr_warmup_steps and optimizer is not None:
             raise ProblemError("lr_warmup_steps shapes the built-in Adam's schedule; a custom optimizer has its own "
                                "(e.g. optax.warmup_cosine_decay_schedule)")
+        if isinstance(weight_decay, bool) or not (isinstance(weight_decay, (int, float)) and
+                                                  np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ProblemError(f"weight_decay must be a non-negative finite number, got {weight_decay!r}")
+        if weight_decay and optimizer is not None:
+            raise ProblemError("weight_decay turns the built-in Adam into AdamW; a custom optimizer has its own "
+                               "(e.g. optax.adamw)")
         if nudged_phase not in NUDGED_PHASES:
             raise ProblemError(f"unknown nudged_phase {nudged_phase!r}; expected one of {NUDGED_PHASES}")
         if int(quench_sweeps) != quench_sweeps or quench_sweeps < 1:
@@ -222,6 +231,7 @@ class AnnealerTrainer:
         self.learning_rate = float(scalar_hyper("learning_rate", learning_rate))
         self.lr_schedule = check_schedule_name(lr_schedule)
         self.lr_warmup_steps = int(lr_warmup_steps)
+        self.weight_decay = float(weight_decay)
         self.optimizer = optimizer
         self._transform = optimizer  # None: the built-in Adam of train.core (bias corrections from the shared step)
         self.parametrisation = check_parametrisation(parametrisation, optimizer)
@@ -272,7 +282,7 @@ class AnnealerTrainer:
                 repr(sorted(self.sampler_options.items())), self.num_reads, self.num_negatives,
                 self.nudge == "strong", self.weighting, tuple(self.windows), self.lr_schedule, self.parametrisation,
                 self.beta_units, self.nudged_phase, self.quench_sweeps, self.reverse_beta, self.negative_phase,
-                self.margin, self.lr_warmup_steps)
+                self.margin, self.lr_warmup_steps, self.weight_decay)
 
     # -- windows ----------------------------------------------------------------------------------------
     def _windows(self, k, max_variables):
@@ -559,7 +569,7 @@ class AnnealerTrainer:
                                                                                   mask=mask)
         params, opt_state = apply_gradients(state, grads, self._transform, self.lr_schedule,
                                             learning_rate_multipliers(state.params, self.parametrisation),
-                                            self.lr_warmup_steps)
+                                            self.lr_warmup_steps, self.weight_decay)
         e_correct = net.energy(state.params, x, correct)
         first = jnp.maximum(negatives.first_wrong_label, 0)[:, None]
         e_wrong = jnp.take_along_axis(negatives.energies, first, 1)[:, 0]

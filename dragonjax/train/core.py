@@ -93,9 +93,10 @@ def adam_init(params: dict) -> AdamState:
 
 def apply_gradients(state: TrainState, grads: dict, transform: optax.GradientTransformation | None,
                     schedule: str | None, multipliers: dict | None = None,
-                    warmup_steps: int = 0) -> tuple[dict, AdamState | Any]:
+                    warmup_steps: int = 0, weight_decay: float = 0.0) -> tuple[dict, AdamState | Any]:
     """One optimiser step. Default (``transform`` None): Adam (b1 0.9, b2 0.999, eps 1e-8, as optax.adam)
-    scaled by -learning_rate x schedule factor, both read from the state; its bias corrections come from the
+    scaled by -learning_rate x schedule factor, both read from the state -- with ``weight_decay`` w, AdamW (as
+    optax.adamw: w x the parameter added to Adam's direction, every parameter); its bias corrections come from the
     state's shared ``step``, so every member of an ensemble computes them exactly as its single run does
     (optax's per-member step count is a vector under ``vmap``, whose power rounds differently). A user's
     optax transformation (``schedule`` None) is applied as it is."""
@@ -111,8 +112,13 @@ def apply_gradients(state: TrainState, grads: dict, transform: optax.GradientTra
                                                                  warmup_steps)
     if multipliers is None:
         multipliers = jax.tree_util.tree_map(lambda p: 1.0, state.params)
-    params = jax.tree_util.tree_map(lambda p, m, v, k: p + (k * scale) * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
-                                    state.params, mu, nu, multipliers)
+    if weight_decay:
+        params = jax.tree_util.tree_map(
+            lambda p, m, v, k: p + (k * scale) * ((m / c1) / (jnp.sqrt(v / c2) + eps) + weight_decay * p),
+            state.params, mu, nu, multipliers)
+    else:
+        params = jax.tree_util.tree_map(lambda p, m, v, k: p + (k * scale) * ((m / c1) / (jnp.sqrt(v / c2) + eps)),
+                                        state.params, mu, nu, multipliers)
     return params, AdamState(mu, nu)
 
 
