@@ -724,6 +724,8 @@ if __name__ == "__main__":
     parser.add_argument("--lr", type=float, help="learning rate of every annealer variant (default: QUICK's)")
     parser.add_argument("--reverse-beta", type=float, help="where 'whole, reverse anneal' restarts its nudged "
                         "phase (default: QUICK's 1.0; below the anneal's cold end, 10)")
+    parser.add_argument("--weight-decay", type=float, help="AdamW's decay of 'whole, layer scales, warm-up, weight "
+                        "decay' (default: QUICK's 0.2)")
     parser.add_argument("--margin", type=float, help="the hinge of 'whole, clamped negative' in energy units "
                         "(default: none, every example counts)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
@@ -743,6 +745,8 @@ if __name__ == "__main__":
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         parser.error(f"--lr must be positive and finite, got {args.lr}")
+    if args.weight_decay is not None and not (np.isfinite(args.weight_decay) and args.weight_decay >= 0):
+        parser.error(f"--weight-decay must be non-negative and finite, got {args.weight_decay}")
     if args.reverse_beta is not None and not (np.isfinite(args.reverse_beta) and args.reverse_beta > 0):
         parser.error(f"--reverse-beta must be positive and finite, got {args.reverse_beta}")
     if args.collapse:
@@ -775,5 +779,6 @@ if __name__ == "__main__":
                   **({"learning_rate": args.lr} if args.lr is not None else {}),
                   **({"reverse_beta": args.reverse_beta} if args.reverse_beta is not None else {}),
                   **({"margin": args.margin} if args.margin is not None else {}),
+                  **({"weight_decay": args.weight_decay} if args.weight_decay is not None else {}),
                   **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
