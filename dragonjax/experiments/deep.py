@@ -35,7 +35,7 @@ and couplings, and the number of sampler calls):
   are already full-sized;
 - ``whole, layer scales, warm-up, weight decay``: the same with AdamW's decoupled weight decay ``weight_decay``
   (0.2): each step also shrinks every coupling and bias by the learning rate times 0.2 (over 32 epochs at 0.003 with
-  the cosine, a factor of about e^-1.9 x 0.2 = 0.68 on a parameter no gradient holds), against the test-set errors
+  the cosine, a factor of about exp(-0.2 x 1.92) = 0.68 on a parameter no gradient holds), against the test-set errors
   of hidden layers 2 and 3 (their codes fit the training inputs to 0.98-0.996 and the test inputs to ~0.93);
 - ``greedy``: :func:`~dragonjax.train.train_layerwise`, each hidden layer trained with a temporary readout, then
   frozen (``epochs_per_layer`` each), within ``max_variables``;
