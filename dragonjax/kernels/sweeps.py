@@ -318,8 +318,10 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
     over the sweep. The spins are visited in pairs (i, i + 1): one product of the pair's two rows of J with the
     spins gives both fields before spin i's update, then spin i + 1's field gains J[i+1, i] (s'_i - s_i), the change
     spin i just made. The same dynamics (on integer couplings the same spins, bit for bit) in half the loop's
-    iterations: a CPU sweep of N = 128 took 70 us instead of 153 at 32 chains and 323 instead of 374 at 256
-    (benchmarks/RESULTS.md); a small population's sweep is latency-bound, one loop iteration per visit."""
+    iterations: on this project's CPU a sweep of N = 128 ran 1.2-1.5x faster at 32-1024 chains
+    (benchmarks/results/dense_pairs_cpu_2026-12-06.txt); a small population's sweep is latency-bound, one loop
+    iteration per visit. Rounding differs from one product per spin (the correction is added to the pair's field),
+    so trajectories on non-integer couplings differ from those before this form."""
 
     def sweep(key, model, spins, beta, extra_field=None):
         n = spins.shape[-1]
