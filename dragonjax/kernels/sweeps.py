@@ -341,7 +341,8 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
             second = _update(rule, noise_t[i + 1], old[1], fields[1] + model.J[i + 1, i] * (first - old[0]), beta)
             return jax.lax.dynamic_update_slice_in_dim(s_t, jnp.stack([first, second]), i, 0)
 
-        s_t = jax.lax.fori_loop(0, n // 2, visit_pair, s_t)
+        if n >= 2:  # (a body slicing two rows cannot even be traced for a single spin)
+            s_t = jax.lax.fori_loop(0, n // 2, visit_pair, s_t)
         if n % 2:  # the last spin of an odd N on its own
             s_t = s_t.at[n - 1].set(_update(rule, noise_t[n - 1], s_t[n - 1], h_t[n - 1] + row_product(n - 1, s_t),
                                             beta))
