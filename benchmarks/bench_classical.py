@@ -23,6 +23,7 @@ import jax
 import numpy as np
 
 import dragonjax as dj
+from dragonjax.experiments.results import provenance
 from dragonjax.analysis.tts import tts99
 from dragonjax.samplers import PopulationAnnealingSampler, SimulatedAnnealingSampler
 
@@ -161,6 +162,7 @@ def main():
     }
     results = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
                            "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]},
+               "provenance": provenance(),
                "throughput": throughput(problems, reads, sweeps)}
     print(f"\nSimulated annealing, {reads} reads x {sweeps} sweeps, ns per spin update "
           f"({results['machine']['backend']}):")

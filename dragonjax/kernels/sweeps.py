@@ -320,8 +320,12 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
     spin i just made. The same dynamics (on integer couplings the same spins, bit for bit) in half the loop's
     iterations: on this project's CPU a sweep of N = 128 ran 1.2-1.5x faster at 32-1024 chains
     (benchmarks/results/dense_pairs_cpu_2026-12-06.txt); a small population's sweep is latency-bound, one loop
-    iteration per visit. Rounding differs from one product per spin (the correction is added to the pair's field),
-    so trajectories on non-integer couplings differ from those before this form."""
+    iteration per visit. The correction's coupling is J[i+1, i] as the products see it (in the bfloat16 modes the
+    sum of its parts), so the chain stays in detailed balance for the couplings the products use; with
+    ``precision="default"`` on a GPU (TF32 products) it is the float32 value, a mismatch at TF32's rounding. Rounding
+    differs from one product per spin (the correction is added to the pair's field), so trajectories on non-integer
+    couplings can differ from those before this form (in a referee's check on a Wishart and an SK instance, no chain
+    of 256-512 did)."""
 
     def sweep(key, model, spins, beta, extra_field=None):
         n = spins.shape[-1]
@@ -332,13 +336,17 @@ def _dense_sweep(rule: str, precision: str = "highest") -> Sweep:
         noise_t = _noise(rule, key, s_t.shape, spins.dtype)
         beta = jnp.broadcast_to(jnp.asarray(beta, spins.dtype), batch).reshape(-1)
         row_product = row_products(model.J, precision)
+        pair_coupling = jnp.diagonal(model.J, -1)  # J[i+1, i], as the row products see it:
+        if precision not in ("highest", "default"):  # the sum of its bfloat16 parts
+            pair_coupling = sum(part.astype(jnp.float32) for part in
+                                split_couplings(pair_coupling, 3 if precision == "bf16x3" else 2)[::-1])
 
         def visit_pair(k, s_t):
             i = 2 * k
             old = jax.lax.dynamic_slice_in_dim(s_t, i, 2, 0)
             fields = jax.lax.dynamic_slice_in_dim(h_t, i, 2, 0) + row_product(i, s_t, 2)  # before spin i moves
             first = _update(rule, noise_t[i], old[0], fields[0], beta)
-            second = _update(rule, noise_t[i + 1], old[1], fields[1] + model.J[i + 1, i] * (first - old[0]), beta)
+            second = _update(rule, noise_t[i + 1], old[1], fields[1] + pair_coupling[i] * (first - old[0]), beta)
             return jax.lax.dynamic_update_slice_in_dim(s_t, jnp.stack([first, second]), i, 0)
 
         if n >= 2:  # (a body slicing two rows cannot even be traced for a single spin)
