@@ -944,3 +944,32 @@ def test_training_config_layer_scales_and_warm_up_epochs():
         build_run({"hidden": [16], "trainer": "backprop", "lr_warmup_epochs": 1, "train_size": 100})
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--layer-scales", "1,x"])
+
+
+def test_deep_study_keeps_final_states_and_reads_them_out(tmp_path):
+    """Each annealer run's final state is kept in the run directory (a checkpoint that loads back into the
+    trainer's state), and the readout option reads its weights out again: with the training sampler's own
+    reads and sweeps it must give the final test accuracy exactly (same sampler, weights, key and β range)."""
+    from dragonjax.experiments.deep import QUICK, _variant, deep_dataset, run_deep
+    from dragonjax.experiments.training import load_checkpoint
+    from dragonjax.nn import IsingNetwork
+    from dragonjax.train import AnnealerTrainer
+
+    settings = {**_small_deep(), "epochs": 1, "variants": ["whole, layer scales, warm-up"],
+                "readout": {"num_reads": 4, "num_sweeps": 4}}
+    summary = run_deep(str(tmp_path / "deep"), settings)
+    row = summary["results"]["whole, layer scales, warm-up"]
+    assert row["per_seed"][0]["test_accuracy_readout"] == row["per_seed"][0]["test_accuracy"][-1]
+    assert row["readout_mean"] == row["per_seed"][0]["test_accuracy_readout"] and row["readout_se"] is None
+    path = tmp_path / "deep" / "state_whole_layer-scales_warm-up_seed0.npz"
+    ds = deep_dataset("digits")
+    net = IsingNetwork([ds.num_inputs, 8, 8], ds.num_classes, 1, 2.0, [1.0, 0.5, 0.25])
+    trainer = AnnealerTrainer(net, "sa", 0.003, num_reads=4, seed=0, sampler_options={"num_sweeps": 4})
+    state, history = load_checkpoint(str(path), trainer.init())
+    assert int(state.epoch) == 1 and len(history) == 1
+    assert trainer.evaluate(state.params, ds.x_test, ds.y_test, state.eval_key, state.hyper) == pytest.approx(
+        row["per_seed"][0]["test_accuracy"][-1])
+    stronger = _variant("whole, layer scales, warm-up", {**QUICK, **settings, "readout": {"num_reads": 8, "num_sweeps": 16}},
+                        0, ds)
+    assert stronger["test_accuracy"] == row["per_seed"][0]["test_accuracy"]  # the readout does not touch training
+    assert 0.0 <= stronger["test_accuracy_readout"] <= 1.0

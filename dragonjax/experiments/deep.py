@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from ..data import Dataset
     from ..nn import IsingNetwork
 
-__all__ = ["QUICK", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_VARIANTS", "DATA",
+__all__ = ["QUICK", "READOUT", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_VARIANTS", "DATA",
            "deep_dataset", "run_deep", "describe",
            "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
            "describe_alignment", "nudge_reach", "describe_reach", "COLLAPSE", "code_bound", "code_collapse",
@@ -102,7 +102,8 @@ QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4],
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
          "reverse_beta": 1.0, "margin": None, "layer_scales": [1.0, 0.5, 0.25, 0.125], "warmup_epochs": 2,
-         "weight_decay": 0.2}
+         "weight_decay": 0.2, "readout": None}
+READOUT = {"num_reads": 64, "num_sweeps": 256}  # the strong readout of papers/deep_readout (fixed there, not tuned)
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
 VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "whole, clamped negative",
             "whole, layer scales", "whole, layer scales, warm-up", "whole, layer scales, warm-up, weight decay",
@@ -586,7 +587,9 @@ def describe_collapse(result: dict) -> list[str]:
     return lines
 
 
-def _variant(name: str, settings: dict, seed: int, ds) -> dict:
+def _variant(name: str, settings: dict, seed: int, ds, save=None) -> dict:
+    """One variant trained for one seed: its record. ``save(state, history)``, when given, is called with an
+    annealer variant's final state (the study keeps it for later readouts)."""
     from ..nn import IsingNetwork
     from ..train import AnnealerTrainer, BackpropTrainer, train_layerwise
     from ..train.backprop import ising_parameters
@@ -622,8 +625,15 @@ def _variant(name: str, settings: dict, seed: int, ds) -> dict:
             window.update(negative_phase="clamped", margin=settings["margin"])
         state, history = AnnealerTrainer(net, seed=seed, **window, **options).fit(ds, settings["epochs"])
         params = state.params
+        if save is not None:
+            save(state, history)
     extra = ({"fraction_with_wrong_label_states": [h["fraction_with_wrong_label_states"] for h in history]}
              if "fraction_with_wrong_label_states" in history[0] else {})  # free phases holding a wrong-label negative
+    if settings.get("readout") and name != "greedy":  # the final weights read out again by a stronger anneal
+        strong = AnnealerTrainer(net, seed=seed, **window, **{
+            **options, "num_reads": settings["readout"]["num_reads"],
+            "sampler_options": {"num_sweeps": settings["readout"]["num_sweeps"]}})
+        extra["test_accuracy_readout"] = strong.evaluate(params, ds.x_test, ds.y_test, state.eval_key, state.hyper)
     return {"test_accuracy": [h["test_accuracy"] for h in history], **extra,
             "distinct_states": distinct_states(net, params, ds.x_test),
             "largest_subproblem": max(h["largest_subproblem"] for h in history),
@@ -674,8 +684,14 @@ def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
 
 def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) -> dict:
     """Train every variant (``settings["variants"]``, default :data:`STUDY_VARIANTS`) for every seed; write
-    ``out``/results.json (per seed and a summary)."""
+    ``out``/results.json (per seed and a summary) and each annealer run's final state
+    (``out``/state_<variant>_seed<seed>.npz, :func:`~dragonjax.experiments.training.save_checkpoint`'s format with
+    the variant, seed and settings as its config). With ``settings["readout"]`` (e.g. :data:`READOUT`) each annealer
+    run's final weights are also read out on the test set by that stronger anneal (the same sampler, β range and
+    evaluation key; ``test_accuracy_readout``): the net's prediction is its lowest free state, which the training
+    sampler does not always find."""
     from .results import RunDirectory
+    from .training import save_checkpoint
 
     settings = {**QUICK, **(settings or {})}
     run = RunDirectory(out, {"study": "deep", **settings}, overwrite=overwrite)
@@ -683,12 +699,22 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
     start = time.perf_counter()
     results = {}
     for name in settings.get("variants", STUDY_VARIANTS):
-        per_seed = [_variant(name, settings, seed, ds) for seed in settings["seeds"]]
+        per_seed = []
+        for seed in settings["seeds"]:
+            path = run.file(f"state_{name.replace(', ', '_').replace(' ', '-')}_seed{seed}.npz")
+            keep = {"study": "deep", "variant": name, "seed": seed,
+                    **{k: v for k, v in settings.items() if k not in ("seeds", "variants")}}
+            per_seed.append(_variant(name, settings, seed, ds, save=lambda st, h, path=path, keep=keep:
+                                     save_checkpoint(path, st, h, keep)))
         final = np.array([r["test_accuracy"][-1] for r in per_seed])
         results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
                          "final_se": float(final.std(ddof=1) / np.sqrt(len(final))),
                          "largest_subproblem": max(r["largest_subproblem"] for r in per_seed),
                          "largest_subproblem_couplings": max(r["largest_subproblem_couplings"] for r in per_seed)}
+        if all("test_accuracy_readout" in r for r in per_seed):
+            read = np.array([r["test_accuracy_readout"] for r in per_seed])
+            results[name].update(readout_mean=float(read.mean()),
+                                 readout_se=float(read.std(ddof=1) / np.sqrt(len(read))) if len(read) > 1 else None)
     summary = {"settings": settings, "results": results, "study_seconds": time.perf_counter() - start}
     run.finish(summary, "results.json")
     return summary
@@ -701,6 +727,10 @@ def describe(summary: dict) -> list[str]:
         finals = ", ".join(f"{s['test_accuracy'][-1]:.3f}" for s in r["per_seed"])
         distinct = "; ".join("/".join(str(d) for d in s["distinct_states"]) for s in r["per_seed"]
                              if "distinct_states" in s)
+        if "readout_mean" in r:
+            reads = ", ".join(f"{s['test_accuracy_readout']:.3f}" for s in r["per_seed"])
+            se = "" if r["readout_se"] is None else f" ± {r['readout_se']:.3f}"
+            finals += f"; strong readout {r['readout_mean']:.3f}{se} (seeds: {reads})"
         lines.append(f"{name}: {r['final_mean']:.3f} ± {r['final_se']:.3f} (seeds: {finals}); largest subproblem "
                      f"{r['largest_subproblem']} spins, {r['largest_subproblem_couplings']} couplings"
                      + (f"; distinct states per layer on the test set: {distinct}" if distinct else ""))
@@ -729,6 +759,8 @@ if __name__ == "__main__":
                         "decay' (default: QUICK's 0.2)")
     parser.add_argument("--margin", type=float, help="the hinge of 'whole, clamped negative' in energy units "
                         "(default: none, every example counts)")
+    parser.add_argument("--readout", action="store_true", help="also read each annealer run's final weights out on "
+                        "the test set by a stronger anneal (READOUT: the training sampler with 64 reads, 256 sweeps)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
                         "(default: QUICK's 64 64 64; e.g. --hidden 64 for the one-hidden-layer control)")
     parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
@@ -781,5 +813,6 @@ if __name__ == "__main__":
                   **({"reverse_beta": args.reverse_beta} if args.reverse_beta is not None else {}),
                   **({"margin": args.margin} if args.margin is not None else {}),
                   **({"weight_decay": args.weight_decay} if args.weight_decay is not None else {}),
+                  **({"readout": READOUT} if args.readout else {}),
                   **({"teacher": teacher} if teacher else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
