@@ -969,7 +969,7 @@ def test_deep_study_keeps_final_states_and_reads_them_out(tmp_path):
     assert int(state.epoch) == 1 and len(history) == 1
     assert trainer.evaluate(state.params, ds.x_test, ds.y_test, state.eval_key, state.hyper) == pytest.approx(
         row["per_seed"][0]["test_accuracy"][-1])
-    stronger = _variant("whole, layer scales, warm-up", {**QUICK, **settings, "readout": {"num_reads": 8, "num_sweeps": 16}},
-                        0, ds)
+    strong = {**QUICK, **settings, "readout": {"num_reads": 8, "num_sweeps": 16}}
+    stronger = _variant("whole, layer scales, warm-up", strong, 0, ds)
     assert stronger["test_accuracy"] == row["per_seed"][0]["test_accuracy"]  # the readout does not touch training
     assert 0.0 <= stronger["test_accuracy_readout"] <= 1.0

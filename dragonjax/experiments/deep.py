@@ -43,6 +43,12 @@ and couplings, and the number of sampler calls):
 - ``straight-through backprop``: ``BackpropTrainer(activation="sign")`` on the same network, the reference: a
   gradient method known to train it (no annealer).
 
+Every annealer run keeps its final state in the run directory (``state_<variant>_seed<seed>.npz``, a checkpoint
+that :func:`~dragonjax.experiments.training.load_checkpoint` reads back), and with ``--readout`` its final weights
+are read out again on the test set by a stronger anneal (:data:`READOUT`: the training sampler with 64 reads and 256
+sweeps, the strong readout of ``papers/deep_readout``), beside the training sampler's own readout: a net predicts by
+its lowest free state, which 16 reads of 32 sweeps do not always find.
+
 Every annealer variant runs at ``learning_rate`` (0.003: with 0.01, as first run, two of five whole-network seeds
 stayed at 0.22-0.26 after 8 epochs; with 0.03 both seeds tried stayed at chance). Each run also records the distinct
 states of every layer over the test set (:func:`distinct_states`, a collapse diagnostic).
