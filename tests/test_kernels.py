@@ -230,6 +230,22 @@ def test_split_couplings_give_fields_to_their_stated_accuracy():
         kernels.make_sweep(model, "dense", "metropolis", "fp8")
 
 
+@pytest.mark.parametrize("precision", ["highest", "default", "bf16x3", "bf16x2"])
+def test_pair_couplings_are_the_couplings_the_row_products_use(precision):
+    """The sweeps in pairs correct spin i + 1's field with pair_couplings(J)[i]: it must be J[i+1, i] exactly as
+    the row product of spin i + 1 sees it (the product with the unit spin e_i), on non-integer couplings where the
+    bfloat16 modes round it (the sequential-dynamics tests use integer couplings, exact in every mode)."""
+    from dragonjax.kernels.sweeps import pair_couplings, row_products
+
+    J = dj.problems.sherrington_kirkpatrick(17, seed=3).J
+    pairs = np.asarray(pair_couplings(J, precision))
+    product = row_products(J, precision)
+    seen = np.array([float(product(i + 1, jnp.eye(17, dtype=jnp.float32)[:, i:i + 1])[0]) for i in range(16)])
+    np.testing.assert_array_equal(pairs, seen)
+    if precision == "bf16x2":  # not vacuous: two bfloat16 parts do round these couplings
+        assert np.any(pairs != np.asarray(jnp.diagonal(J, -1)))
+
+
 @pytest.mark.parametrize("rule, precision, with_extra, n", [
     ("metropolis", "highest", True, 9), ("heat_bath", "highest", True, 9), ("metropolis", "bf16x3", False, 9),
     ("heat_bath", "bf16x2", True, 9), ("metropolis", "default", False, 9), ("metropolis", "highest", True, 1),

@@ -120,7 +120,10 @@ def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, pre
     product of the pair's two rows of J with the spins gives both spins' fields in every slice before spin i's
     move, then spin i + 1's fields gain J[i+1, i] (s'_i - s_i), slice by slice, the change spin i's move just
     made. The same dynamics as one product per spin (on integer couplings the same spins, bit for bit) in half the
-    loop's iterations; an odd N's last spin is visited alone.
+    loop's iterations; an odd N's last spin is visited alone. The caveats are the dense sweep's: on non-integer
+    couplings the corrected field rounds differently, so trajectories can differ from the one-product form's, and
+    with ``precision="default"`` on a GPU (TF32 products) the correction's float32 coupling mismatches the products
+    at TF32's rounding.
 
     The worldlines are held (N, P, chains): the product is one matrix product over (P, chains), and a spin's
     rings (P, chains) are many rings with the chains innermost (the fast layout of :func:`_flip_segments`). The

@@ -314,7 +314,8 @@ def row_products(J: jax.Array, precision: str = "highest") -> Callable[..., jax.
 def pair_couplings(J: jax.Array, precision: str = "highest") -> jax.Array:
     """J[i+1, i] for i = 0 .. N-2 as :func:`row_products` sees it at ``precision`` (in the bfloat16 modes the sum
     of its parts): the coupling with which the sweeps in pairs correct spin i + 1's field for spin i's change, so
-    the chain stays in detailed balance for the couplings the products use."""
+    the chain stays in detailed balance for the couplings the products use (with ``"default"`` on a GPU, TF32
+    products, it is the float32 value: a mismatch at TF32's rounding)."""
     pair = jnp.diagonal(J, -1)
     if precision in ("highest", "default"):
         return pair
