@@ -37,8 +37,8 @@ from .annealing import energies
 from . import progress as _progress
 from .population import family_statistics, reweight_and_resample
 from .rng import uniform_shaped
-from .sweeps import (ColourLayout, SweepFn, _index, _thresholds, _update, block_fields, make_sweep, pair_couplings,
-                     random_spins, row_products)
+from .sweeps import (ColourLayout, SweepFn, _index, _thresholds, _update, block_fields, make_sweep, random_spins,
+                     row_products)
 
 __all__ = ["k_perp", "piqmc_sweep", "worldline_cluster_sweep", "quantum_annealing", "thermal",
            "sigma_x_estimator", "QuantumPAResult", "quantum_population_annealing", "check_trotter_slices"]
@@ -56,16 +56,22 @@ def k_perp(beta: ArrayLike, gamma: ArrayLike, trotter_slices: ArrayLike) -> jax.
     return -0.5 * jnp.log(jnp.tanh(beta * gamma / trotter_slices))
 
 
-def _flip_segments(randomness, spins, fields, beta_slice):
+def _flip_segments(randomness, spins, fields, beta_slice, by_label=False):
     """Swendsen-Wang on the imaginary-time rings of spins (..., P, m) with problem fields (..., P, m).
 
     Bonds between equal neighbours in imaginary time are kept with probability 1 - exp(-2 K_perp); each segment
     of kept bonds (labelled 0, 1, ... along the ring, the one across the periodic boundary joined to the first)
     flips with the Metropolis probability of its field energy, one uniform per label. ``randomness`` = (keep_bond,
     u_flip) from :func:`_segment_randomness`, each of the spins' shape: bond k joins slices k and k + 1 (when equal)
-    where keep_bond, label j flips on u_flip[..., j, :]. Every array keeps the ring axis m innermost (the per-label
-    sums and the label lookup are P passes of elementwise work, vectorised over the rings): laid out (..., m, P)
-    instead, the move ran four times slower on a CPU."""
+    where keep_bond, label j flips on u_flip[..., j, :]. Every array keeps the ring axis m innermost: laid out
+    (..., m, P) instead, the move ran four times slower on a CPU.
+
+    Two forms make the same decisions (up to the rounding of the segments' sums). By default the per-label sums and
+    the label lookup are P passes of elementwise work, vectorised over the rings: the fast form for many rings at
+    once (a colour class's). With ``by_label`` the segments' field energies are one product of the one-hot labels
+    (..., P labels, P slices, m) with s f, and each slice reads its segment's energy and uniform back by its label
+    (``take_along_axis``): the fast form for one spin's rings (P, chains), as the dense cluster move visits them
+    (benchmarks/RESULTS.md, 2026-12-06)."""
     p = spins.shape[-2]
     keep_bond, u_flip = randomness
     active = (spins == jnp.roll(spins, -1, axis=-2)) & keep_bond
@@ -76,6 +82,12 @@ def _flip_segments(randomness, spins, fields, beta_slice):
     segment = jnp.where(active[..., -1:, :] & (segment == segment[..., -1:, :]), 0, segment)
     x = spins * fields
     # flipping a segment changes beta_slice * E by -2 beta_slice sum_k s f
+    if by_label:
+        one_hot = (segment[..., None, :, :] == jnp.arange(p)[:, None, None]).astype(x.dtype)  # (..., labels, P, m)
+        segment_field_energy = jnp.einsum("...lkm,...km->...lm", one_hot, x, precision=jax.lax.Precision.HIGHEST)
+        energy = jnp.take_along_axis(segment_field_energy, segment, axis=-2)  # each slice: its segment's
+        flip = jnp.log(jnp.take_along_axis(u_flip, segment, axis=-2)) < 2.0 * beta_slice * energy
+        return jnp.where(flip, -spins, spins)
     in_segment = [segment == j for j in range(p)]
     segment_field_energy = jnp.stack([jnp.sum(jnp.where(mask, x, 0.0), axis=-2) for mask in in_segment],
                                      axis=-2)  # (..., P labels, m)
@@ -115,20 +127,15 @@ def worldline_cluster_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, s
 
 
 def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, precision="highest"):
-    """The worldline cluster move of every spin in turn, 0 .. N-1, each from its current fields. The spins are
-    visited in pairs (i, i + 1), as by the dense sweep (:func:`~dragonjax.kernels.sweeps.pair_couplings`): one
-    product of the pair's two rows of J with the spins gives both spins' fields in every slice before spin i's
-    move, then spin i + 1's fields gain J[i+1, i] (s'_i - s_i), slice by slice, the change spin i's move just
-    made. The same dynamics as one product per spin (on integer couplings the same spins, bit for bit) in half the
-    loop's iterations; an odd N's last spin is visited alone. The caveats are the dense sweep's: on non-integer
-    couplings the corrected field rounds differently, so trajectories can differ from the one-product form's, and
-    with ``precision="default"`` on a GPU (TF32 products) the correction's float32 coupling mismatches the products
-    at TF32's rounding.
+    """The worldline cluster move of every spin in turn, 0 .. N-1, each from its current fields: one product of its
+    row of J with the spins per spin, and its rings flipped by :func:`_flip_segments`'s ``by_label`` form.
 
-    The worldlines are held (N, P, chains): the product is one matrix product over (P, chains), and a spin's
+    The worldlines are held (N, P, chains): the product is one matrix-vector product over (P, chains), and a spin's
     rings (P, chains) are many rings with the chains innermost (the fast layout of :func:`_flip_segments`). The
     uniforms of every spin are drawn before the loop (drawn inside it, the generator runs unvectorised and the
-    move took ~1.3x longer)."""
+    move took ~1.3x longer). Visiting the spins in pairs, as the dense sweep does (one product of two rows, the
+    second spin's fields corrected by the first's change), was measured and not kept: with these flips it was 1.8x
+    slower at 64 chains, and with the masked flips no faster (benchmarks/RESULTS.md, 2026-12-06)."""
     shape = spins.shape
     p, n = shape[-2:]
     s_t = spins.reshape(-1, p, n).transpose(2, 1, 0)
@@ -139,28 +146,12 @@ def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, pre
                             for x in (beta_slice, coupling))
     keep_bond, u_flip = _segment_randomness(key, s_t.shape, coupling, spins.dtype)
     row_product = row_products(model.J, precision)
-    pair_coupling = pair_couplings(model.J, precision)
 
-    def fields_of(i, s_t, rows):
-        products = row_product(i, s_t.reshape(n, -1), rows).reshape(rows, p, -1)
-        return jax.lax.dynamic_slice_in_dim(h_t, i, rows, 0) + products
+    def one_spin(i, s_t):
+        fields = h_t[i] + row_product(i, s_t.reshape(n, -1)).reshape(p, -1)
+        return s_t.at[i].set(_flip_segments((keep_bond[i], u_flip[i]), s_t[i], fields, beta_slice, by_label=True))
 
-    def move(i, rings, fields):
-        return _flip_segments((keep_bond[i], u_flip[i]), rings, fields, beta_slice)
-
-    def visit_pair(k, s_t):
-        i = 2 * k
-        old = jax.lax.dynamic_slice_in_dim(s_t, i, 2, 0)
-        fields = fields_of(i, s_t, 2)  # before spin i moves
-        first = move(i, old[0], fields[0])
-        second = move(i + 1, old[1], fields[1] + pair_coupling[i] * (first - old[0]))
-        return jax.lax.dynamic_update_slice_in_dim(s_t, jnp.stack([first, second]), i, 0)
-
-    if n >= 2:  # (a body slicing two rows cannot even be traced for a single spin)
-        s_t = jax.lax.fori_loop(0, n // 2, visit_pair, s_t)
-    if n % 2:  # the last spin of an odd N on its own
-        s_t = s_t.at[n - 1].set(move(n - 1, s_t[n - 1], fields_of(n - 1, s_t, 1)[0]))
-    return s_t.transpose(2, 1, 0).reshape(shape)
+    return jax.lax.fori_loop(0, n, one_spin, s_t).transpose(2, 1, 0).reshape(shape)
 
 
 def piqmc_sweep(key: jax.Array, model: IsingModel, sweep: SweepFn, spins: jax.Array, beta_slice: ArrayLike,
