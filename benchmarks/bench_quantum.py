@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 import dragonjax as dj
+from dragonjax.experiments.results import provenance
 from dragonjax.samplers import PathIntegralQMCSampler, SimulatedAnnealingSampler
 
 
@@ -130,7 +131,8 @@ def main():
     problems = {"dense SK N=256": dj.problems.sherrington_kirkpatrick(256, seed=0),
                 "layered 64-256-40": dj.problems.layered([64, 256, 40], seed=0)}
     reads = 16 if args.quick else 64
-    results = {"machine": {"platform": platform.platform(), "backend": jax.default_backend()}}
+    results = {"machine": {"platform": platform.platform(), "backend": jax.default_backend()},
+               "provenance": provenance()}
     results["spin_slice"] = []
     for rep in range(args.repeat):
         results["spin_slice"] += [dict(r, repeat=rep) for r in spin_slice_rates(problems, reads, 20 if args.quick

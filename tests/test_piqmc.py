@@ -183,16 +183,16 @@ def _ring_reference(s, f, keep_bond, u_flip, beta_slice):
     (7, 6, (40,), False, (40,), "highest"),  # odd N: the generator's padded draw
     (8, 4, (2, 3), True, (2, 1), "bf16x3"),  # two batch axes, beta and K per chain, an extra field broadcast
     (6, 2, (5,), False, None, "bf16x2"),  # P = 2, no extra field
-    (1, 4, (3,), False, None, "highest"),  # a single spin (visited alone, no pair)
-    (2, 4, (6,), False, (6,), "bf16x2"),  # one pair
+    (1, 4, (3,), False, None, "highest"),  # N = 1
+    (2, 4, (6,), False, (6,), "bf16x2"),  # N = 2
 ])
 def test_spin_by_spin_worldline_cluster_sweep_is_the_sequential_dynamics(n, p, batch, per_chain, extra_shape,
                                                                          precision):
     """The dense (spin-by-spin) worldline cluster sweep against NumPy, written out from its drawn random numbers:
     spin i's rings, i = 0 .. N-1, each from the fields at that moment (integer couplings: exact fields at every
     precision). Fails if the fields, the layout, the per-chain parameters, the order or the segment rule is off
-    (checked: without the boundary join; with the fields from the start of the sweep; the spins visited in pairs
-    without, or with a wrong, correction of the second spin's fields). The kept bonds occur with
+    (checked: without the boundary join; with the fields from the start of the sweep; with the uniforms taken by
+    slice instead of by label). The kept bonds occur with
     probability 1 - exp(-2 K), within 4 standard errors."""
     from dragonjax.kernels.piqmc import _segment_randomness, worldline_cluster_sweep
 

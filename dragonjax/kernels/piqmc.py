@@ -134,7 +134,7 @@ def _spin_by_spin(key, model, spins, beta_slice, coupling, extra_field=None, pre
     rings (P, chains) are many rings with the chains innermost (the fast layout of :func:`_flip_segments`). The
     uniforms of every spin are drawn before the loop (drawn inside it, the generator runs unvectorised and the
     move took ~1.3x longer). Visiting the spins in pairs, as the dense sweep does (one product of two rows, the
-    second spin's fields corrected by the first's change), was measured and not kept: with these flips it was 1.8x
+    second spin's fields corrected by the first's change), was measured and not kept: with these flips it was 1.7x
     slower at 64 chains, and with the masked flips no faster (benchmarks/RESULTS.md, 2026-12-06)."""
     shape = spins.shape
     p, n = shape[-2:]
