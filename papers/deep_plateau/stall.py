@@ -13,7 +13,7 @@ differs from the lowest free state -- the only place where the contrastive updat
 non-zero -- and the fraction of those examples where it differs in hidden layer 2 at all. A merge in hidden layer 2
 can be undone only through W1 (hidden 1 -> 2), so only by examples whose nudged state differs there.
 
-    python papers/deep_plateau/stall.py > papers/deep_plateau/stall.txt     # ~15 minutes on 2 CPU cores
+    python papers/deep_plateau/stall.py > papers/deep_plateau/stall.txt     # 1.5 minutes on 2 CPU cores
 """
 import glob
 import pathlib
