@@ -13,10 +13,21 @@ W_l the per-example contrastive term t_l = a_l b_l^T (nudged) - sum_k w_k a_l b_
 states among the 4 lowest distinct free reads, uniformly weighted) -- the update is its mean over the batch -- and,
 over the examples the lowest free state gets wrong, the fraction with a non-zero term on W1 (hidden 1 -> hidden 2)
 and the mean Frobenius norm of the term on W1 relative to that on W3 (hidden 3 -> output); over the examples it gets
-right, the fraction with a non-zero term on W1 (they have a wrong-label negative too).
+right, the fraction with a non-zero term on W1 (they have a wrong-label negative too). And the worst pair: of the 45
+pairs of classes, the one whose training examples hidden layer 2's code separates worst (its majority bound over
+those two classes alone), with that bound.
 
-    python papers/deep_plateau/stall_trajectory.py > papers/deep_plateau/stall_trajectory.txt   # ~20 minutes
+With ``--seeds`` other runs of the same study (all 15 with ``--seeds 0 1 ... 14``). The counts this gives were fixed
+before the run over all 15 (2026-12-07): a run *merged a pair* if at some kept epoch its worst pair's bound is below
+0.75 (a quarter of the pair's examples share codes with the other class), and it *split* it if at epoch 64 that
+pair's bound is at least 0.9.
+
+    python papers/deep_plateau/stall_trajectory.py > papers/deep_plateau/stall_trajectory.txt   # ~16 minutes
+    python papers/deep_plateau/stall_trajectory.py --seeds 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 \
+        > papers/deep_plateau/stall_trajectory_all.txt                                            # ~60 minutes
 """
+import argparse
+import itertools
 import json
 import pathlib
 import time
@@ -32,7 +43,10 @@ from dragonjax.train import AnnealerTrainer
 papers = pathlib.Path(__file__).parent.parent
 ds = deep_dataset("digits")
 x_train, y_train = jnp.asarray(ds.x_train, jnp.float32), np.asarray(ds.y_train)
-SEEDS = (7, 2, 5, 14)
+parser = argparse.ArgumentParser()
+parser.add_argument("--seeds", type=int, nargs="+", default=[7, 2, 5, 14])
+SEEDS = parser.parse_args().seeds
+PAIRS = list(itertools.combinations(range(10), 2))
 KEPT = (1, 2, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64)
 ARCHIVED = {}
 for d in ("deep_warmup64", "deep_warmup64_seeds5_9", "deep_warmup64_seeds10_14"):
@@ -78,7 +92,7 @@ for seed in SEEDS:
           f"({'same' if abs(final - ARCHIVED[seed]) < 1e-9 else 'DIFFERENT'}); {time.perf_counter() - start:.0f} s",
           flush=True)
     print("  epoch  train acc  h1 bound  h2 bound  h2 bound {7,9} {1,8}  7->9 9->7 1->8 8->1 | wrong: W1 term "
-          "non-zero, |t_W1|/|t_W3|  | right: W1 term non-zero")
+          "non-zero, |t_W1|/|t_W3|  | right: W1 term non-zero | worst pair (h2 bound)")
     for epoch in KEPT:
         st = kept[epoch]
         lowest = np.asarray(trainer.lowest_states(st.params, x_train, st.eval_key, st.hyper))
@@ -86,6 +100,8 @@ for seed in SEEDS:
         pred = np.asarray(net.decode(layers[-1]))
         pair = {p: np.isin(y_train, p) for p in ((7, 9), (1, 8))}
         confused = [int(np.sum((y_train == a) & (pred == b))) for a, b in ((7, 9), (9, 7), (1, 8), (8, 1))]
+        worst = min(((a, b, code_bound(layers[1][np.isin(y_train, (a, b))], y_train[np.isin(y_train, (a, b))])[1])
+                     for a, b in PAIRS), key=lambda r: r[2])
         t = terms(net, trainer, st)
         wrong, right = t[t[:, 0] > 0], t[t[:, 0] == 0]
         ratio = np.mean(wrong[:, 2]) / np.mean(wrong[:, 3]) if len(wrong) and np.mean(wrong[:, 3]) > 0 else np.nan
@@ -95,5 +111,5 @@ for seed in SEEDS:
               f"{code_bound(layers[1][pair[1, 8]], y_train[pair[1, 8]])[1]:.3f}     "
               + " ".join(f"{v:4d}" for v in confused)
               + f" | {len(wrong):4d}: {np.mean(wrong[:, 1]) if len(wrong) else np.nan:.2f}, {ratio:.3f}"
-              f"  | {np.mean(right[:, 1]):.3f}", flush=True)
+              f"  | {np.mean(right[:, 1]):.3f} | {worst[0]}{worst[1]} ({worst[2]:.3f})", flush=True)
 print(f"({time.perf_counter() - start:.0f} s)")
