@@ -13,7 +13,8 @@ W_l the per-example contrastive term t_l = a_l b_l^T (nudged) - sum_k w_k a_l b_
 states among the 4 lowest distinct free reads, uniformly weighted) -- the update is its mean over the batch -- and,
 over the examples the lowest free state gets wrong, the fraction with a non-zero term on W1 (hidden 1 -> hidden 2)
 and the mean Frobenius norm of the term on W1 relative to that on W3 (hidden 3 -> output); over the examples it gets
-right, the fraction with a non-zero term on W1 (they have a wrong-label negative too). And the worst pair: of the 45
+right, the fraction with a non-zero term on W1 (their negatives: the wrong-label reads among the 4, or with none
+the lowest read at weight 1). And the worst pair: of the 45
 pairs of classes, the one whose training examples hidden layer 2's code separates worst (its majority bound over
 those two classes alone), with that bound.
 
