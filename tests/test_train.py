@@ -728,9 +728,32 @@ def test_deep_study_teacher_sizes_are_settings_and_checked():
         deep_dataset("mnist")
 
 
+def test_deep_study_split_is_another_stratified_split_of_the_same_digits():
+    """``split`` draws digits' train/test split anew: the same 1797 images and the same class counts in each part,
+    a different partition; split 0 is the report's. The teacher-student task and bad values are refused by name."""
+    from dragonjax.experiments.deep import deep_dataset
+
+    first, second = deep_dataset("digits"), deep_dataset("digits", split=1)
+    assert first.x_test.shape == second.x_test.shape == (540, 64)
+    np.testing.assert_array_equal(np.bincount(first.y_test), np.bincount(second.y_test))
+    def images(ds):
+        x = np.concatenate([ds.x_train, ds.x_test])
+        return x[np.lexsort(x.T[::-1])]
+
+    np.testing.assert_array_equal(images(first), images(second))
+    same = (first.x_test[:, None, :] == second.x_test[None, :, :]).all(-1).any(1).mean()
+    assert same < 0.6  # about 0.3 of the test images would stay in a random re-split
+    np.testing.assert_array_equal(deep_dataset("digits", split=0).x_test, first.x_test)
+    with pytest.raises(ProblemError, match="split applies to the digits-based data"):
+        deep_dataset("teacher-student", split=1)
+    with pytest.raises(ProblemError, match="split must be a non-negative integer"):
+        deep_dataset("digits", split=-1)
+
+
 @pytest.mark.parametrize("args, message", [(["--hidden", "64", "0"], "--hidden takes positive layer widths"),
                                            (["--teacher", "hidden=x"], "--teacher takes KEY=N"),
-                                           (["--lr", "-1"], "--lr must be positive")])
+                                           (["--lr", "-1"], "--lr must be positive"),
+                                           (["--split", "-2"], "--split must be a non-negative integer")])
 def test_deep_study_command_refuses_bad_settings_in_one_line(tmp_path, args, message):
     """The deep study's command line names a bad setting in a one-line usage error (exit 2), before any training
     and without writing its run directory."""

@@ -108,7 +108,7 @@ QUICK = {"hidden": [64, 64, 64], "spins_per_class": 4, "seeds": [0, 1, 2, 3, 4],
          "learning_rate": 0.003,
          "max_variables": 104, "sampler": "pa", "num_reads": 16, "num_sweeps": 32, "weak_nudge": 8.0, "data": "digits",
          "reverse_beta": 1.0, "margin": None, "layer_scales": [1.0, 0.5, 0.25, 0.125], "warmup_epochs": 2,
-         "weight_decay": 0.2, "readout": None}
+         "weight_decay": 0.2, "readout": None, "split": 0}
 READOUT = {"num_reads": 64, "num_sweeps": 256}  # the strong readout of papers/deep_readout (fixed there, not tuned)
 TEACHER_STUDENT = {"num_inputs": 64, "hidden": 64, "num_classes": 10, "num_train": 1200, "num_test": 600, "seed": 0}
 VARIANTS = ("whole", "whole, quench", "whole, weak nudge", "whole, reverse anneal", "whole, clamped negative",
@@ -650,7 +650,7 @@ def _variant(name: str, settings: dict, seed: int, ds, save=None) -> dict:
 DATA = ("digits", "teacher-student", "digits, teacher labels", "digits, sign-projected")
 
 
-def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
+def deep_dataset(name: str, teacher: dict | None = None, split: int = 0) -> Dataset:
     """The study's data (one of :data:`DATA`): scikit-learn's digits (centred); the teacher-student task
     :data:`TEACHER_STUDENT` (64 +-1 inputs, 10 classes: the deep net's shape fits both), with ``teacher``
     overriding its sizes (e.g. ``{"hidden": 8, "num_train": 4800}``; the inputs and classes stay those the net is
@@ -658,7 +658,10 @@ def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
     (``"digits, teacher labels"``, :func:`~dragonjax.data.relabelled`: by default the 2-unit teacher with which the
     deep net's teacher-student control was run; ``teacher`` may set its hidden and seed) and
     digits' labels on sign-projected inputs (``"digits, sign-projected"``, :func:`~dragonjax.data.sign_projected`:
-    dense +-1 inputs like the teacher's, projection seed 0)."""
+    dense +-1 inputs like the teacher's, projection seed 0). ``split`` picks digits' stratified 70/30 train/test
+    split (:func:`~dragonjax.data.digits`' ``random_state``; 0, the default, is the split every study of the report
+    used); it applies to the three digits-based data sets, and the teacher-student task takes ``teacher["seed"]``
+    instead."""
     from .. import data
     from ..ising import ProblemError
 
@@ -678,9 +681,14 @@ def deep_dataset(name: str, teacher: dict | None = None) -> Dataset:
     if bad:
         raise ProblemError(f"teacher setting(s) {bad} must be positive integers (seed: >= 0)")
     teacher = {k: int(v) for k, v in teacher.items()}
+    if isinstance(split, bool) or int(split) != split or split < 0:
+        raise ProblemError(f"split must be a non-negative integer (digits' train/test split), got {split!r}")
     if name == "teacher-student":
+        if split:
+            raise ProblemError("split applies to the digits-based data; the teacher-student task is drawn by its "
+                               "teacher seed (teacher={'seed': N})")
         return data.teacher_student(**{**TEACHER_STUDENT, **teacher})
-    ds = data.digits().centered()
+    ds = data.digits(random_state=int(split)).centered()
     if name == "digits, teacher labels":
         return data.relabelled(ds, **{"hidden": 2, "seed": TEACHER_STUDENT["seed"], **teacher})
     if name == "digits, sign-projected":
@@ -701,7 +709,7 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
 
     settings = {**QUICK, **(settings or {})}
     run = RunDirectory(out, {"study": "deep", **settings}, overwrite=overwrite)
-    ds = deep_dataset(settings["data"], settings.get("teacher"))
+    ds = deep_dataset(settings["data"], settings.get("teacher"), settings.get("split", 0))
     start = time.perf_counter()
     results = {}
     for name in settings.get("variants", STUDY_VARIANTS):
@@ -769,6 +777,8 @@ if __name__ == "__main__":
                         "the test set by a stronger anneal (READOUT: the training sampler with 64 reads, 256 sweeps)")
     parser.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden-layer widths of the trained net "
                         "(default: QUICK's 64 64 64; e.g. --hidden 64 for the one-hidden-layer control)")
+    parser.add_argument("--split", type=int, metavar="N", help="digits' stratified train/test split (its "
+                        "random_state; default 0, the split of every study in the report)")
     parser.add_argument("--teacher", nargs="+", metavar="KEY=N", help="teacher-student sizes overriding "
                         "TEACHER_STUDENT's: hidden, num_train, num_test, seed (e.g. hidden=8 num_train=4800)")
     args = parser.parse_args()
@@ -786,6 +796,8 @@ if __name__ == "__main__":
         parser.error(f"--lr must be positive and finite, got {args.lr}")
     if args.weight_decay is not None and not (np.isfinite(args.weight_decay) and args.weight_decay >= 0):
         parser.error(f"--weight-decay must be non-negative and finite, got {args.weight_decay}")
+    if args.split is not None and args.split < 0:
+        parser.error(f"--split must be a non-negative integer, got {args.split}")
     if args.reverse_beta is not None and not (np.isfinite(args.reverse_beta) and args.reverse_beta > 0):
         parser.error(f"--reverse-beta must be positive and finite, got {args.reverse_beta}")
     if args.collapse:
@@ -820,5 +832,6 @@ if __name__ == "__main__":
                   **({"margin": args.margin} if args.margin is not None else {}),
                   **({"weight_decay": args.weight_decay} if args.weight_decay is not None else {}),
                   **({"readout": READOUT} if args.readout else {}),
-                  **({"teacher": teacher} if teacher else {})}
+                  **({"teacher": teacher} if teacher else {}),
+                  **({"split": args.split} if args.split is not None else {})}
         print("\n".join(describe(run_deep(args.out, chosen, overwrite=args.overwrite))))
