@@ -969,6 +969,63 @@ def test_training_config_layer_scales_and_warm_up_epochs():
         build_parser().parse_args(["train", "--layer-scales", "1,x"])
 
 
+def _deep_summary(seeds, finals, variants=("whole",), **settings):
+    """A deep study's summary as run_deep writes it, with made-up accuracy curves ending at ``finals``."""
+    per_seed = [{"test_accuracy": [0.1, 0.5, f], "largest_subproblem": 26, "largest_subproblem_couplings": 144,
+                 "sampler_calls": 8} for f in finals]
+    return {"settings": {"epochs": 3, "data": "digits", "seeds": list(seeds), "variants": list(variants),
+                         **settings},
+            "results": {v: {"per_seed": per_seed, "largest_subproblem": 26, "largest_subproblem_couplings": 144}
+                        for v in variants}, "study_seconds": 1.0}
+
+
+def test_deep_runs_of_one_study_pool_over_their_seeds_and_nothing_else():
+    """Seeds run apart (0-1, then 2-4) pool into one summary whose mean and s.e. are those of the five final
+    accuracies; a repeated seed, or runs that differ in a setting other than seeds/variants/readout, are refused."""
+    from dragonjax.experiments.deep import pool_seeds
+
+    a = _deep_summary([0, 1], [0.9, 0.8], variants=("whole", "window 1"))
+    b = _deep_summary([2, 3, 4], [0.7, 0.95, 0.85], readout=None)
+    pooled = pool_seeds(a, b)
+    finals = np.array([0.9, 0.8, 0.7, 0.95, 0.85])
+    assert pooled["settings"]["seeds"] == [0, 1, 2, 3, 4] and list(pooled["results"]) == ["whole"]
+    row = pooled["results"]["whole"]
+    assert row["final_mean"] == pytest.approx(finals.mean())
+    assert row["final_se"] == pytest.approx(finals.std(ddof=1) / np.sqrt(5))
+    assert [s["test_accuracy"][-1] for s in row["per_seed"]] == list(finals)
+    with pytest.raises(ProblemError, match="repeat seed"):
+        pool_seeds(a, _deep_summary([1, 2], [0.5, 0.6]))
+    with pytest.raises(ProblemError, match="differ in epochs"):
+        pool_seeds(a, {**b, "settings": {**b["settings"], "epochs": 64}})
+    with pytest.raises(ProblemError, match="differ in split"):
+        pool_seeds(_deep_summary([0], [0.9], split=0), _deep_summary([1], [0.9], split=1))
+    with pytest.raises(ProblemError, match="share no variant"):
+        pool_seeds(a, _deep_summary([5], [0.5], variants=("greedy",)))
+
+
+def test_deep_study_draws_its_accuracy_curves_and_replot_redraws_them(tmp_path):
+    """A deep study's run directory gets curves.png/.pdf (every variant's test accuracy per epoch); plot_deep
+    takes panels of several summaries, and `dragonjax replot` redraws the curves from results.json alone."""
+    import json
+
+    from dragonjax.cli import main
+    from dragonjax.experiments.deep import plot_deep, run_deep
+
+    run_deep(str(tmp_path / "deep"), {**_small_deep(), "epochs": 1, "variants": ["straight-through backprop"]})
+    assert (tmp_path / "deep" / "curves.png").stat().st_size > 0 and (tmp_path / "deep" / "curves.pdf").exists()
+    plot_deep([_deep_summary([0, 1], [0.9, 0.8]), [_deep_summary([0], [0.7], variants=("greedy",)),
+                                                    _deep_summary([0, 1, 2], [0.95, 0.96, 0.97])]],
+              str(tmp_path / "two"), ["a", "b"])
+    assert (tmp_path / "two.png").exists()
+    with pytest.raises(ValueError, match="1 titles for 2 panels"):
+        plot_deep([_deep_summary([0], [0.9])] * 2, None, ["a"])
+    (tmp_path / "deep" / "curves.png").unlink()
+    with open(tmp_path / "deep" / "config.json") as f:
+        assert json.load(f)["study"] == "deep"
+    assert main(["--no-compile-cache", "replot", str(tmp_path / "deep")]) == 0
+    assert (tmp_path / "deep" / "curves.png").exists()
+
+
 def test_deep_study_keeps_final_states_and_reads_them_out(tmp_path):
     """Each annealer run's final state is kept in the run directory (a checkpoint that loads back into the
     trainer's state), and the readout option reads its weights out again: with the training sampler's own

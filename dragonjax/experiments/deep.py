@@ -99,7 +99,7 @@ if TYPE_CHECKING:
     from ..nn import IsingNetwork
 
 __all__ = ["QUICK", "READOUT", "ALIGNMENT", "REACH", "TEACHER_STUDENT", "VARIANTS", "STUDY_VARIANTS", "DATA",
-           "deep_dataset", "run_deep", "describe",
+           "deep_dataset", "run_deep", "describe", "pool_seeds", "plot_deep",
            "distinct_states", "ste_gradient", "gradient_alignment", "label_pairing", "shuffle_floor",
            "describe_alignment", "nudge_reach", "describe_reach", "COLLAPSE", "code_bound", "code_collapse",
            "describe_collapse"]
@@ -731,7 +731,105 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
                                  readout_se=float(read.std(ddof=1) / np.sqrt(len(read))) if len(read) > 1 else None)
     summary = {"settings": settings, "results": results, "study_seconds": time.perf_counter() - start}
     run.finish(summary, "results.json")
+    plot_deep(summary, run.file("curves"))
     return summary
+
+
+_POOLED_APART = ("seeds", "variants", "readout")  # the settings in which run directories of one study may differ
+
+
+def pool_seeds(*summaries: dict) -> dict:
+    """One summary from several run directories of the same study that differ only in their seeds (e.g. seeds 0-4
+    and 5-9 run one after the other): for each variant they all hold, the per-seed records in the order given, and
+    the mean and standard error recomputed over all the seeds (the seed is the independent unit). Settings other
+    than seeds, variants and the readout must agree where both summaries record them; a repeated seed is refused.
+    The readout's mean is kept only when every pooled seed has one."""
+    from ..ising import ProblemError
+
+    if not summaries:
+        raise ProblemError("pool_seeds needs at least one summary")
+    first = summaries[0]["settings"]
+    seeds: list[int] = []
+    for summary in summaries:
+        other = summary["settings"]
+        differ = sorted(k for k in set(first) & set(other)
+                        if k not in _POOLED_APART and first[k] != other[k])
+        if differ:
+            raise ProblemError(f"cannot pool runs whose settings differ in {', '.join(differ)}")
+        seeds += list(other["seeds"])
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ProblemError(f"cannot pool runs that repeat seed(s) {repeated}")
+    names = [n for n in summaries[0]["results"] if all(n in s["results"] for s in summaries)]
+    if not names:
+        raise ProblemError("the runs to pool share no variant")
+    results = {}
+    for name in names:
+        parts = [s["results"][name] for s in summaries]
+        per_seed = [r for part in parts for r in part["per_seed"]]
+        final = np.array([r["test_accuracy"][-1] for r in per_seed])
+        results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
+                         "final_se": float(final.std(ddof=1) / np.sqrt(len(final))) if len(final) > 1 else None,
+                         "largest_subproblem": max(p["largest_subproblem"] for p in parts),
+                         "largest_subproblem_couplings": max(p["largest_subproblem_couplings"] for p in parts)}
+        if all("test_accuracy_readout" in r for r in per_seed):
+            read = np.array([r["test_accuracy_readout"] for r in per_seed])
+            results[name].update(readout_mean=float(read.mean()),
+                                 readout_se=float(read.std(ddof=1) / np.sqrt(len(read))) if len(read) > 1 else None)
+    return {"settings": {**first, "seeds": seeds, "variants": names}, "results": results,
+            "study_seconds": float(sum(s.get("study_seconds", 0.0) for s in summaries))}
+
+
+_VARIANT_HUES = ("#D55E00", "#E69F00", "#CC79A7", "#56B4E9", "#0072B2", "#999999", "#000000")
+
+
+def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None = None) -> None:
+    """Test accuracy per epoch of every variant: one panel per entry of ``summaries`` (a summary of
+    :func:`run_deep` or :func:`pool_seeds`, or a list of them drawn together, e.g. a variant and the backprop
+    reference run apart; one summary alone is one panel). Each seed's curve is thin, the mean over seeds bold with
+    a band of ± one standard error (the seeds are the independent unit); the issue's targets, 0.95 for the whole
+    network and 0.90 for windows, are dotted lines. Straight-through backprop, the gradient reference, is green.
+    Greedy layer-wise training's epochs run over its stages (``epochs_per_layer`` per hidden layer; each stage
+    starts with a new readout)."""
+    from .figures import PAGE, TRAINER_COLOURS, figure
+
+    panels = [summaries] if isinstance(summaries, dict) else list(summaries)
+    panels = [[p] if isinstance(p, dict) else list(p) for p in panels]
+    titles = list(titles) if titles is not None else [None] * len(panels)
+    if len(titles) != len(panels):
+        raise ValueError(f"{len(titles)} titles for {len(panels)} panels")
+    with figure(stem, PAGE, 3.0, 1, len(panels), squeeze=False) as (fig, axes):
+        for ax, panel, title in zip(axes[0], panels, titles):
+            hues = iter(_VARIANT_HUES * 2)
+            ends = []
+            for name, r in ((n, r) for summary in panel for n, r in summary["results"].items()):
+                curves = [np.asarray(s["test_accuracy"], float) for s in r["per_seed"]]
+                length = min(len(c) for c in curves)
+                acc = np.stack([c[:length] for c in curves])
+                epoch = np.arange(1, length + 1)
+                hue = TRAINER_COLOURS["backprop-sign"] if name == "straight-through backprop" else next(hues)
+                for curve in acc:
+                    ax.plot(epoch, curve, color=hue, lw=0.4, alpha=0.35)
+                mean = acc.mean(0)
+                se = acc.std(0, ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else np.zeros(length)
+                ax.fill_between(epoch, mean - se, mean + se, color=hue, alpha=0.25, lw=0)
+                ax.plot(epoch, mean, color=hue, lw=1.4)
+                ends.append((float(mean[-1]), f"{name} ({len(acc)})", hue, length))
+            # each mean curve named at its end (seeds in brackets), the names spaced so that none overlap
+            placed: list[float] = []
+            for final, label, hue, length in sorted(ends):
+                y = max(final, placed[-1] + 0.055) if placed else final
+                placed.append(y)
+                ax.annotate(label, (length, final), xytext=(1.02, y), textcoords=("axes fraction", "data"),
+                            color=hue, fontsize=6, va="center", annotation_clip=False)
+            for target, text in ((0.95, "whole-network target"), (0.90, "window target")):
+                ax.axhline(target, color="0.3", ls=":", lw=0.8)
+                ax.text(0.02, target, text, transform=ax.get_yaxis_transform(), ha="left", va="bottom",
+                        fontsize=6, color="0.3")
+            ax.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1))
+            if title:
+                ax.set_title(title, loc="left")
+            ax.grid(True)
 
 
 def describe(summary: dict) -> list[str]:

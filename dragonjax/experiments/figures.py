@@ -115,6 +115,7 @@ def replot(directory: str) -> list[str]:
     import os
 
     from .ablation import plot_ablation
+    from .deep import plot_deep
     from .fss import plot_fss, plot_thermal_fss
     from .glass import plot_glass
     from .noise import plot_noise
@@ -126,7 +127,7 @@ def replot(directory: str) -> list[str]:
              "transition": [(plot_transition, "transition"), (plot_thermal, "binder")],
              "fss": [(plot_fss, "fss"), (plot_thermal_fss, "thermal")], "scaling": [(plot_scaling, "scaling")],
              "glass": [(plot_glass, "binder")], "ablation": [(plot_ablation, "ablation")],
-             "noise": [(plot_noise, "noise")]}
+             "noise": [(plot_noise, "noise")], "deep": [(plot_deep, "curves")]}
     if not os.path.isdir(directory):
         raise ValueError(f"{directory} is not a directory")
     failed: list[str] = []
