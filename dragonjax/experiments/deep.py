@@ -780,17 +780,25 @@ def pool_seeds(*summaries: dict) -> dict:
             "study_seconds": float(sum(s.get("study_seconds", 0.0) for s in summaries))}
 
 
-_VARIANT_HUES = ("#D55E00", "#E69F00", "#CC79A7", "#56B4E9", "#0072B2", "#999999", "#000000")
+# one colour per variant in every panel (Okabe & Ito's and Tol's colour-blind-safe hues); backprop is the
+# figures' backprop-sign green
+_VARIANT_HUES = {"whole": "#D55E00", "whole, quench": "#E69F00", "whole, weak nudge": "#AA4499",
+                 "whole, reverse anneal": "#882255", "whole, clamped negative": "#44AA99",
+                 "whole, layer scales": "#332288", "whole, layer scales, warm-up": "#000000",
+                 "whole, layer scales, warm-up, weight decay": "#DDCC77", "window 1": "#CC79A7",
+                 "window 1, weak nudge": "#56B4E9", "window 1, quench": "#0072B2", "greedy": "#999999"}
 
 
-def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None = None) -> None:
+def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None = None, ncols: int = 1) -> None:
     """Test accuracy per epoch of every variant: one panel per entry of ``summaries`` (a summary of
     :func:`run_deep` or :func:`pool_seeds`, or a list of them drawn together, e.g. a variant and the backprop
     reference run apart; one summary alone is one panel). Each seed's curve is thin, the mean over seeds bold with
     a band of ± one standard error (the seeds are the independent unit); the issue's targets, 0.95 for the whole
     network and 0.90 for windows, are dotted lines. Straight-through backprop, the gradient reference, is green.
     Greedy layer-wise training's epochs run over its stages (``epochs_per_layer`` per hidden layer; each stage
-    starts with a new readout)."""
+    starts with a new readout). The panels fill ``ncols`` columns, row by row."""
+    import math
+
     from .figures import PAGE, TRAINER_COLOURS, figure
 
     panels = [summaries] if isinstance(summaries, dict) else list(summaries)
@@ -798,16 +806,23 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
     titles = list(titles) if titles is not None else [None] * len(panels)
     if len(titles) != len(panels):
         raise ValueError(f"{len(titles)} titles for {len(panels)} panels")
-    with figure(stem, PAGE, 3.0, 1, len(panels), squeeze=False) as (fig, axes):
-        for ax, panel, title in zip(axes[0], panels, titles):
-            hues = iter(_VARIANT_HUES * 2)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols}")
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    with figure(stem, PAGE, 3.0 * nrows, nrows, ncols, squeeze=False) as (fig, axes):
+        for ax in axes.ravel()[len(panels):]:
+            ax.set_visible(False)
+        for ax, panel, title in zip(axes.ravel(), panels, titles):
+            others = iter(("#117733", "#88CCEE", "#661100", "#6699CC") * 4)
             ends = []
             for name, r in ((n, r) for summary in panel for n, r in summary["results"].items()):
                 curves = [np.asarray(s["test_accuracy"], float) for s in r["per_seed"]]
                 length = min(len(c) for c in curves)
                 acc = np.stack([c[:length] for c in curves])
                 epoch = np.arange(1, length + 1)
-                hue = TRAINER_COLOURS["backprop-sign"] if name == "straight-through backprop" else next(hues)
+                hue = (TRAINER_COLOURS["backprop-sign"] if name == "straight-through backprop"
+                       else _VARIANT_HUES.get(name) or next(others))
                 for curve in acc:
                     ax.plot(epoch, curve, color=hue, lw=0.4, alpha=0.35)
                 mean = acc.mean(0)
@@ -815,10 +830,10 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
                 ax.fill_between(epoch, mean - se, mean + se, color=hue, alpha=0.25, lw=0)
                 ax.plot(epoch, mean, color=hue, lw=1.4)
                 ends.append((float(mean[-1]), f"{name} ({len(acc)})", hue, length))
-            # each mean curve named at its end (seeds in brackets), the names spaced so that none overlap
+            # each mean curve named at its end (seeds in brackets), the names spaced downwards so that none overlap
             placed: list[float] = []
-            for final, label, hue, length in sorted(ends):
-                y = max(final, placed[-1] + 0.055) if placed else final
+            for final, label, hue, length in sorted(ends, reverse=True):
+                y = min(final, placed[-1] - 0.055) if placed else final
                 placed.append(y)
                 ax.annotate(label, (length, final), xytext=(1.02, y), textcoords=("axes fraction", "data"),
                             color=hue, fontsize=6, va="center", annotation_clip=False)

@@ -1,0 +1,33 @@
+"""The accuracy curves of report section 7 (papers/deep/curves.png, .pdf): every deep-net variant's test accuracy
+per epoch, each seed thin, the mean over seeds bold with ± one s.e. Reads the committed results only:
+
+    python papers/deep/curves.py
+
+(a) digits, the seven variants at 16 epochs (papers/deep, seeds 0-4); (b) the teacher-student task with a 2-unit
+teacher (papers/deep_teacher_student_h2 and _h2_strong, seeds 0-2); (c) the whole network with layer scales and
+the warm-up at 64 epochs on digits' split 0 (seeds 0-14, run in three directories) with straight-through backprop
+(seeds 0-9); (d) the same on split 1, the confirmatory run (seeds 0-14; backprop seeds 0-14).
+"""
+import json
+import os
+
+from dragonjax.experiments.deep import plot_deep, pool_seeds
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PAPERS = os.path.dirname(HERE)
+
+
+def load(name):
+    with open(os.path.join(PAPERS, name, "results.json")) as f:
+        return json.load(f)
+
+
+panels = [load("deep"), [load("deep_teacher_student_h2"), load("deep_teacher_student_h2_strong")],
+          [pool_seeds(*(load(d) for d in ("deep_warmup64", "deep_warmup64_seeds5_9", "deep_warmup64_seeds10_14"))),
+           load("deep_backprop64")]]
+titles = ["digits: seven variants", "teacher-student (2-unit teacher)", "digits, split 0: whole, 64 epochs"]
+if os.path.exists(os.path.join(PAPERS, "deep_warmup64_split1", "results.json")):
+    panels.append([load("deep_warmup64_split1"), load("deep_backprop64_split1")])
+    titles.append("digits, split 1 (confirmatory): whole, 64 epochs")
+plot_deep(panels, os.path.join(HERE, "curves"), titles, ncols=2)
+print(os.path.join(HERE, "curves.png"))
