@@ -981,14 +981,16 @@ def _deep_summary(seeds, finals, variants=("whole",), **settings):
 
 def test_deep_runs_of_one_study_pool_over_their_seeds_and_nothing_else():
     """Seeds run apart (0-1, then 2-4) pool into one summary whose mean and s.e. are those of the five final
-    accuracies; a repeated seed, or runs that differ in a setting other than seeds/variants/readout, are refused."""
-    from dragonjax.experiments.deep import pool_seeds
+    accuracies; a repeated seed, other variants, or runs that differ in a setting other than the seeds and the
+    readout, are refused (a setting an older run lacks counts as its value before it existed)."""
+    from dragonjax.experiments.deep import describe, pool_seeds
 
-    a = _deep_summary([0, 1], [0.9, 0.8], variants=("whole", "window 1"))
-    b = _deep_summary([2, 3, 4], [0.7, 0.95, 0.85], readout=None)
+    a = _deep_summary([0, 1], [0.9, 0.8])
+    b = _deep_summary([2, 3, 4], [0.7, 0.95, 0.85], readout=None, split=0)  # a, older, records neither
     pooled = pool_seeds(a, b)
     finals = np.array([0.9, 0.8, 0.7, 0.95, 0.85])
     assert pooled["settings"]["seeds"] == [0, 1, 2, 3, 4] and list(pooled["results"]) == ["whole"]
+    assert pooled["settings"]["split"] == 0
     row = pooled["results"]["whole"]
     assert row["final_mean"] == pytest.approx(finals.mean())
     assert row["final_se"] == pytest.approx(finals.std(ddof=1) / np.sqrt(5))
@@ -997,10 +999,24 @@ def test_deep_runs_of_one_study_pool_over_their_seeds_and_nothing_else():
         pool_seeds(a, _deep_summary([1, 2], [0.5, 0.6]))
     with pytest.raises(ProblemError, match="differ in epochs"):
         pool_seeds(a, {**b, "settings": {**b["settings"], "epochs": 64}})
-    with pytest.raises(ProblemError, match="differ in split"):
-        pool_seeds(_deep_summary([0], [0.9], split=0), _deep_summary([1], [0.9], split=1))
-    with pytest.raises(ProblemError, match="share no variant"):
-        pool_seeds(a, _deep_summary([5], [0.5], variants=("greedy",)))
+    with pytest.raises(ProblemError, match="differ in split"):  # a run without the key was on split 0
+        pool_seeds(_deep_summary([0], [0.9]), _deep_summary([1], [0.9], split=1))
+    with pytest.raises(ProblemError, match="only some record layer_scales"):
+        pool_seeds(a, _deep_summary([5], [0.5], layer_scales=[1.0, 0.5]))
+    with pytest.raises(ProblemError, match="hold different variants"):
+        pool_seeds(a, _deep_summary([5], [0.5], variants=("whole", "greedy")))
+    with pytest.raises(ProblemError, match="holds 2 runs for 3 seeds"):
+        pool_seeds({**a, "settings": {**a["settings"], "seeds": [0, 1, 7]}})
+    # readouts of different strengths are not averaged together; one seed has no s.e., and describe says so
+    strong = {"num_reads": 64, "num_sweeps": 256}
+    c, d = _deep_summary([0], [0.9], readout=strong), _deep_summary([1], [0.8], readout={"num_reads": 8})
+    for summary, read in ((c, 0.91), (d, 0.81)):
+        summary["results"]["whole"]["per_seed"][0]["test_accuracy_readout"] = read
+    mixed = pool_seeds(c, d)
+    assert "readout_mean" not in mixed["results"]["whole"] and mixed["settings"]["readout"] is None
+    one = pool_seeds(c)
+    assert one["results"]["whole"]["final_se"] is None and one["results"]["whole"]["readout_mean"] == 0.91
+    assert describe(one)[0].startswith("whole: 0.900 (seeds: 0.900; strong readout 0.910 (seeds: 0.910)")
 
 
 def test_deep_study_draws_its_accuracy_curves_and_replot_redraws_them(tmp_path):

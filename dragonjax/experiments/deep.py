@@ -660,8 +660,9 @@ def deep_dataset(name: str, teacher: dict | None = None, split: int = 0) -> Data
     digits' labels on sign-projected inputs (``"digits, sign-projected"``, :func:`~dragonjax.data.sign_projected`:
     dense +-1 inputs like the teacher's, projection seed 0). ``split`` picks digits' stratified 70/30 train/test
     split (:func:`~dragonjax.data.digits`' ``random_state``; 0, the default, is the split every study of the report
-    used); it applies to the three digits-based data sets, and the teacher-student task takes ``teacher["seed"]``
-    instead."""
+    used); it applies to the three digits-based data sets (for ``"digits, teacher labels"`` it changes the labels
+    too: the teacher sees the inputs minus the training mean), and the teacher-student task takes
+    ``teacher["seed"]`` instead."""
     from .. import data
     from ..ising import ProblemError
 
@@ -708,8 +709,8 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
     from .training import save_checkpoint
 
     settings = {**QUICK, **(settings or {})}
+    ds = deep_dataset(settings["data"], settings.get("teacher"), settings.get("split", 0))  # refused before a run
     run = RunDirectory(out, {"study": "deep", **settings}, overwrite=overwrite)
-    ds = deep_dataset(settings["data"], settings.get("teacher"), settings.get("split", 0))
     start = time.perf_counter()
     results = {}
     for name in settings.get("variants", STUDY_VARIANTS):
@@ -720,64 +721,74 @@ def run_deep(out: str, settings: dict | None = None, overwrite: bool = False) ->
                     **{k: v for k, v in settings.items() if k not in ("seeds", "variants")}}
             per_seed.append(_variant(name, settings, seed, ds, save=lambda st, h, path=path, keep=keep:
                                      save_checkpoint(path, st, h, keep)))
-        final = np.array([r["test_accuracy"][-1] for r in per_seed])
-        results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
-                         "final_se": float(final.std(ddof=1) / np.sqrt(len(final))),
+        results[name] = {"per_seed": per_seed, **_mean_se([r["test_accuracy"][-1] for r in per_seed], "final"),
                          "largest_subproblem": max(r["largest_subproblem"] for r in per_seed),
                          "largest_subproblem_couplings": max(r["largest_subproblem_couplings"] for r in per_seed)}
         if all("test_accuracy_readout" in r for r in per_seed):
-            read = np.array([r["test_accuracy_readout"] for r in per_seed])
-            results[name].update(readout_mean=float(read.mean()),
-                                 readout_se=float(read.std(ddof=1) / np.sqrt(len(read))) if len(read) > 1 else None)
+            results[name].update(_mean_se([r["test_accuracy_readout"] for r in per_seed], "readout"))
     summary = {"settings": settings, "results": results, "study_seconds": time.perf_counter() - start}
     run.finish(summary, "results.json")
     plot_deep(summary, run.file("curves"))
     return summary
 
 
-_POOLED_APART = ("seeds", "variants", "readout")  # the settings in which run directories of one study may differ
+# settings a run directory may lack because it predates them, and the value they had then
+_ABSENT_MEANS = {"split": 0, "teacher": None, "readout": None}
 
 
 def pool_seeds(*summaries: dict) -> dict:
-    """One summary from several run directories of the same study that differ only in their seeds (e.g. seeds 0-4
-    and 5-9 run one after the other): for each variant they all hold, the per-seed records in the order given, and
-    the mean and standard error recomputed over all the seeds (the seed is the independent unit). Settings other
-    than seeds, variants and the readout must agree where both summaries record them; a repeated seed is refused.
-    The readout's mean is kept only when every pooled seed has one."""
+    """One summary from several run directories of one study that differ only in their seeds (e.g. seeds 0-4 and
+    5-9 run one after the other): for each variant, the per-seed records in the order given, and the mean and
+    standard error recomputed over all the seeds (the seed is the independent unit). Refused: runs that hold
+    different variants, repeat a seed, or differ in any setting but the seeds and the readout (a setting a run
+    lacks counts as its value before it existed: split 0, no teacher, no readout; any other missing setting is
+    refused). The readout's mean is kept only when every seed has one and all runs read out alike."""
     from ..ising import ProblemError
 
     if not summaries:
         raise ProblemError("pool_seeds needs at least one summary")
-    first = summaries[0]["settings"]
-    seeds: list[int] = []
-    for summary in summaries:
-        other = summary["settings"]
-        differ = sorted(k for k in set(first) & set(other)
-                        if k not in _POOLED_APART and first[k] != other[k])
-        if differ:
-            raise ProblemError(f"cannot pool runs whose settings differ in {', '.join(differ)}")
-        seeds += list(other["seeds"])
+    keys = set().union(*(s["settings"] for s in summaries)) - {"seeds", "variants"}
+    one_sided = sorted(k for k in keys - set(_ABSENT_MEANS) if not all(k in s["settings"] for s in summaries))
+    if one_sided:
+        raise ProblemError(f"cannot pool runs of which only some record {', '.join(one_sided)}")
+    settings = [{**_ABSENT_MEANS, **s["settings"]} for s in summaries]
+    differ = sorted(k for k in keys if k != "readout" and any(o[k] != settings[0][k] for o in settings))
+    if differ:
+        raise ProblemError(f"cannot pool runs whose settings differ in {', '.join(differ)}")
+    names = list(summaries[0]["results"])
+    if any(list(s["results"]) != names for s in summaries):
+        raise ProblemError(f"cannot pool runs that hold different variants: "
+                           f"{'; '.join(', '.join(s['results']) for s in summaries)}")
+    seeds = [int(seed) for s in summaries for seed in s["settings"]["seeds"]]
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise ProblemError(f"cannot pool runs that repeat seed(s) {repeated}")
-    names = [n for n in summaries[0]["results"] if all(n in s["results"] for s in summaries)]
-    if not names:
-        raise ProblemError("the runs to pool share no variant")
+    for s in summaries:
+        for name, r in s["results"].items():
+            if len(r["per_seed"]) != len(s["settings"]["seeds"]):
+                raise ProblemError(f"{name!r} holds {len(r['per_seed'])} runs for {len(s['settings']['seeds'])} "
+                                   "seeds")
+    same_readout = all(o["readout"] == settings[0]["readout"] for o in settings)
     results = {}
     for name in names:
         parts = [s["results"][name] for s in summaries]
         per_seed = [r for part in parts for r in part["per_seed"]]
-        final = np.array([r["test_accuracy"][-1] for r in per_seed])
-        results[name] = {"per_seed": per_seed, "final_mean": float(final.mean()),
-                         "final_se": float(final.std(ddof=1) / np.sqrt(len(final))) if len(final) > 1 else None,
+        results[name] = {"per_seed": per_seed, **_mean_se([r["test_accuracy"][-1] for r in per_seed], "final"),
                          "largest_subproblem": max(p["largest_subproblem"] for p in parts),
                          "largest_subproblem_couplings": max(p["largest_subproblem_couplings"] for p in parts)}
-        if all("test_accuracy_readout" in r for r in per_seed):
-            read = np.array([r["test_accuracy_readout"] for r in per_seed])
-            results[name].update(readout_mean=float(read.mean()),
-                                 readout_se=float(read.std(ddof=1) / np.sqrt(len(read))) if len(read) > 1 else None)
-    return {"settings": {**first, "seeds": seeds, "variants": names}, "results": results,
+        if same_readout and all("test_accuracy_readout" in r for r in per_seed):
+            results[name].update(_mean_se([r["test_accuracy_readout"] for r in per_seed], "readout"))
+    pooled = {**settings[0], "seeds": seeds, "variants": names,
+              "readout": settings[0]["readout"] if same_readout else None}
+    return {"settings": pooled, "results": results,
             "study_seconds": float(sum(s.get("study_seconds", 0.0) for s in summaries))}
+
+
+def _mean_se(values, prefix: str) -> dict:
+    """``{prefix}_mean`` and ``{prefix}_se`` over seeds (s.e. with n - 1; None for one seed)."""
+    values = np.asarray(values, np.float64)
+    return {f"{prefix}_mean": float(values.mean()),
+            f"{prefix}_se": float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None}
 
 
 # one colour per variant in every panel (Okabe & Ito's and Tol's colour-blind-safe hues); backprop is the
@@ -793,10 +804,12 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
     """Test accuracy per epoch of every variant: one panel per entry of ``summaries`` (a summary of
     :func:`run_deep` or :func:`pool_seeds`, or a list of them drawn together, e.g. a variant and the backprop
     reference run apart; one summary alone is one panel). Each seed's curve is thin, the mean over seeds bold with
-    a band of ± one standard error (the seeds are the independent unit); the issue's targets, 0.95 for the whole
-    network and 0.90 for windows, are dotted lines. Straight-through backprop, the gradient reference, is green.
-    Greedy layer-wise training's epochs run over its stages (``epochs_per_layer`` per hidden layer; each stage
-    starts with a new readout). The panels fill ``ncols`` columns, row by row."""
+    a band of ± one standard error (the seeds are the independent unit; a 95 % interval is wider, ± 2.1 s.e. with
+    15 seeds, ± 4.3 with 3); each mean curve is named at its end with its seeds and final mean ± s.e. On digits
+    the issue's targets are dotted lines: 0.95 where a whole-network variant is drawn, 0.90 where a window or
+    greedy one is. Straight-through backprop, the gradient reference, is green. Greedy layer-wise training's epochs
+    run over its stages (``epochs_per_layer`` per hidden layer, each stage with a new temporary readout; dashed
+    lines mark where a stage starts): only its last stage is the deep net. The panels fill ``ncols`` columns."""
     import math
 
     from .figures import PAGE, TRAINER_COLOURS, figure
@@ -816,31 +829,45 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
         for ax, panel, title in zip(axes.ravel(), panels, titles):
             others = iter(("#117733", "#88CCEE", "#661100", "#6699CC") * 4)
             ends = []
-            for name, r in ((n, r) for summary in panel for n, r in summary["results"].items()):
-                curves = [np.asarray(s["test_accuracy"], float) for s in r["per_seed"]]
-                length = min(len(c) for c in curves)
-                acc = np.stack([c[:length] for c in curves])
-                epoch = np.arange(1, length + 1)
-                hue = (TRAINER_COLOURS["backprop-sign"] if name == "straight-through backprop"
-                       else _VARIANT_HUES.get(name) or next(others))
-                for curve in acc:
-                    ax.plot(epoch, curve, color=hue, lw=0.4, alpha=0.35)
-                mean = acc.mean(0)
-                se = acc.std(0, ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else np.zeros(length)
-                ax.fill_between(epoch, mean - se, mean + se, color=hue, alpha=0.25, lw=0)
-                ax.plot(epoch, mean, color=hue, lw=1.4)
-                ends.append((float(mean[-1]), f"{name} ({len(acc)})", hue, length))
-            # each mean curve named at its end (seeds in brackets), the names spaced downwards so that none overlap
+            for summary in panel:
+                for name, r in summary["results"].items():
+                    curves = [np.asarray(s["test_accuracy"], float) for s in r["per_seed"]]
+                    length = min(len(c) for c in curves)
+                    acc = np.stack([c[:length] for c in curves])
+                    epoch = np.arange(1, length + 1)
+                    hue = (TRAINER_COLOURS["backprop-sign"] if name == "straight-through backprop"
+                           else _VARIANT_HUES.get(name) or next(others))
+                    for curve in acc:
+                        ax.plot(epoch, curve, color=hue, lw=0.4, alpha=0.35)
+                    mean = acc.mean(0)
+                    se = acc.std(0, ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else np.zeros(length)
+                    ax.fill_between(epoch, mean - se, mean + se, color=hue, alpha=0.25, lw=0)
+                    ax.plot(epoch, mean, color=hue, lw=1.4)
+                    final = f"{mean[-1]:.3f}" + (f" ± {se[-1]:.3f}" if len(acc) > 1 else "")
+                    ends.append((float(mean[-1]), f"{name} ({len(acc)})\n{final}", hue, length))
+                    if name == "greedy":
+                        per_layer = summary["settings"].get("epochs_per_layer")
+                        for start in range(per_layer or length, length, per_layer or length):
+                            ax.axvline(start + 0.5, color=hue, ls="--", lw=0.6)
+            # each mean curve named at its end, the names spaced downwards so that none overlap, a leader line
+            # from a moved name to its curve's end
             placed: list[float] = []
             for final, label, hue, length in sorted(ends, reverse=True):
-                y = min(final, placed[-1] - 0.055) if placed else final
+                y = min(final, placed[-1] - 0.085) if placed else final
                 placed.append(y)
-                ax.annotate(label, (length, final), xytext=(1.02, y), textcoords=("axes fraction", "data"),
-                            color=hue, fontsize=6, va="center", annotation_clip=False)
-            for target, text in ((0.95, "whole-network target"), (0.90, "window target")):
-                ax.axhline(target, color="0.3", ls=":", lw=0.8)
-                ax.text(0.02, target, text, transform=ax.get_yaxis_transform(), ha="left", va="bottom",
-                        fontsize=6, color="0.3")
+                ax.annotate(label, (length, final), xytext=(1.03, y), textcoords=("axes fraction", "data"),
+                            color=hue, fontsize=6, va="center", linespacing=1.0, annotation_clip=False,
+                            arrowprops=None if abs(y - final) < 0.02 else {"arrowstyle": "-", "color": hue,
+                                                                           "lw": 0.5, "shrinkA": 0, "shrinkB": 1})
+            names = [n for summary in panel for n in summary["results"]]
+            on_digits = all(summary["settings"].get("data", "digits") == "digits" for summary in panel)
+            for target, text, shown in ((0.95, "whole-network target", any(n.startswith("whole") for n in names)),
+                                        (0.90, "window target", any(n.startswith(("window", "greedy"))
+                                                                    for n in names))):
+                if on_digits and shown:
+                    ax.axhline(target, color="0.3", ls=":", lw=0.8)
+                    ax.text(0.5, target, text, transform=ax.get_yaxis_transform(), ha="center", va="bottom",
+                            fontsize=6, color="0.3")
             ax.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1))
             if title:
                 ax.set_title(title, loc="left")
@@ -858,7 +885,8 @@ def describe(summary: dict) -> list[str]:
             reads = ", ".join(f"{s['test_accuracy_readout']:.3f}" for s in r["per_seed"])
             se = "" if r["readout_se"] is None else f" ± {r['readout_se']:.3f}"
             finals += f"; strong readout {r['readout_mean']:.3f}{se} (seeds: {reads})"
-        lines.append(f"{name}: {r['final_mean']:.3f} ± {r['final_se']:.3f} (seeds: {finals}); largest subproblem "
+        se = "" if r["final_se"] is None else f" ± {r['final_se']:.3f}"
+        lines.append(f"{name}: {r['final_mean']:.3f}{se} (seeds: {finals}); largest subproblem "
                      f"{r['largest_subproblem']} spins, {r['largest_subproblem_couplings']} couplings"
                      + (f"; distinct states per layer on the test set: {distinct}" if distinct else ""))
     return lines
@@ -911,6 +939,10 @@ if __name__ == "__main__":
         parser.error(f"--weight-decay must be non-negative and finite, got {args.weight_decay}")
     if args.split is not None and args.split < 0:
         parser.error(f"--split must be a non-negative integer, got {args.split}")
+    if args.split and (args.alignment or args.reach or args.collapse):
+        parser.error("--split applies to the variants study; --alignment, --reach and --collapse use split 0")
+    if args.split and args.data == "teacher-student":
+        parser.error("--split applies to the digits-based data; the teacher-student task takes --teacher seed=N")
     if args.reverse_beta is not None and not (np.isfinite(args.reverse_beta) and args.reverse_beta > 0):
         parser.error(f"--reverse-beta must be positive and finite, got {args.reverse_beta}")
     if args.collapse:

@@ -7,7 +7,6 @@ training set and the most confused pair. The runs' own schedules had decayed the
 
     python papers/deep_plateau/stall_continue.py > papers/deep_plateau/stall_continue.txt    # ~5 minutes
 """
-import glob
 import pathlib
 import time
 
@@ -23,7 +22,9 @@ ds = deep_dataset("digits")
 EPOCHS = 16
 start = time.perf_counter()
 for seed in (7, 5, 14):
-    path = glob.glob(str(papers / f"deep_warmup64*/state_whole_layer-scales_warm-up_seed{seed}.npz"))[0]
+    # the split-0 runs only (deep_warmup64_split1 holds the same seeds on another split)
+    path = next(p for d in ("deep_warmup64", "deep_warmup64_seeds5_9", "deep_warmup64_seeds10_14")
+                if (p := papers / d / f"state_whole_layer-scales_warm-up_seed{seed}.npz").exists())
     for lr in (0.003, 0.001):
         net = IsingNetwork([ds.num_inputs, *QUICK["hidden"]], ds.num_classes, QUICK["spins_per_class"], 2.0,
                            QUICK["layer_scales"])

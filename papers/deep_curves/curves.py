@@ -1,12 +1,14 @@
-"""The accuracy curves of report section 7 (papers/deep/curves.png, .pdf): every deep-net variant's test accuracy
+"""The accuracy curves of report section 7 (papers/deep_curves/curves.png, .pdf): every deep-net variant's test accuracy
 per epoch, each seed thin, the mean over seeds bold with ± one s.e. Reads the committed results only:
 
-    python papers/deep/curves.py
+    python papers/deep_curves/curves.py
 
 (a) digits, the seven variants at 16 epochs (papers/deep, seeds 0-4); (b) the teacher-student task with a 2-unit
-teacher (papers/deep_teacher_student_h2 and _h2_strong, seeds 0-2); (c) the whole network with layer scales and
+teacher and 2400 training examples (papers/deep_teacher_student_h2 and _h2_strong, seeds 0-2; not digits, so no
+target lines); (c) the whole network with layer scales and
 the warm-up at 64 epochs on digits' split 0 (seeds 0-14, run in three directories) with straight-through backprop
-(seeds 0-9); (d) the same on split 1, the confirmatory run (seeds 0-14; backprop seeds 0-14).
+(seeds 0-9); (d) the same on split 1, the confirmatory run (seeds 0-14; backprop seeds 0-14). Bands are ± one s.e. over
+seeds, not the 95 % interval of the verdicts (± 2.1 s.e. with 15 seeds, ± 4.3 with 3).
 """
 import json
 import os
@@ -26,7 +28,8 @@ panels = [load("deep"), [load("deep_teacher_student_h2"), load("deep_teacher_stu
           [pool_seeds(*(load(d) for d in ("deep_warmup64", "deep_warmup64_seeds5_9", "deep_warmup64_seeds10_14"))),
            load("deep_backprop64")]]
 titles = ["digits: seven variants", "teacher-student (2-unit teacher)", "digits, split 0: whole, 64 epochs"]
-if os.path.exists(os.path.join(PAPERS, "deep_warmup64_split1", "results.json")):
+if all(os.path.exists(os.path.join(PAPERS, d, "results.json")) for d in ("deep_warmup64_split1",
+                                                                          "deep_backprop64_split1")):
     panels.append([load("deep_warmup64_split1"), load("deep_backprop64_split1")])
     titles.append("digits, split 1 (confirmatory): whole, 64 epochs")
 plot_deep(panels, os.path.join(HERE, "curves"), titles, ncols=2)
