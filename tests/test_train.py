@@ -1035,6 +1035,10 @@ def test_deep_study_draws_its_accuracy_curves_and_replot_redraws_them(tmp_path):
     assert (tmp_path / "two.png").exists()
     with pytest.raises(ValueError, match="1 titles for 2 panels"):
         plot_deep([_deep_summary([0], [0.9])] * 2, None, ["a"])
+    plot_deep(_deep_summary([0, 1], [0.9, 0.8]), str(tmp_path / "zoom"), ylims=[(0.8, 1.0)])
+    assert (tmp_path / "zoom.pdf").exists()
+    with pytest.raises(ValueError, match="one increasing"):
+        plot_deep(_deep_summary([0], [0.9]), None, ylims=[(1.0, 0.8)])
     (tmp_path / "deep" / "curves.png").unlink()
     with open(tmp_path / "deep" / "config.json") as f:
         assert json.load(f)["study"] == "deep"

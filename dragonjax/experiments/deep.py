@@ -800,7 +800,8 @@ _VARIANT_HUES = {"whole": "#D55E00", "whole, quench": "#E69F00", "whole, weak nu
                  "window 1, weak nudge": "#56B4E9", "window 1, quench": "#0072B2", "greedy": "#999999"}
 
 
-def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None = None, ncols: int = 1) -> None:
+def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None = None, ncols: int = 1,
+              ylims: list[tuple[float, float]] | None = None) -> None:
     """Test accuracy per epoch of every variant: one panel per entry of ``summaries`` (a summary of
     :func:`run_deep` or :func:`pool_seeds`, or a list of them drawn together, e.g. a variant and the backprop
     reference run apart; one summary alone is one panel). Each seed's curve is thin, the mean over seeds bold with
@@ -809,7 +810,8 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
     the issue's targets are dotted lines: 0.95 where a whole-network variant is drawn, 0.90 where a window or
     greedy one is. Straight-through backprop, the gradient reference, is green. Greedy layer-wise training's epochs
     run over its stages (``epochs_per_layer`` per hidden layer, each stage with a new temporary readout; dashed
-    lines mark where a stage starts): only its last stage is the deep net. The panels fill ``ncols`` columns."""
+    lines mark where a stage starts): only its last stage is the deep net. The panels fill ``ncols`` columns;
+    ``ylims`` gives each panel's accuracy range (default 0 to 1), e.g. a narrow one to show a margin to a target."""
     import math
 
     from .figures import PAGE, TRAINER_COLOURS, figure
@@ -821,12 +823,15 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
         raise ValueError(f"{len(titles)} titles for {len(panels)} panels")
     if ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols}")
+    ylims = list(ylims) if ylims is not None else [(0.0, 1.0)] * len(panels)
+    if len(ylims) != len(panels) or any(not lo < hi for lo, hi in ylims):
+        raise ValueError(f"ylims must give one increasing (low, high) per panel, got {ylims}")
     ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     with figure(stem, PAGE, 3.0 * nrows, nrows, ncols, squeeze=False) as (fig, axes):
         for ax in axes.ravel()[len(panels):]:
             ax.set_visible(False)
-        for ax, panel, title in zip(axes.ravel(), panels, titles):
+        for ax, panel, title, (low, high) in zip(axes.ravel(), panels, titles, ylims):
             others = iter(("#117733", "#88CCEE", "#661100", "#6699CC") * 4)
             ends = []
             for summary in panel:
@@ -853,12 +858,12 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
             # from a moved name to its curve's end
             placed: list[float] = []
             for final, label, hue, length in sorted(ends, reverse=True):
-                y = min(final, placed[-1] - 0.085) if placed else final
+                y = min(final, placed[-1] - 0.085 * (high - low)) if placed else final
                 placed.append(y)
+                leader = {"arrowstyle": "-", "color": hue, "lw": 0.5, "shrinkA": 0, "shrinkB": 1}
                 ax.annotate(label, (length, final), xytext=(1.03, y), textcoords=("axes fraction", "data"),
                             color=hue, fontsize=6, va="center", linespacing=1.0, annotation_clip=False,
-                            arrowprops=None if abs(y - final) < 0.02 else {"arrowstyle": "-", "color": hue,
-                                                                           "lw": 0.5, "shrinkA": 0, "shrinkB": 1})
+                            arrowprops=None if abs(y - final) < 0.02 * (high - low) else leader)
             names = [n for summary in panel for n in summary["results"]]
             on_digits = all(summary["settings"].get("data", "digits") == "digits" for summary in panel)
             for target, text, shown in ((0.95, "whole-network target", any(n.startswith("whole") for n in names)),
@@ -868,7 +873,7 @@ def plot_deep(summaries: dict | list, stem: str | None, titles: list[str] | None
                     ax.axhline(target, color="0.3", ls=":", lw=0.8)
                     ax.text(0.5, target, text, transform=ax.get_yaxis_transform(), ha="center", va="bottom",
                             fontsize=6, color="0.3")
-            ax.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1))
+            ax.set(xlabel="epoch", ylabel="test accuracy", ylim=(low, high))
             if title:
                 ax.set_title(title, loc="left")
             ax.grid(True)
