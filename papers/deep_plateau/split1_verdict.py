@@ -7,9 +7,13 @@ named. Descriptive beside it: straight-through backprop on the same split, and s
 same initial weights and keys; 15 pairs, not 30 independent runs). Reads the archived runs only.
 
     python papers/deep_plateau/split1_verdict.py > papers/deep_plateau/split1_verdict.txt
+    python papers/deep_plateau/split1_verdict.py --split 2 > papers/deep_plateau/split2_verdict.txt
+
+(``--split 2``: the replication on a third split, fixed before it ran, compared with split 0 the same way.)
 """
 import json
 import pathlib
+import sys
 
 import numpy as np
 from scipy import stats
@@ -37,25 +41,27 @@ def interval(x):
     return x.mean(), se, x.mean() - half, x.mean() + half
 
 
-split1, summary = finals("deep_warmup64_split1", VARIANT)
-assert summary["settings"]["split"] == 1 and summary["settings"]["epochs"] == 64
+SPLIT = int(sys.argv[sys.argv.index("--split") + 1]) if "--split" in sys.argv else 1  # 2: the replication
+RUN, BACKPROP = f"deep_warmup64_split{SPLIT}", f"deep_backprop64_split{SPLIT}"
+split1, summary = finals(RUN, VARIANT)
+assert summary["settings"]["split"] == SPLIT and summary["settings"]["epochs"] == 64
 assert sorted(split1) == list(range(15)), sorted(split1)
 split0 = {}
 for d in SPLIT0:
     split0.update(finals(d, VARIANT)[0])
-backprop1, _ = finals("deep_backprop64_split1", "straight-through backprop")
+backprop1, _ = finals(BACKPROP, "straight-through backprop")
 seeds = sorted(split1)
 a1 = np.array([split1[s] for s in seeds])
 a0 = np.array([split0[s] for s in seeds])
 b1 = np.array([backprop1[s] for s in seeds])
-t1 = np.array([train_accuracy("deep_warmup64_split1", s) for s in seeds])
+t1 = np.array([train_accuracy(RUN, s) for s in seeds])
 
-print("seed  split 1  training (running)  split 0  backprop, split 1")
+print(f"seed  split {SPLIT}  training (running)  split 0  backprop, split {SPLIT}")
 for s, x, t, y, b in zip(seeds, a1, t1, a0, b1):
     print(f"{s:>4}  {x:.3f}    {t:.3f}               {y:.3f}    {b:.3f}")
 mean, se, lo, hi = interval(a1)
 verdict = "met" if lo > 0.95 else "not met" if hi < 0.95 else "inconclusive"
-print(f"\nsplit 1, 15 seeds: mean {mean:.4f} ± {se:.4f} (s.e.), 95 % t interval [{lo:.4f}, {hi:.4f}]; "
+print(f"\nsplit {SPLIT}, 15 seeds: mean {mean:.4f} ± {se:.4f} (s.e.), 95 % t interval [{lo:.4f}, {hi:.4f}]; "
       f"median {np.median(a1):.3f}; {int((a1 >= 0.95).sum())} of 15 runs >= 0.95")
 print(f"VERDICT (the rule fixed before the run): {verdict}")
 low = [s for s, t in zip(seeds, t1) if t < 0.95]
@@ -63,13 +69,13 @@ print(f"runs with final running training accuracy < 0.95: {low or 'none'} (range
 print("\ndescriptive:")
 m, e, lo_b, hi_b = interval(b1)
 g = a1 - b1
-print(f"  straight-through backprop, split 1: {m:.4f} ± {e:.4f}; annealer - backprop paired by seed "
+print(f"  straight-through backprop, split {SPLIT}: {m:.4f} ± {e:.4f}; annealer - backprop paired by seed "
       f"{g.mean():+.4f} ± {g.std(ddof=1) / np.sqrt(15):.4f} (t p = {stats.ttest_1samp(g, 0).pvalue:.3f}, "
       f"Wilcoxon p = {stats.wilcoxon(a1, b1).pvalue:.3f}; lower on {int((g < 0).sum())}, higher on "
       f"{int((g > 0).sum())}, sign test p = {stats.binomtest(int((g < 0).sum()), int((g != 0).sum())).pvalue:.2f})")
 m0, e0, lo0, hi0 = interval(a0)
 d = a1 - a0
-print(f"  split 0, same seeds: {m0:.4f} ± {e0:.4f} [{lo0:.4f}, {hi0:.4f}]; split 1 - split 0 paired by seed "
+print(f"  split 0, same seeds: {m0:.4f} ± {e0:.4f} [{lo0:.4f}, {hi0:.4f}]; split {SPLIT} - split 0 paired by seed "
       f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(15):.4f}")
 r = stats.pearsonr(a0, a1)
 ci = r.confidence_interval(0.95)
@@ -77,11 +83,11 @@ rho = stats.spearmanr(a0, a1)
 print(f"  per-seed correlation between the splits: Pearson {r.statistic:+.2f} (95 % CI {ci.low:+.2f} to "
       f"{ci.high:+.2f}), Spearman {rho.statistic:+.2f} (p = {rho.pvalue:.2f})")
 keep = np.array(seeds) != 7
-print(f"  s.d. over seeds: split 1 {a1.std(ddof=1):.4f}, split 0 {a0.std(ddof=1):.4f}, split 0 without seed 7 "
+print(f"  s.d. over seeds: split {SPLIT} {a1.std(ddof=1):.4f}, split 0 {a0.std(ddof=1):.4f}, split 0 without seed 7 "
       f"{a0[keep].std(ddof=1):.4f}; Levene (median-centred) p = {stats.levene(a0, a1).pvalue:.2f}, without seed 7 "
       f"p = {stats.levene(a0[keep], a1).pvalue:.2f}")
 stalled0, stalled1 = 1, len(low)  # split 0: seed 7 (training accuracy 0.895; the other 14 at 0.974-0.999)
-print(f"  stalled runs: split 0 {stalled0} of 15, split 1 {stalled1} of 15; Fisher p = "
+print(f"  stalled runs: split 0 {stalled0} of 15, split {SPLIT} {stalled1} of 15; Fisher p = "
       f"{stats.fisher_exact([[stalled0, 15 - stalled0], [stalled1, 15 - stalled1]]).pvalue:.2f}; over both, "
       f"{stalled0 + stalled1} of 30 (exact 95 % CI {stats.binomtest(stalled0 + stalled1, 30).proportion_ci().low:.3f}"
       f"-{stats.binomtest(stalled0 + stalled1, 30).proportion_ci().high:.3f})")
