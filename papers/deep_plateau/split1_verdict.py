@@ -99,3 +99,32 @@ both = (a0 + a1) / 2
 mb, eb, lob, hib = interval(both)
 print(f"  both splits, each seed's mean over the two (15 pairs): {mb:.4f} ± {eb:.4f} [{lob:.4f}, {hib:.4f}]; "
       f"{int((a0 >= 0.95).sum() + (a1 >= 0.95).sum())} of 30 runs >= 0.95")
+
+if SPLIT != 1 and (papers / "deep_warmup64_split1" / "results.json").exists():
+    other = finals("deep_warmup64_split1", VARIANT)[0]
+    o = np.array([other[s] for s in seeds])
+    d1 = a1 - o
+    r1, rho1 = stats.pearsonr(o, a1), stats.spearmanr(o, a1)
+    print(f"  split {SPLIT} - split 1 paired by seed {d1.mean():+.4f} ± {d1.std(ddof=1) / np.sqrt(15):.4f} "
+          f"(t p = {stats.ttest_1samp(d1, 0).pvalue:.2f}); correlation Pearson {r1.statistic:+.2f} "
+          f"(p = {r1.pvalue:.2f}), Spearman {rho1.statistic:+.2f} (p = {rho1.pvalue:.2f})")
+    mp, ep, lop, hip = interval((a1 + o) / 2)
+    print(f"  splits 1 and {SPLIT}, each seed's mean over the two (15 pairs): {mp:.4f} ± {ep:.4f} "
+          f"[{lop:.4f}, {hip:.4f}]; {int((a1 >= 0.95).sum() + (o >= 0.95).sum())} of 30 runs >= 0.95")
+
+print("\nthe same rule on every split run so far (annealer-assisted / straight-through backprop):")
+for split, runs, reference in ((0, SPLIT0, ("deep_backprop64",)), (1, ("deep_warmup64_split1",),
+                                                                   ("deep_backprop64_split1",)),
+                               (2, ("deep_warmup64_split2",), ("deep_backprop64_split2",))):
+    if not all((papers / d / "results.json").exists() for d in runs + reference):
+        continue
+    line = []
+    for name, dirs in ((VARIANT, runs), ("straight-through backprop", reference)):
+        values = {}
+        for d in dirs:
+            values.update(finals(d, name)[0])
+        x = np.array(list(values.values()))
+        m, e, lo, hi = interval(x)
+        line.append(f"{m:.4f} [{lo:.4f}, {hi:.4f}] ({len(x)} seeds, "
+                    f"{'met' if lo > 0.95 else 'not met' if hi < 0.95 else 'inconclusive'})")
+    print(f"  split {split}: " + " / ".join(line))
