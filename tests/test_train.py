@@ -746,8 +746,9 @@ def test_deep_study_split_is_another_stratified_split_of_the_same_digits():
     np.testing.assert_array_equal(deep_dataset("digits", split=0).x_test, first.x_test)
     with pytest.raises(ProblemError, match="split applies to the digits-based data"):
         deep_dataset("teacher-student", split=1)
-    with pytest.raises(ProblemError, match="split must be a non-negative integer"):
-        deep_dataset("digits", split=-1)
+    for bad in (-1, "1", 1.5, True):
+        with pytest.raises(ProblemError, match="split must be a non-negative integer"):
+            deep_dataset("digits", split=bad)
 
 
 @pytest.mark.parametrize("args, message", [(["--hidden", "64", "0"], "--hidden takes positive layer widths"),

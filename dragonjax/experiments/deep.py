@@ -682,7 +682,7 @@ def deep_dataset(name: str, teacher: dict | None = None, split: int = 0) -> Data
     if bad:
         raise ProblemError(f"teacher setting(s) {bad} must be positive integers (seed: >= 0)")
     teacher = {k: int(v) for k, v in teacher.items()}
-    if isinstance(split, bool) or int(split) != split or split < 0:
+    if isinstance(split, bool) or not isinstance(split, (int, np.integer)) or split < 0:
         raise ProblemError(f"split must be a non-negative integer (digits' train/test split), got {split!r}")
     if name == "teacher-student":
         if split:
